@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Install what building and testing s3inval needs on Debian 12, when it is
+# missing.  Idempotent: does nothing when everything is there.
+set -eu
+
+PKGS="build-essential autoconf automake libtool pkg-config
+libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libxml2-dev libinih-dev
+libcmocka-dev awscli nginx-light wrk apache2-utils valgrind clang
+python3 curl ca-certificates"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "deps: installing:$missing"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing \
+	    >/dev/null
+fi
+
+# The Python peers (aws-cli v1, boto3, moto_server) come with the machine's
+# Python; pip has no index here, so they are checked, not installed.
+fail=0
+for tool in aws moto_server; do
+	command -v "$tool" >/dev/null 2>&1 || {
+		echo "deps: $tool not found on PATH" >&2
+		fail=1
+	}
+done
+python3 -c 'import boto3, botocore, moto' 2>/dev/null || {
+	echo "deps: python3 cannot import boto3, botocore and moto" >&2
+	fail=1
+}
+[ -x /usr/bin/aws ] || { echo "deps: /usr/bin/aws (aws-cli v2) missing" >&2; fail=1; }
+if [ "$fail" -ne 0 ]; then
+	if [ "${CI:-}" = "true" ]; then
+		echo "deps: a peer tool is missing (CI=true: that is a failure)" >&2
+		exit 1
+	fi
+	echo "deps: some peer tools are missing: their tests will be skipped" >&2
+fi
+exit 0

@@ -1,0 +1,78 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Install what is missing, build, and run every test: once with warnings as
+# errors, once under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The last line is "N passed, N failed"; the exit status is non-zero on any
+# failure.  Logs of failed tests stay in build/*/test-suite.log and
+# build/*/tests/integration/logs/.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=${JOBS:-2}
+pass=0
+fail=0
+status=0
+
+sh scripts/deps.sh || exit 1
+./autogen.sh >/dev/null 2>&1 || { echo "autogen failed"; echo "0 passed, 1 failed"; exit 1; }
+
+count() {
+	# Sum the automake test-suite.log summary of build dir $1.
+	log="$1/test-suite.log"
+	if [ ! -f "$log" ]; then
+		fail=$((fail + 1))
+		return
+	fi
+	p=$(sed -n 's/^# PASS: *\([0-9]*\).*/\1/p' "$log" | head -n1)
+	s=$(sed -n 's/^# SKIP: *\([0-9]*\).*/\1/p' "$log" | head -n1)
+	f=$(sed -n 's/^# FAIL: *\([0-9]*\).*/\1/p' "$log" | head -n1)
+	x=$(sed -n 's/^# XPASS: *\([0-9]*\).*/\1/p' "$log" | head -n1)
+	e=$(sed -n 's/^# ERROR: *\([0-9]*\).*/\1/p' "$log" | head -n1)
+	pass=$((pass + ${p:-0}))
+	fail=$((fail + ${f:-0} + ${x:-0} + ${e:-0}))
+	skipped=$((skipped + ${s:-0}))
+}
+skipped=0
+
+lane() {
+	name=$1
+	shift
+	dir="build/$name"
+	echo "=== lane $name: configure $*"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	(
+		cd "$dir" &&
+		"$top/configure" --enable-werror "$@" >configure.out 2>&1 &&
+		make -j"$jobs" >make.out 2>&1
+	) || {
+		echo "lane $name: build failed"
+		tail -n 40 "$dir/configure.out" "$dir/make.out" 2>/dev/null
+		fail=$((fail + 1))
+		status=1
+		return
+	}
+	(cd "$dir" && make -j"$jobs" check >check.out 2>&1) || status=1
+	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$dir/check.out" | sed "s/^/[$name] /"
+	if grep -qE '^(FAIL|ERROR|XPASS):' "$dir/check.out"; then
+		echo "--- lane $name: failures (from $dir/test-suite.log)"
+		sed -n '/^FAIL\|^ERROR/,+60p' "$dir/test-suite.log" | head -n 200
+	fi
+	count "$dir"
+}
+
+lane main
+if [ "${S3INVAL_NO_SANITIZERS:-}" != "1" ]; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    lane asan --enable-sanitizers=address,undefined
+fi
+
+[ "$fail" -eq 0 ] || status=1
+if [ "${CI:-}" = "true" ] && [ "$skipped" -gt 0 ]; then
+	echo "CI=true: $skipped skipped test(s) count as failures"
+	fail=$((fail + skipped))
+	status=1
+fi
+echo "$pass passed, $fail failed"
+exit $status
