@@ -1,0 +1,900 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sigv4: AWS Signature Version 4, pure (see sigv4.h).
+ *
+ * No I/O, no globals, no clock.  Text goes into caller-owned struct bufs;
+ * a function that fails leaves the caller's buffer as it found it.  The
+ * only secret material made here (the "AWS4"+secret key and the
+ * intermediate HMAC keys) lives on the stack and is wiped before return.
+ * Date arithmetic is our own (days from civil), so nothing depends on TZ.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "sigv4.h"
+
+#define SHA256_BLOCK	64		/* HMAC-SHA256 block size */
+#define SCOPE_TERM	"aws4_request"
+
+/* One query parameter, encoded: offsets into one buffer, then pointers. */
+struct qparam {
+	size_t		 noff, nlen;
+	size_t		 voff, vlen;
+	const char	*name;
+	const char	*value;
+};
+
+static const char hex_lower[] = "0123456789abcdef";
+static const char hex_upper[] = "0123456789ABCDEF";
+
+/* RFC 3986 unreserved, the set SigV4 leaves as is. */
+static int
+is_unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
+}
+
+static int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Whitespace inside header values, obsolete line folding (CRLF SP) too. */
+static int
+is_value_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static unsigned char
+ascii_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* Undo what a failed call appended, so errors leave the buffer as it was. */
+static void
+rewind_to(struct buf *b, size_t len)
+{
+	if (b->data != NULL && len <= b->len) {
+		b->len = len;
+		b->data[len] = '\0';
+	}
+}
+
+/* Byte-wise comparison of two counted strings, shorter first on a tie. */
+static int
+cmp_counted(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int	 c;
+
+	c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c != 0)
+		return c;
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return 0;
+}
+
+int
+sigv4_uri_encode(struct buf *b, const char *s, size_t len, int keep_slash)
+{
+	size_t		 i, run;
+	unsigned char	 c;
+	char		 esc[3];
+
+	run = 0;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (is_unreserved(c) || (c == '/' && keep_slash))
+			continue;
+		if (i > run)
+			buf_append(b, s + run, i - run);
+		esc[0] = '%';
+		esc[1] = hex_upper[c >> 4];
+		esc[2] = hex_upper[c & 0x0f];
+		buf_append(b, esc, sizeof(esc));
+		run = i + 1;
+	}
+	if (len > run)
+		buf_append(b, s + run, len - run);
+	return buf_ok(b) ? 0 : -1;
+}
+
+int
+sigv4_uri_decode(struct buf *b, const char *s, size_t len)
+{
+	size_t		 i, run;
+	unsigned char	 c;
+
+	/* Check every escape first, so a bad one appends nothing. */
+	for (i = 0; i < len; i++) {
+		if (s[i] != '%')
+			continue;
+		if (len - i < 3 || hex_value((unsigned char)s[i + 1]) < 0 ||
+		    hex_value((unsigned char)s[i + 2]) < 0)
+			return -1;
+		i += 2;
+	}
+
+	run = 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] != '%')
+			continue;
+		if (i > run)
+			buf_append(b, s + run, i - run);
+		c = (unsigned char)(hex_value((unsigned char)s[i + 1]) << 4 |
+		    hex_value((unsigned char)s[i + 2]));
+		buf_append(b, &c, 1);
+		i += 2;
+		run = i + 1;
+	}
+	if (len > run)
+		buf_append(b, s + run, len - run);
+	return buf_ok(b) ? 0 : -1;
+}
+
+/*
+ * S3 signs the path as the object key is: decoded once and encoded once,
+ * where other services encode twice, and never normalised (AWS SigV4 test
+ * suite, normalize-path: "you do not normalize URI paths for requests to
+ * Amazon S3"; a key may hold "//" or "/./").
+ */
+int
+sigv4_canonical_uri(struct buf *b, const char *raw_path, size_t len)
+{
+	struct buf	 dec;
+	size_t		 start;
+	int		 rc = -1;
+
+	buf_init(&dec);
+	start = b->len;
+	if (len == 0) {
+		if (buf_putc(b, '/') == -1)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	if (sigv4_uri_decode(&dec, raw_path, len) == -1)
+		goto out;
+	if (sigv4_uri_encode(b, buf_str(&dec), dec.len, 1) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		rewind_to(b, start);
+	buf_fini(&dec);
+	return rc;
+}
+
+static int
+qparam_cmp(const void *a, const void *b)
+{
+	const struct qparam	*x = a, *y = b;
+	int			 c;
+
+	c = cmp_counted(x->name, x->nlen, y->name, y->nlen);
+	if (c != 0)
+		return c;
+	return cmp_counted(x->value, x->vlen, y->value, y->vlen);
+}
+
+/*
+ * Decode and re-encode one "name[=value]" segment into enc, as q.
+ * Returns 1 when added, 0 when it is the omitted parameter, -1 on a
+ * malformed escape or when out of memory.
+ */
+static int
+add_param(struct buf *enc, struct buf *tmp, struct qparam *q,
+    const char *seg, size_t seglen, const char *omit)
+{
+	const char	*eq;
+	size_t		 nlen;
+
+	eq = memchr(seg, '=', seglen);
+	nlen = eq != NULL ? (size_t)(eq - seg) : seglen;
+
+	buf_reset(tmp);
+	if (sigv4_uri_decode(tmp, seg, nlen) == -1)
+		return -1;
+	if (omit != NULL && tmp->len == strlen(omit) &&
+	    memcmp(buf_str(tmp), omit, tmp->len) == 0)
+		return 0;
+	q->noff = enc->len;
+	if (sigv4_uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
+		return -1;
+	q->nlen = enc->len - q->noff;
+
+	/* "name" without '=' is "name=". */
+	buf_reset(tmp);
+	if (eq != NULL &&
+	    sigv4_uri_decode(tmp, eq + 1, seglen - nlen - 1) == -1)
+		return -1;
+	q->voff = enc->len;
+	if (sigv4_uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
+		return -1;
+	q->vlen = enc->len - q->voff;
+	return 1;
+}
+
+/*
+ * Empty segments ("a=1&&b=2", a trailing '&') carry no parameter and are
+ * skipped.  Only the first '=' splits name from value.  Sorting compares
+ * the encoded name, then the encoded value, byte by byte ("a" < "a-b").
+ */
+int
+sigv4_canonical_query(struct buf *b, const char *raw_query, const char *omit)
+{
+	struct buf	 enc, tmp;
+	struct qparam	*q = NULL;
+	const char	*seg, *amp;
+	size_t		 n, k, i, seglen, start;
+	int		 added, rc = -1;
+
+	buf_init(&enc);
+	buf_init(&tmp);
+	start = b->len;
+
+	n = 1;
+	for (seg = raw_query; *seg != '\0'; seg++)
+		if (*seg == '&')
+			n++;
+	q = calloc(n, sizeof(*q));
+	if (q == NULL)
+		goto out;
+
+	k = 0;
+	for (seg = raw_query;; seg = amp + 1) {
+		amp = strchr(seg, '&');
+		seglen = amp != NULL ? (size_t)(amp - seg) : strlen(seg);
+		if (seglen > 0) {
+			added = add_param(&enc, &tmp, &q[k], seg, seglen, omit);
+			if (added == -1)
+				goto out;
+			k += (size_t)added;
+		}
+		if (amp == NULL)
+			break;
+	}
+
+	/* enc no longer grows: offsets can become pointers. */
+	for (i = 0; i < k; i++) {
+		q[i].name = buf_str(&enc) + q[i].noff;
+		q[i].value = buf_str(&enc) + q[i].voff;
+	}
+	qsort(q, k, sizeof(*q), qparam_cmp);
+	for (i = 0; i < k; i++) {
+		if (i > 0)
+			buf_putc(b, '&');
+		buf_append(b, q[i].name, q[i].nlen);
+		buf_putc(b, '=');
+		buf_append(b, q[i].value, q[i].vlen);
+	}
+	if (!buf_ok(b))
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		rewind_to(b, start);
+	free(q);
+	buf_fini(&enc);
+	buf_fini(&tmp);
+	return rc;
+}
+
+/* Value trimmed, every inner run of whitespace folded to one space. */
+static void
+append_folded(struct buf *b, const char *v)
+{
+	const char	*p, *word;
+	int		 first = 1;
+
+	p = v;
+	for (;;) {
+		while (*p != '\0' && is_value_space((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		word = p;
+		while (*p != '\0' && !is_value_space((unsigned char)*p))
+			p++;
+		if (!first)
+			buf_putc(b, ' ');
+		buf_append(b, word, (size_t)(p - word));
+		first = 0;
+	}
+}
+
+/* Does header name h equal the lower-case name n[0..nlen), ignoring case? */
+static int
+header_name_is(const char *h, const char *n, size_t nlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < nlen; i++)
+		if (h[i] == '\0' || ascii_lower((unsigned char)h[i]) !=
+		    (unsigned char)n[i])
+			return 0;
+	return h[nlen] == '\0';
+}
+
+/*
+ * An empty signed_headers, or an empty name in it (";;", a leading or
+ * trailing ';'), is malformed too: -2.  Names must be strictly ascending,
+ * so a repeated name is rejected rather than emitted twice.
+ */
+int
+sigv4_canonical_request(struct buf *b, const struct sigv4_request *r)
+{
+	const char	*name, *prev = NULL;
+	size_t		 nlen, prev_len = 0, i, start;
+	int		 found, rc = -1;
+
+	start = b->len;
+	buf_puts(b, r->method);
+	buf_putc(b, '\n');
+	buf_puts(b, r->canonical_uri);
+	buf_putc(b, '\n');
+	buf_puts(b, r->canonical_query);
+	buf_putc(b, '\n');
+
+	name = r->signed_headers;
+	for (;;) {
+		nlen = strcspn(name, ";");
+		if (nlen == 0) {
+			rc = -2;
+			goto out;
+		}
+		for (i = 0; i < nlen; i++) {
+			if (name[i] >= 'A' && name[i] <= 'Z') {
+				rc = -2;
+				goto out;
+			}
+		}
+		if (prev != NULL &&
+		    cmp_counted(prev, prev_len, name, nlen) >= 0) {
+			rc = -2;
+			goto out;
+		}
+
+		buf_append(b, name, nlen);
+		buf_putc(b, ':');
+		found = 0;
+		for (i = 0; i < r->n_headers; i++) {
+			if (r->headers[i].name == NULL ||
+			    !header_name_is(r->headers[i].name, name, nlen))
+				continue;
+			/* Repeated headers: values in arrival order. */
+			if (found)
+				buf_putc(b, ',');
+			append_folded(b, r->headers[i].value != NULL ?
+			    r->headers[i].value : "");
+			found = 1;
+		}
+		if (!found) {
+			rc = -2;
+			goto out;
+		}
+		buf_putc(b, '\n');
+
+		prev = name;
+		prev_len = nlen;
+		if (name[nlen] == '\0')
+			break;
+		name += nlen + 1;
+	}
+
+	buf_putc(b, '\n');
+	buf_puts(b, r->signed_headers);
+	buf_putc(b, '\n');
+	buf_puts(b, r->payload_hash);
+	if (!buf_ok(b))
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		rewind_to(b, start);
+	return rc;
+}
+
+int
+sigv4_scope(struct buf *b, const char *date8, const char *region,
+    const char *service)
+{
+	size_t	 start;
+
+	start = b->len;
+	if (buf_printf(b, "%s/%s/%s/" SCOPE_TERM, date8, region,
+	    service) == -1) {
+		rewind_to(b, start);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sigv4_string_to_sign(struct buf *b, const char *amz_date, const char *scope,
+    const char *creq, size_t creq_len)
+{
+	char	 hash[SIGV4_HEX_LEN + 1];
+	size_t	 start;
+
+	start = b->len;
+	sigv4_sha256_hex(hash, creq, creq_len);
+	if (hash[0] == '\0')
+		return -1;
+	if (buf_printf(b, SIGV4_ALGORITHM "\n%s\n%s\n%s", amz_date, scope,
+	    hash) == -1) {
+		rewind_to(b, start);
+		return -1;
+	}
+	return 0;
+}
+
+/* HMAC-SHA256; keys here are never longer than one block. */
+static int
+hmac_sha256(unsigned char out[SIGV4_KEY_LEN], const void *key, size_t keylen,
+    const void *msg, size_t len)
+{
+	unsigned int	 mdlen = 0;
+
+	if (msg == NULL)
+		msg = "";
+	if (HMAC(EVP_sha256(), key, (int)keylen, msg, len, out,
+	    &mdlen) == NULL || mdlen != SIGV4_KEY_LEN)
+		return -1;
+	return 0;
+}
+
+/*
+ * RFC 2104 hashes a key longer than the block before use; doing it here for
+ * a long "AWS4"+secret gives the same HMAC without copying the secret into
+ * a heap buffer.
+ */
+static int
+prehash_key(unsigned char out[SIGV4_KEY_LEN], const char *secret,
+    size_t slen)
+{
+	EVP_MD_CTX	*ctx = NULL;
+	unsigned int	 mdlen = 0;
+	int		 rc = -1;
+
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		goto out;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, "AWS4", 4) != 1 ||
+	    EVP_DigestUpdate(ctx, secret, slen) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, &mdlen) != 1 ||
+	    mdlen != SIGV4_KEY_LEN)
+		goto out;
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/*
+ * The API has no error return: should OpenSSL fail (out of memory), the
+ * key becomes random bytes, so no one can predict a signature made with
+ * it and a verification against it fails instead of passing.
+ */
+void
+sigv4_signing_key(unsigned char key[SIGV4_KEY_LEN], const char *secret,
+    const char *date8, const char *region, const char *service)
+{
+	unsigned char	 k0[SHA256_BLOCK];
+	unsigned char	 k1[SIGV4_KEY_LEN], k2[SIGV4_KEY_LEN];
+	size_t		 slen, k0len;
+	int		 ok = 0;
+
+	slen = strlen(secret);
+	if (slen <= sizeof(k0) - 4) {
+		memcpy(k0, "AWS4", 4);
+		memcpy(k0 + 4, secret, slen);
+		k0len = 4 + slen;
+	} else {
+		if (prehash_key(k0, secret, slen) == -1)
+			goto out;
+		k0len = SIGV4_KEY_LEN;
+	}
+	if (hmac_sha256(k1, k0, k0len, date8, strlen(date8)) == -1)
+		goto out;
+	if (hmac_sha256(k2, k1, sizeof(k1), region, strlen(region)) == -1)
+		goto out;
+	if (hmac_sha256(k1, k2, sizeof(k2), service, strlen(service)) == -1)
+		goto out;
+	if (hmac_sha256(key, k1, sizeof(k1), SCOPE_TERM,
+	    sizeof(SCOPE_TERM) - 1) == -1)
+		goto out;
+	ok = 1;
+out:
+	if (!ok && RAND_priv_bytes(key, SIGV4_KEY_LEN) != 1)
+		memset(key, 0, SIGV4_KEY_LEN);
+	OPENSSL_cleanse(k0, sizeof(k0));
+	OPENSSL_cleanse(k1, sizeof(k1));
+	OPENSSL_cleanse(k2, sizeof(k2));
+}
+
+/* On failure out is "", which matches no signature (sigv4_equal). */
+void
+sigv4_sign(char out[SIGV4_HEX_LEN + 1], const unsigned char key[SIGV4_KEY_LEN],
+    const char *msg, size_t len)
+{
+	unsigned char	 mac[SIGV4_KEY_LEN];
+
+	if (hmac_sha256(mac, key, SIGV4_KEY_LEN, msg, len) == -1) {
+		out[0] = '\0';
+		goto out;
+	}
+	sigv4_hex(out, mac, sizeof(mac));
+out:
+	OPENSSL_cleanse(mac, sizeof(mac));
+}
+
+/* On failure out is "". */
+void
+sigv4_sha256_hex(char out[SIGV4_HEX_LEN + 1], const void *data, size_t len)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+
+	if (data == NULL)
+		data = "";
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != SIGV4_HEX_LEN / 2) {
+		out[0] = '\0';
+		return;
+	}
+	sigv4_hex(out, md, mdlen);
+}
+
+void
+sigv4_hex(char *out, const unsigned char *digest, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex_lower[digest[i] >> 4];
+		out[2 * i + 1] = hex_lower[digest[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}
+
+int
+sigv4_is_hex_hash(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < SIGV4_HEX_LEN; i++)
+		if (hex_value((unsigned char)s[i]) < 0)
+			return 0;
+	return s[SIGV4_HEX_LEN] == '\0';
+}
+
+int
+sigv4_equal(const char *a, const char *b)
+{
+	size_t	 len;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	len = strlen(a);
+	if (strlen(b) != len)
+		return 0;
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+/* --- dates: proleptic Gregorian, UTC, no libc time zone involved ---- */
+
+static int
+is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+days_in_month(int64_t y, int m)
+{
+	static const int mdays[12] =
+	    { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && is_leap(y))
+		return 29;
+	return mdays[m - 1];
+}
+
+/* Days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date
+ * Algorithms"). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t	 era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t	 era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* n decimal digits at s, or -1 when one is not a digit. */
+static int
+digits(const char *s, int n)
+{
+	int	 i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static int
+valid_date8(const char *s)
+{
+	int	 y, m, d;
+
+	y = digits(s, 4);
+	m = digits(s + 4, 2);
+	d = digits(s + 6, 2);
+	if (y < 0 || m < 1 || m > 12 || d < 1)
+		return 0;
+	return d <= days_in_month(y, m);
+}
+
+int
+sigv4_parse_amz_date(const char *s, int64_t *out)
+{
+	int	 y, mo, d, h, mi, sec;
+
+	if (s == NULL || strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z')
+		return -1;
+	if (!valid_date8(s))
+		return -1;
+	y = digits(s, 4);
+	mo = digits(s + 4, 2);
+	d = digits(s + 6, 2);
+	h = digits(s + 9, 2);
+	mi = digits(s + 11, 2);
+	sec = digits(s + 13, 2);
+	/* No leap seconds: AWS dates never carry one. */
+	if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+		return -1;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	return 0;
+}
+
+static void
+put_digits(char *out, int64_t v, int n)
+{
+	while (n-- > 0) {
+		out[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * Times outside 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z are clamped
+ * to that range: the format has four year digits.
+ */
+void
+sigv4_format_amz_date(char out[17], int64_t t)
+{
+	int64_t	 lo, hi, days, secs, y;
+	int	 m, d;
+
+	lo = days_from_civil(0, 1, 1) * 86400;
+	hi = days_from_civil(9999, 12, 31) * 86400 + 86399;
+	if (t < lo)
+		t = lo;
+	if (t > hi)
+		t = hi;
+	days = t / 86400;
+	secs = t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	put_digits(out, y, 4);
+	put_digits(out + 4, m, 2);
+	put_digits(out + 6, d, 2);
+	out[8] = 'T';
+	put_digits(out + 9, secs / 3600, 2);
+	put_digits(out + 11, secs / 60 % 60, 2);
+	put_digits(out + 13, secs % 60, 2);
+	out[15] = 'Z';
+	out[16] = '\0';
+}
+
+/* --- parsing the Authorization header and the credential scope ------- */
+
+/* Every byte visible ASCII: no spaces, controls or 8-bit bytes. */
+static int
+all_visible(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+copy_part(char *dst, const char *src, size_t len)
+{
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+int
+sigv4_parse_credential(const char *s, struct sigv4_credential *c)
+{
+	const char	*part[5], *p;
+	size_t		 plen[5];
+	int		 i;
+
+	memset(c, 0, sizeof(*c));
+	if (s == NULL)
+		goto bad;
+	p = s;
+	for (i = 0; i < 5; i++) {
+		part[i] = p;
+		plen[i] = strcspn(p, "/");
+		if (plen[i] == 0 || !all_visible(p, plen[i]))
+			goto bad;
+		p += plen[i];
+		if (i < 4) {
+			if (*p != '/')
+				goto bad;
+			p++;
+		}
+	}
+	if (*p != '\0')
+		goto bad;
+	if (plen[0] >= sizeof(c->access_key_id) ||
+	    plen[1] != 8 || !valid_date8(part[1]) ||
+	    plen[2] >= sizeof(c->region) ||
+	    plen[3] >= sizeof(c->service) ||
+	    plen[4] != sizeof(SCOPE_TERM) - 1 ||
+	    memcmp(part[4], SCOPE_TERM, plen[4]) != 0)
+		goto bad;
+	copy_part(c->access_key_id, part[0], plen[0]);
+	copy_part(c->date, part[1], plen[1]);
+	copy_part(c->region, part[2], plen[2]);
+	copy_part(c->service, part[3], plen[3]);
+	return 0;
+bad:
+	memset(c, 0, sizeof(*c));
+	return -1;
+}
+
+static int
+is_sp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int
+is_name(const char *s, size_t len, const char *name)
+{
+	return strlen(name) == len && memcmp(s, name, len) == 0;
+}
+
+/*
+ * Component names are matched exactly; an unknown component, an empty
+ * one ("a,,b", a trailing ','), an empty value or a value holding spaces
+ * is malformed.  The signature must be 64 lower-case hex digits, as every
+ * SigV4 signer sends it.
+ */
+int
+sigv4_parse_authorization(const char *s, struct sigv4_auth *a)
+{
+	char		 cred[sizeof(a->cred.access_key_id) + 128];
+	const char	*p, *val;
+	size_t		 clen, end, nlen, vlen, alg_len, i;
+	int		 have_cred = 0, have_sh = 0, have_sig = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (s == NULL)
+		goto bad;
+	p = s;
+	while (is_sp(*p))
+		p++;
+	alg_len = strlen(SIGV4_ALGORITHM);
+	if (strncmp(p, SIGV4_ALGORITHM, alg_len) != 0 || !is_sp(p[alg_len]))
+		goto bad;
+	p += alg_len;
+
+	for (;;) {
+		while (is_sp(*p))
+			p++;
+		clen = strcspn(p, ",");
+		end = clen;
+		while (end > 0 && is_sp(p[end - 1]))
+			end--;
+		val = memchr(p, '=', end);
+		if (val == NULL)
+			goto bad;
+		nlen = (size_t)(val - p);
+		val++;
+		vlen = end - nlen - 1;
+		if (vlen == 0 || !all_visible(val, vlen))
+			goto bad;
+
+		if (is_name(p, nlen, "Credential")) {
+			if (have_cred || vlen >= sizeof(cred))
+				goto bad;
+			copy_part(cred, val, vlen);
+			if (sigv4_parse_credential(cred, &a->cred) == -1)
+				goto bad;
+			have_cred = 1;
+		} else if (is_name(p, nlen, "SignedHeaders")) {
+			if (have_sh || vlen >= sizeof(a->signed_headers))
+				goto bad;
+			copy_part(a->signed_headers, val, vlen);
+			have_sh = 1;
+		} else if (is_name(p, nlen, "Signature")) {
+			if (have_sig || vlen != SIGV4_HEX_LEN)
+				goto bad;
+			for (i = 0; i < vlen; i++)
+				if (!((val[i] >= '0' && val[i] <= '9') ||
+				    (val[i] >= 'a' && val[i] <= 'f')))
+					goto bad;
+			copy_part(a->signature, val, vlen);
+			have_sig = 1;
+		} else
+			goto bad;
+
+		p += clen;
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	if (!have_cred || !have_sh || !have_sig)
+		goto bad;
+	return 0;
+bad:
+	memset(a, 0, sizeof(*a));
+	return -1;
+}
