@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* util: see util.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "util.h"
+
+int64_t
+util_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t
+util_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+util_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+util_request_id(char out[17])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char	 r[8];
+	int		 i;
+
+	if (RAND_bytes(r, sizeof(r)) != 1) {
+		/* Uniqueness, not secrecy, is what a request id needs. */
+		uint64_t v = (uint64_t)util_mono_ms() ^ (uint64_t)random();
+
+		memcpy(r, &v, sizeof(r));
+	}
+	for (i = 0; i < 8; i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[16] = '\0';
+}
+
+static int
+parse_port(const char *s, unsigned *port)
+{
+	char		*end;
+	unsigned long	 v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0' || v > 65535)
+		return -1;
+	*port = (unsigned)v;
+	return 0;
+}
+
+int
+util_split_hostport(const char *s, char *host, size_t hostsz, unsigned *port)
+{
+	const char	*colon, *close;
+	size_t		 n;
+
+	if (s[0] == '[') {
+		close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		n = (size_t)(close - s - 1);
+		s++;
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		n = (size_t)(colon - s);
+		if (memchr(s, ':', n) != NULL)
+			return -1;
+	}
+	if (n == 0 || n >= hostsz)
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	return parse_port(colon + 1, port);
+}
+
+int
+util_split_url(const char *url, char *scheme, size_t schemesz, char *host,
+    size_t hostsz, unsigned *port)
+{
+	const char	*p, *end;
+	char		 hp[300];
+	size_t		 n;
+
+	p = strstr(url, "://");
+	if (p == NULL || (size_t)(p - url) >= schemesz)
+		return -1;
+	memcpy(scheme, url, (size_t)(p - url));
+	scheme[p - url] = '\0';
+	if (strcasecmp(scheme, "http") == 0)
+		*port = 80;
+	else if (strcasecmp(scheme, "https") == 0)
+		*port = 443;
+	else
+		return -1;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	if (*end == '/' && end[1] == '\0')
+		;	/* a trailing slash is harmless */
+	else if (*end != '\0')
+		return -1;
+	n = (size_t)(end - p);
+	if (n == 0 || n >= sizeof(hp) || memchr(p, '@', n) != NULL)
+		return -1;
+	memcpy(hp, p, n);
+	hp[n] = '\0';
+	if (hp[0] == '[' ? strstr(hp, "]:") != NULL : strchr(hp, ':') != NULL)
+		return util_split_hostport(hp, host, hostsz, port);
+	n = strlen(hp);
+	if (hp[0] == '[') {
+		if (hp[n - 1] != ']' || n - 2 >= hostsz)
+			return -1;
+		memcpy(host, hp + 1, n - 2);
+		host[n - 2] = '\0';
+		return 0;
+	}
+	if (n >= hostsz)
+		return -1;
+	memcpy(host, hp, n + 1);
+	return 0;
+}
+
+int
+util_token_in(const char *list, const char *s)
+{
+	const char	*p, *e;
+	size_t		 n = strlen(s);
+
+	for (p = list; *p != '\0';) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		e = p;
+		while (*e != '\0' && *e != ',')
+			e++;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - p) == n && strncasecmp(p, s, n) == 0)
+			return 1;
+		p = e;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}

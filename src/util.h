@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util: small helpers shared by several modules: clocks, request ids,
+ * host:port and URL splitting.  Thread-safe.
+ */
+#ifndef S3I_UTIL_H
+#define S3I_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall clock, seconds and milliseconds since the epoch. */
+int64_t	util_now(void);
+int64_t	util_now_ms(void);
+/* Monotonic milliseconds, for durations and deadlines. */
+int64_t	util_mono_ms(void);
+
+/* 16 upper-case hex characters, as S3's x-amz-request-id; out[17]. */
+void	util_request_id(char out[17]);
+
+/*
+ * Split "host:port", "[v6]:port" into host (without brackets) and port.
+ * Returns 0, or -1 when malformed.
+ */
+int	util_split_hostport(const char *, char *host, size_t hostsz,
+	    unsigned *port);
+
+/*
+ * Split "scheme://host[:port]" into scheme ("http"/"https"), host and
+ * port (default 80/443).  Returns 0, or -1 when malformed.
+ */
+int	util_split_url(const char *, char *scheme, size_t schemesz,
+	    char *host, size_t hostsz, unsigned *port);
+
+/* 1 when s equals (case-insensitively) one of the ','-separated tokens of
+ * list, spaces around tokens ignored. */
+int	util_token_in(const char *list, const char *s);
+
+#endif
