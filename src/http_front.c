@@ -1,0 +1,849 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http_front: see http_front.h.
+ *
+ * Body integrity: when the client signed a hex x-amz-content-sha256, the
+ * body is hashed as it streams through and its last byte is held back
+ * until the hash matches; on a mismatch the upstream transfer is aborted
+ * short of its Content-Length, so no object is ever committed from a body
+ * the client did not sign, whatever the upstream checks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/evp.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "http_front.h"
+#include "log.h"
+#include "s3_err.h"
+#include "s3_req.h"
+#include "sigv4.h"
+#include "upstream.h"
+#include "util.h"
+
+#define BLOCK_SIZE	(64 * 1024)
+#define EXPECT_WAIT_MS	3000
+
+struct http_front {
+	struct MHD_Daemon	*mhd;
+	const struct cfg	*cfg;
+	int64_t			 started;	/* wall clock, for ListBuckets */
+};
+
+enum fr_state {
+	FR_NEW = 0,
+	FR_BODY,		/* streaming the body upstream */
+	FR_SPOOL,		/* chunked body into the spool file */
+	FR_DRAIN,		/* body not wanted: read and drop it */
+	FR_ANSWERED		/* a response is queued */
+};
+
+struct front_req {
+	struct http_front	*front;
+	char			 id[17];
+	char			*target;	/* raw request target */
+	int64_t			 t0;
+	enum fr_state		 state;
+
+	struct s3_req		 s3;
+	const struct cfg_bucket	*bucket;
+	const char		*upstream_bucket;
+	struct auth_result	 auth;
+	const char		*method;
+
+	struct sigv4_header	*hdrs;		/* all, as received */
+	size_t			 n_hdrs;
+	size_t			 hdrs_cap;
+	size_t			 hdr_bytes;
+	int			 bad_header;
+	struct sigv4_header	*fwd;		/* to forward */
+	size_t			 n_fwd;
+
+	struct upstream_xfer	*x;
+	int			 has_body;
+	int			 chunked;
+	uint64_t		 body_len;
+	uint64_t		 received;
+	EVP_MD_CTX		*sha;
+	char			 held;
+	int			 holding;
+	int			 spool_fd;
+	uint64_t		 spooled;
+
+	enum s3_err		 pending;	/* answer once drained */
+	const char		*pending_msg;
+
+	unsigned		 status;
+	uint64_t		 bytes_out;
+	int			 upstream_answered;
+};
+
+/* --- responses ---------------------------------------------------------- */
+
+static const char *const hop_by_hop[] = {
+	"connection", "keep-alive", "proxy-authenticate",
+	"proxy-authorization", "proxy-connection", "te", "trailer",
+	"transfer-encoding", "upgrade", NULL
+};
+
+static int
+is_hop_by_hop(const char *name)
+{
+	int	 i;
+
+	for (i = 0; hop_by_hop[i] != NULL; i++)
+		if (strcasecmp(name, hop_by_hop[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *
+resource(const struct front_req *r)
+{
+	return r->s3.path != NULL ? r->s3.path : "/";
+}
+
+static enum MHD_Result
+queue_xml(struct front_req *r, struct MHD_Connection *c, unsigned status,
+    struct buf *body)
+{
+	struct MHD_Response	*resp;
+	enum MHD_Result		 ret;
+
+	resp = MHD_create_response_from_buffer(body->len, body->data,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "application/xml");
+	MHD_add_response_header(resp, "x-amz-request-id", r->id);
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	r->status = status;
+	r->bytes_out = body->len;
+	r->state = FR_ANSWERED;
+	return ret;
+}
+
+static enum MHD_Result
+answer_error(struct front_req *r, struct MHD_Connection *c, enum s3_err e,
+    const char *msg)
+{
+	struct s3_err_extra	 ex[4];
+	size_t			 n = 0;
+	struct buf		 b;
+	enum MHD_Result		 ret;
+
+	if (e == S3_ERR_SIGNATURE_DOES_NOT_MATCH) {
+		ex[n].name = "AWSAccessKeyId";
+		ex[n++].value = r->auth.access_key_id;
+		ex[n].name = "StringToSign";
+		ex[n++].value = r->auth.string_to_sign;
+		ex[n].name = "SignatureProvided";
+		ex[n++].value = r->auth.signature_provided;
+		ex[n].name = "CanonicalRequest";
+		ex[n++].value = r->auth.canonical_request;
+	} else if (e == S3_ERR_INVALID_ACCESS_KEY_ID) {
+		ex[n].name = "AWSAccessKeyId";
+		ex[n++].value = r->auth.access_key_id;
+	}
+	buf_init(&b);
+	s3_err_xml(&b, e, msg, resource(r), r->id, ex, n);
+	if (!buf_ok(&b)) {
+		buf_fini(&b);
+		return MHD_NO;
+	}
+	if (e == S3_ERR_INTERNAL_ERROR || e == S3_ERR_SERVICE_UNAVAILABLE)
+		log_event(LOG_WARN, "error", (struct log_field[]){
+		    LOG_STR("id", r->id), LOG_STR("code", s3_err_code(e)),
+		    LOG_STR("detail", msg) }, 3);
+	ret = queue_xml(r, c, s3_err_status(e), &b);
+	buf_fini(&b);
+	return ret;
+}
+
+static ssize_t
+body_reader(void *cls, uint64_t pos, char *dst, size_t max)
+{
+	struct front_req	*r = cls;
+	ssize_t			 n;
+
+	n = upstream_read(r->x, dst, max);
+	if (n > 0) {
+		r->bytes_out += (uint64_t)n;
+		return n;
+	}
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	log_event(LOG_WARN, "upstream_abort", (struct log_field[]){
+	    LOG_STR("id", r->id), LOG_STR("detail", upstream_error(r->x)) }, 2);
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* Relay the upstream's response: status, headers and a streamed body. */
+static enum MHD_Result
+answer_upstream(struct front_req *r, struct MHD_Connection *c)
+{
+	const struct upstream_header *h;
+	struct MHD_Response	*resp;
+	enum MHD_Result		 ret;
+	size_t			 i, n;
+	int64_t			 cl;
+	int			 status, has_id = 0, head;
+
+	status = upstream_wait_head(r->x);
+	if (status < 0)
+		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
+		    "The upstream is unreachable or did not answer in time.");
+	r->upstream_answered = 1;
+	head = strcmp(r->method, "HEAD") == 0;
+	cl = upstream_content_length(r->x);
+	if (status == 204 || status == 304 || status < 200 ||
+	    (head && cl < 0))
+		resp = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+	else
+		/* For HEAD libmicrohttpd sends the size as Content-Length
+		 * and never calls the reader. */
+		resp = MHD_create_response_from_callback(cl >= 0 ?
+		    (uint64_t)cl : MHD_SIZE_UNKNOWN, BLOCK_SIZE, body_reader,
+		    r, NULL);
+	if (resp == NULL)
+		return MHD_NO;
+	h = upstream_headers(r->x, &n);
+	for (i = 0; i < n; i++) {
+		if (is_hop_by_hop(h[i].name) ||
+		    strcasecmp(h[i].name, "content-length") == 0)
+			continue;
+		if (strcasecmp(h[i].name, "x-amz-request-id") == 0)
+			has_id = 1;
+		MHD_add_response_header(resp, h[i].name, h[i].value);
+	}
+	if (!has_id)
+		MHD_add_response_header(resp, "x-amz-request-id", r->id);
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	r->status = (unsigned)status;
+	r->state = FR_ANSWERED;
+	return ret;
+}
+
+/* ListBuckets is answered here: the buckets this client may read, never
+ * the upstream account's list. */
+static enum MHD_Result
+answer_list_buckets(struct front_req *r, struct MHD_Connection *c)
+{
+	const struct cfg	*cfg = r->front->cfg;
+	struct buf		 b;
+	char			 date[32];
+	struct tm		 tm;
+	time_t			 t = (time_t)r->front->started;
+	size_t			 i;
+	enum MHD_Result		 ret;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	buf_init(&b);
+	buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/"
+	    "2006-03-01/\"><Owner><ID>s3inval</ID><DisplayName>s3inval"
+	    "</DisplayName></Owner><Buckets>");
+	for (i = 0; i < cfg->n_buckets; i++) {
+		const char *name = cfg->buckets[i].name;
+
+		if (strcmp(name, "*") == 0 || (r->auth.client != NULL &&
+		    !cfg_client_may(r->auth.client, name, 0)))
+			continue;
+		buf_puts(&b, "<Bucket><Name>");
+		s3_xml_escape(&b, name);
+		buf_printf(&b, "</Name><CreationDate>%s</CreationDate>"
+		    "</Bucket>", date);
+	}
+	buf_puts(&b, "</Buckets></ListAllMyBucketsResult>");
+	ret = buf_ok(&b) ? queue_xml(r, c, 200, &b) : MHD_NO;
+	buf_fini(&b);
+	return ret;
+}
+
+/* --- request head --------------------------------------------------------- */
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *k,
+    const char *v)
+{
+	struct front_req	*r = cls;
+	struct sigv4_header	*nh;
+	const char		*p;
+
+	if (v == NULL)
+		v = "";
+	r->hdr_bytes += strlen(k) + strlen(v) + 4;
+	for (p = v; *p != '\0'; p++)
+		if (*p == '\r' || *p == '\n')
+			r->bad_header = 1;
+	if (r->n_hdrs == r->hdrs_cap) {
+		size_t cap = r->hdrs_cap ? r->hdrs_cap * 2 : 32;
+
+		nh = realloc(r->hdrs, cap * sizeof(*nh));
+		if (nh == NULL)
+			return MHD_NO;
+		r->hdrs = nh;
+		r->hdrs_cap = cap;
+	}
+	r->hdrs[r->n_hdrs].name = k;
+	r->hdrs[r->n_hdrs].value = v;
+	r->n_hdrs++;
+	return MHD_YES;
+}
+
+static const char *
+header(const struct front_req *r, const char *name)
+{
+	return auth_header(r->hdrs, r->n_hdrs, name);
+}
+
+/* Headers that are the proxy's to set, or hop-by-hop: never forwarded. */
+static const char *const not_forwarded[] = {
+	"host", "authorization", "expect", "content-length",
+	"x-amz-date", "x-amz-security-token", "x-amz-content-sha256", NULL
+};
+
+static int
+build_forward(struct front_req *r)
+{
+	const char	*conn = header(r, "connection");
+	size_t		 i;
+	int		 j, skip;
+
+	r->fwd = calloc(r->n_hdrs + 1, sizeof(*r->fwd));
+	if (r->fwd == NULL)
+		return -1;
+	for (i = 0; i < r->n_hdrs; i++) {
+		skip = is_hop_by_hop(r->hdrs[i].name);
+		for (j = 0; not_forwarded[j] != NULL; j++)
+			if (strcasecmp(r->hdrs[i].name, not_forwarded[j]) == 0)
+				skip = 1;
+		/* Headers the Connection header names are hop-by-hop too. */
+		if (conn != NULL && util_token_in(conn, r->hdrs[i].name))
+			skip = 1;
+		if (!skip)
+			r->fwd[r->n_fwd++] = r->hdrs[i];
+	}
+	return 0;
+}
+
+static int
+start_upstream(struct front_req *r)
+{
+	struct upstream_req	 uq;
+	struct buf		 q;
+	int			 rc = -1;
+
+	buf_init(&q);
+	/* The canonical query, less a presigned URL's own parameters. */
+	if (sigv4_canonical_query(&q, r->s3.query, NULL) == -1)
+		goto out;
+	if (r->auth.presigned) {
+		struct buf	 f;
+		const char	*p, *amp;
+
+		buf_init(&f);
+		for (p = buf_str(&q); *p != '\0'; p = *amp ? amp + 1 : amp) {
+			amp = p + strcspn(p, "&");
+			if (strncmp(p, "X-Amz-Algorithm=", 16) == 0 ||
+			    strncmp(p, "X-Amz-Credential=", 17) == 0 ||
+			    strncmp(p, "X-Amz-Date=", 11) == 0 ||
+			    strncmp(p, "X-Amz-Expires=", 14) == 0 ||
+			    strncmp(p, "X-Amz-SignedHeaders=", 20) == 0 ||
+			    strncmp(p, "X-Amz-Signature=", 16) == 0 ||
+			    strncmp(p, "X-Amz-Security-Token=", 21) == 0)
+				continue;
+			buf_printf(&f, "%s%.*s", f.len ? "&" : "",
+			    (int)(amp - p), p);
+		}
+		buf_fini(&q);
+		q = f;
+	}
+	memset(&uq, 0, sizeof(uq));
+	uq.method = r->method;
+	uq.bucket = r->upstream_bucket;
+	uq.key = r->s3.key;
+	uq.query = buf_str(&q);
+	uq.headers = r->fwd;
+	uq.n_headers = r->n_fwd;
+	uq.payload_hash = r->auth.payload == AUTH_PAYLOAD_HEX ?
+	    r->auth.payload_hash : SIGV4_UNSIGNED_PAYLOAD;
+	uq.has_body = r->has_body;
+	uq.body_len = r->body_len;
+	uq.expect_continue = r->has_body && r->body_len > 0 &&
+	    header(r, "expect") != NULL &&
+	    strcasecmp(header(r, "expect"), "100-continue") == 0;
+	if (!buf_ok(&q))
+		goto out;
+	r->x = upstream_start(&uq);
+	rc = r->x != NULL ? 0 : -1;
+out:
+	buf_fini(&q);
+	return rc;
+}
+
+static int
+open_spool(struct front_req *r)
+{
+	struct buf	 p;
+
+	buf_init(&p);
+	buf_printf(&p, "%s/spool.XXXXXX", r->front->cfg->server.state_dir);
+	r->spool_fd = buf_ok(&p) ? mkstemp(p.data) : -1;
+	if (r->spool_fd != -1)
+		unlink(p.data);
+	buf_fini(&p);
+	return r->spool_fd == -1 ? -1 : 0;
+}
+
+static enum MHD_Result
+on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
+{
+	const struct cfg	*cfg = r->front->cfg;
+	struct auth_input	 ai;
+	const char		*cl, *te, *ce;
+	enum s3_err		 e;
+	char			*end;
+	int			 ret;
+
+	r->method = method;
+	if (MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, r) <
+	    0 || r->target == NULL)
+		return answer_error(r, c, S3_ERR_INTERNAL_ERROR, NULL);
+	if (r->bad_header)
+		return answer_error(r, c, S3_ERR_INVALID_ARGUMENT,
+		    "Header values must not contain CR or LF.");
+	if (r->hdr_bytes + strlen(r->target) > cfg->server.max_header_size)
+		return answer_error(r, c, S3_ERR_REQUEST_HEADER_TOO_LARGE,
+		    NULL);
+	e = s3_req_parse(&r->s3, method, r->target, header(r, "host"),
+	    cfg->server.virtual_host_base,
+	    header(r, "x-amz-copy-source") != NULL);
+	if (e != S3_OK)
+		return answer_error(r, c, e, NULL);
+
+	memset(&ai, 0, sizeof(ai));
+	ai.method = method;
+	ai.raw_path = r->s3.path;
+	ai.raw_query = r->s3.query;
+	ai.headers = r->hdrs;
+	ai.n_headers = r->n_hdrs;
+	ai.bucket = r->s3.bucket;
+	ai.needs_write = s3_op_needs_write(r->s3.op);
+	/* CORS preflight carries no credentials (S3 User Guide, "CORS"). */
+	if (r->s3.op == S3_OP_OPTIONS && header(r, "authorization") == NULL &&
+	    strstr(r->s3.query, "X-Amz-Signature") == NULL) {
+		memset(&r->auth, 0, sizeof(r->auth));
+	} else {
+		e = auth_check(cfg, &ai, util_now(), &r->auth);
+		if (e != S3_OK)
+			return answer_error(r, c, e, r->auth.message);
+	}
+
+	if (r->s3.bucket == NULL) {
+		if (r->s3.op == S3_OP_LIST_BUCKETS)
+			return answer_list_buckets(r, c);
+		return answer_error(r, c, S3_ERR_METHOD_NOT_ALLOWED, NULL);
+	}
+	r->bucket = cfg_bucket_find(cfg, r->s3.bucket);
+	if (r->bucket == NULL)
+		return answer_error(r, c, S3_ERR_NO_SUCH_BUCKET, NULL);
+	r->upstream_bucket = r->bucket->upstream_bucket != NULL ?
+	    r->bucket->upstream_bucket : r->s3.bucket;
+
+	ce = header(r, "content-encoding");
+	if (r->auth.payload == AUTH_PAYLOAD_STREAMING ||
+	    (ce != NULL && util_token_in(ce, "aws-chunked")))
+		return answer_error(r, c, S3_ERR_NOT_IMPLEMENTED,
+		    "aws-chunked (STREAMING-*) payloads are not supported yet");
+
+	cl = header(r, "content-length");
+	te = header(r, "transfer-encoding");
+	if (te != NULL && strcasecmp(te, "identity") != 0) {
+		if (strcasecmp(te, "chunked") != 0)
+			return answer_error(r, c, S3_ERR_NOT_IMPLEMENTED,
+			    "Transfer-Encoding other than chunked");
+		r->chunked = 1;
+		r->has_body = 1;
+	} else if (cl != NULL) {
+		errno = 0;
+		r->body_len = strtoull(cl, &end, 10);
+		if (*cl == '\0' || *end != '\0' || errno != 0 || *cl == '-')
+			return answer_error(r, c, S3_ERR_INVALID_ARGUMENT,
+			    "Invalid Content-Length");
+		r->has_body = r->body_len > 0 || strcmp(method, "PUT") == 0 ||
+		    strcmp(method, "POST") == 0;
+	} else if (strcmp(method, "PUT") == 0 && r->s3.key != NULL) {
+		return answer_error(r, c, S3_ERR_MISSING_CONTENT_LENGTH, NULL);
+	} else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+		r->has_body = 1;	/* an empty body, sent as such */
+	}
+	if (r->auth.payload == AUTH_PAYLOAD_HEX) {
+		r->sha = EVP_MD_CTX_new();
+		if (r->sha == NULL ||
+		    EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1)
+			return answer_error(r, c, S3_ERR_INTERNAL_ERROR, NULL);
+	}
+	if (build_forward(r) == -1)
+		return answer_error(r, c, S3_ERR_INTERNAL_ERROR, NULL);
+
+	if (r->chunked) {
+		/* The upstream wants a Content-Length: spool first. */
+		if (open_spool(r) == -1)
+			return answer_error(r, c, S3_ERR_INTERNAL_ERROR,
+			    "cannot create a spool file in state_dir");
+		r->state = FR_SPOOL;
+		return MHD_YES;
+	}
+	if (start_upstream(r) == -1)
+		return answer_error(r, c, S3_ERR_INTERNAL_ERROR,
+		    "cannot start the upstream request");
+	r->state = FR_BODY;
+	if (r->has_body && r->body_len > 0 && header(r, "expect") != NULL) {
+		/* Expect: 100-continue end to end: if the upstream refuses
+		 * before the body, so do we, and the body is never read. */
+		ret = upstream_wait_continue(r->x, EXPECT_WAIT_MS);
+		if (ret == 1)
+			return answer_upstream(r, c);
+		if (ret == -1)
+			return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
+			    "The upstream is unreachable.");
+	}
+	return MHD_YES;
+}
+
+/* --- request body ------------------------------------------------------- */
+
+static void
+drain(struct front_req *r, enum s3_err e, const char *msg)
+{
+	if (r->pending == S3_OK && e != S3_OK) {
+		r->pending = e;
+		r->pending_msg = msg;
+	}
+	r->state = FR_DRAIN;
+}
+
+static void
+on_body(struct front_req *r, const char *data, size_t len)
+{
+	ssize_t	 w;
+	size_t	 off;
+	int	 rc;
+
+	r->received += len;
+	if (r->state == FR_DRAIN || r->state == FR_ANSWERED)
+		return;
+	if (r->sha != NULL)
+		EVP_DigestUpdate(r->sha, data, len);
+	if (r->state == FR_SPOOL) {
+		if (r->spooled + len > r->front->cfg->server.spool_max) {
+			drain(r, S3_ERR_ENTITY_TOO_LARGE, "A chunked body "
+			    "larger than server.spool_max; send a "
+			    "Content-Length instead");
+			return;
+		}
+		for (off = 0; off < len; off += (size_t)w) {
+			w = write(r->spool_fd, data + off, len - off);
+			if (w == -1 && errno == EINTR)
+				w = 0;
+			else if (w <= 0) {
+				drain(r, S3_ERR_SERVICE_UNAVAILABLE,
+				    "cannot spool the request body");
+				return;
+			}
+		}
+		r->spooled += len;
+		return;
+	}
+	if (r->received > r->body_len) {
+		drain(r, S3_ERR_INVALID_REQUEST, "body longer than "
+		    "Content-Length");
+		return;
+	}
+	if (r->sha != NULL && r->received == r->body_len && len > 0) {
+		r->held = data[len - 1];
+		r->holding = 1;
+		len--;
+	}
+	rc = upstream_push(r->x, data, len);
+	if (rc == 1)
+		drain(r, S3_OK, NULL);	/* the upstream answered already */
+	else if (rc == -1)
+		drain(r, S3_ERR_SERVICE_UNAVAILABLE,
+		    "The upstream failed during the upload.");
+}
+
+static int
+hash_matches(struct front_req *r)
+{
+	unsigned char	 d[32];
+	char		 hex[SIGV4_HEX_LEN + 1];
+	unsigned	 n = 0;
+
+	if (r->sha == NULL)
+		return 1;
+	if (EVP_DigestFinal_ex(r->sha, d, &n) != 1 || n != 32)
+		return 0;
+	sigv4_hex(hex, d, 32);
+	return sigv4_equal(hex, r->auth.payload_hash);
+}
+
+static enum MHD_Result
+send_spool(struct front_req *r, struct MHD_Connection *c)
+{
+	char		*blk;
+	ssize_t		 n;
+	off_t		 off = 0;
+	int		 rc = 0;
+
+	r->body_len = r->spooled;
+	if (start_upstream(r) == -1)
+		return answer_error(r, c, S3_ERR_INTERNAL_ERROR, NULL);
+	blk = malloc(BLOCK_SIZE);
+	if (blk == NULL)
+		return answer_error(r, c, S3_ERR_INTERNAL_ERROR, NULL);
+	while (rc == 0 && (uint64_t)off < r->spooled) {
+		n = pread(r->spool_fd, blk, BLOCK_SIZE, off);
+		if (n <= 0) {
+			free(blk);
+			return answer_error(r, c, S3_ERR_INTERNAL_ERROR,
+			    "cannot read the spool file");
+		}
+		off += n;
+		rc = upstream_push(r->x, blk, (size_t)n);
+	}
+	free(blk);
+	if (rc == -1)
+		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
+		    "The upstream failed during the upload.");
+	upstream_body_done(r->x);
+	return answer_upstream(r, c);
+}
+
+static enum MHD_Result
+on_complete(struct front_req *r, struct MHD_Connection *c)
+{
+	int	 rc;
+
+	if (r->pending != S3_OK) {
+		upstream_free(r->x);
+		r->x = NULL;
+		return answer_error(r, c, r->pending, r->pending_msg);
+	}
+	if (r->state == FR_DRAIN && r->x != NULL)
+		return answer_upstream(r, c);
+	if (!hash_matches(r)) {
+		upstream_free(r->x);	/* aborts: the object is never whole */
+		r->x = NULL;
+		return answer_error(r, c, S3_ERR_CONTENT_SHA256_MISMATCH,
+		    NULL);
+	}
+	if (r->state == FR_SPOOL)
+		return send_spool(r, c);
+	if (r->has_body) {
+		if (r->received != r->body_len)
+			return answer_error(r, c, S3_ERR_INCOMPLETE_BODY, NULL);
+		if (r->holding) {
+			rc = upstream_push(r->x, &r->held, 1);
+			if (rc == -1)
+				return answer_error(r, c,
+				    S3_ERR_SERVICE_UNAVAILABLE,
+				    "The upstream failed during the upload.");
+		}
+		upstream_body_done(r->x);
+	}
+	return answer_upstream(r, c);
+}
+
+/* --- libmicrohttpd callbacks -------------------------------------------- */
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct front_req	*r = *req_cls;
+
+	if (r == NULL)
+		return MHD_NO;
+	if (r->state == FR_NEW)
+		return on_head(r, c, method);
+	if (*upload_data_size > 0) {
+		on_body(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->state == FR_ANSWERED)
+		return MHD_YES;
+	return on_complete(r, c);
+}
+
+static void *
+uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct front_req	*r;
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->front = cls;
+	r->t0 = util_mono_ms();
+	r->spool_fd = -1;
+	util_request_id(r->id);
+	r->target = strdup(uri != NULL ? uri : "");
+	return r;
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct front_req	*r = *req_cls;
+	const char		*akid;
+
+	if (r == NULL)
+		return;
+	*req_cls = NULL;
+	akid = r->auth.access_key_id[0] != '\0' ? r->auth.access_key_id : "-";
+	log_event(LOG_INFO, "request", (struct log_field[]){
+	    LOG_STR("id", r->id),
+	    LOG_STR("client", akid),
+	    LOG_STR("method", r->method != NULL ? r->method : "-"),
+	    LOG_STR("bucket", r->s3.bucket != NULL ? r->s3.bucket : "-"),
+	    LOG_STR("key", r->s3.key != NULL ? r->s3.key : "-"),
+	    LOG_STR("op", s3_op_name(r->s3.op)),
+	    LOG_NUM("status", r->status),
+	    LOG_NUM("in", r->received),
+	    LOG_NUM("out", r->bytes_out),
+	    LOG_NUM("upstream_ms", r->upstream_answered ? upstream_ms(r->x) :
+	    -1),
+	    LOG_NUM("ms", util_mono_ms() - r->t0),
+	    LOG_STR("end", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" :
+	    "aborted") }, 12);
+	upstream_free(r->x);
+	if (r->spool_fd != -1)
+		close(r->spool_fd);
+	EVP_MD_CTX_free(r->sha);
+	auth_result_fini(&r->auth);
+	s3_req_fini(&r->s3);
+	free(r->hdrs);
+	free(r->fwd);
+	free(r->target);
+	free(r);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	buf_vprintf(&b, fmt, ap);
+	while (b.len > 0 && b.data[b.len - 1] == '\n')
+		b.data[--b.len] = '\0';
+	log_msg(LOG_DEBUG, "http: %s", buf_str(&b));
+	buf_fini(&b);
+}
+
+struct http_front *
+http_front_start(const struct cfg *cfg)
+{
+	struct http_front	*f;
+	struct addrinfo		 hints, *ai = NULL;
+	char			 host[256], port_s[8];
+	unsigned		 port;
+	unsigned		 flags;
+	int			 rc;
+
+	if (util_split_hostport(cfg->server.listen, host, sizeof(host),
+	    &port) == -1) {
+		log_error("server.listen: bad address %s", cfg->server.listen);
+		return NULL;
+	}
+	snprintf(port_s, sizeof(port_s), "%u", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(host, port_s, &hints, &ai);
+	if (rc != 0) {
+		log_error("server.listen %s: %s", cfg->server.listen,
+		    gai_strerror(rc));
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (f == NULL) {
+		freeaddrinfo(ai);
+		return NULL;
+	}
+	f->cfg = cfg;
+	f->started = util_now();
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	f->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	    access_cb, f,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
+	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_cb, f,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, f,
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)(cfg->server.client_timeout_ms / 1000),
+	    MHD_OPTION_CONNECTION_LIMIT, cfg->server.max_connections,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)(cfg->server.max_header_size * 2 + 64 * 1024),
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+	    MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (f->mhd == NULL) {
+		log_error("cannot listen on %s (in use, or not permitted)",
+		    cfg->server.listen);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+http_front_quiesce(struct http_front *f)
+{
+	MHD_socket	 s;
+
+	if (f == NULL || f->mhd == NULL)
+		return;
+	s = MHD_quiesce_daemon(f->mhd);
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+}
+
+void
+http_front_stop(struct http_front *f)
+{
+	if (f == NULL)
+		return;
+	if (f->mhd != NULL)
+		MHD_stop_daemon(f->mhd);
+	free(f);
+}
