@@ -1,0 +1,89 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The demo: install what is missing, build, start moto_server (S3 and
+# CloudFront emulator) and s3inval in front of it on free loopback ports,
+# sync a small site through the proxy with the real aws CLI, and show what
+# reached the bucket.  Without AWS credentials in the environment it runs
+# against the local emulator only.  Ctrl-C stops everything it started.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+sh scripts/deps.sh
+if [ ! -x build/demo/s3inval ]; then
+	./autogen.sh >/dev/null 2>&1
+	mkdir -p build/demo
+	(cd build/demo && "$top/configure" >/dev/null && make -j2 >/dev/null)
+fi
+bin="$top/build/demo/s3inval"
+work=$(mktemp -d /tmp/s3inval-demo.XXXXXX)
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	echo "demo: stopped; logs were in $work"
+}
+trap cleanup EXIT INT TERM
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+	i=0
+	while ! python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; do
+		i=$((i + 1)); [ $i -lt 100 ] || { echo "demo: port $1 never opened"; exit 1; }
+		sleep 0.1
+	done
+}
+
+moto_port=$(port)
+proxy_port=$(port)
+admin_port=$(port)
+moto_server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+pids="$pids $!"
+wait_port "$moto_port"
+echo "demo: moto_server (S3 + CloudFront emulator) on 127.0.0.1:$moto_port"
+
+cat >"$work/s3inval.conf" <<CONF
+[server]
+listen = 127.0.0.1:$proxy_port
+admin_listen = 127.0.0.1:$admin_port
+state_dir = $work/state
+
+[upstream]
+endpoint = http://127.0.0.1:$moto_port
+region = us-east-1
+addressing = path
+
+[client deploy]
+access_key_id = AKIDDEMODEPLOY000001
+secret_access_key = demo-secret-key-for-the-local-proxy-only
+buckets = demo-blog:rw
+
+[bucket demo-blog]
+CONF
+
+AWS_ACCESS_KEY_ID=upstream-demo-key AWS_SECRET_ACCESS_KEY=upstream-demo-secret \
+AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null \
+    "$bin" -f -c "$work/s3inval.conf" 2>"$work/s3inval.log" &
+pids="$pids $!"
+wait_port "$proxy_port"
+echo "demo: s3inval on 127.0.0.1:$proxy_port -> moto (config $work/s3inval.conf)"
+
+export AWS_ACCESS_KEY_ID=AKIDDEMODEPLOY000001
+export AWS_SECRET_ACCESS_KEY=demo-secret-key-for-the-local-proxy-only
+export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+ep="--endpoint-url http://127.0.0.1:$proxy_port"
+echo
+echo "\$ aws s3 mb s3://demo-blog $ep"
+aws s3 mb s3://demo-blog $ep
+echo "\$ aws s3 sync demo/site s3://demo-blog $ep"
+aws s3 sync demo/site s3://demo-blog $ep
+echo "\$ aws s3 ls --recursive s3://demo-blog $ep"
+aws s3 ls --recursive s3://demo-blog $ep
+echo
+echo "demo: the proxy's access log:"
+grep 'event=request' "$work/s3inval.log" | sed 's/^/  /'
+echo
+if [ -t 0 ]; then
+	echo "demo: running; try: aws s3 ls s3://demo-blog $ep   (Ctrl-C stops)"
+	while :; do sleep 3600; done
+fi
