@@ -65,6 +65,7 @@ struct cfg_bucket {
 	char	 *origin_path;		/* "" or "/prefix" without trailing / */
 	char	**index_documents;	/* default: "index.html" */
 	size_t	  n_index_documents;
+	int	  index_without_slash;
 };
 
 struct cfg {
@@ -73,6 +74,7 @@ struct cfg {
 	struct {
 		char	*listen;		/* host:port */
 		char	*admin_listen;		/* host:port */
+		int	 admin_allow_remote;
 		char	*state_dir;
 		char	*virtual_host_base;	/* "" = path-style only */
 		char	*tls_cert;
@@ -103,6 +105,10 @@ struct cfg {
 		unsigned wildcard_threshold;
 		double	 max_requests_per_second;
 		unsigned monthly_free_paths;
+		int64_t	 poll_interval_ms;
+		int64_t	 retry_base_ms;
+		int64_t	 retry_max_ms;
+		int64_t	 timeout_ms;
 	} cloudfront;
 
 	struct {

@@ -33,6 +33,8 @@ CFG_KEY(server, listen, HOSTPORT, server.listen, "127.0.0.1:8080", NULL,
 CFG_KEY(server, admin_listen, HOSTPORT, server.admin_listen,
     "127.0.0.1:9090", NULL,
     "admin address (/healthz /readyz /metrics /status /flush)")
+CFG_KEY(server, admin_allow_remote, BOOL, server.admin_allow_remote, "no",
+    NULL, "allow admin_listen on a non-loopback address (no auth on it)")
 CFG_KEY(server, state_dir, NONEMPTY, server.state_dir, "/var/lib/s3inval",
     NULL, "directory of the journal and learned state")
 CFG_KEY(server, virtual_host_base, HOST, server.virtual_host_base, "", NULL,
@@ -85,6 +87,14 @@ CFG_KEY(cloudfront, max_requests_per_second, DOUBLE,
     "rate limit on CloudFront API calls")
 CFG_KEY(cloudfront, monthly_free_paths, UINT, cloudfront.monthly_free_paths,
     "1000", NULL, "free invalidation paths a month; near it, fewer paths")
+CFG_KEY(cloudfront, poll_interval, DURATION, cloudfront.poll_interval_ms,
+    "10s", NULL, "how often a running invalidation is checked")
+CFG_KEY(cloudfront, retry_base, DURATION, cloudfront.retry_base_ms, "1s",
+    NULL, "first retry delay after throttling or an error; doubles")
+CFG_KEY(cloudfront, retry_max, DURATION, cloudfront.retry_max_ms, "5m",
+    NULL, "longest retry delay")
+CFG_KEY(cloudfront, timeout, DURATION, cloudfront.timeout_ms, "30s", NULL,
+    "give up on one CloudFront API call after this long")
 
 /* [log] */
 CFG_KEY(log, format, ENUM, log.format, "text", "text|json",
@@ -111,6 +121,8 @@ CFG_KEY(bucket, origin_path, PREFIX, origin_path, "", NULL,
     "the distributions' origin path, stripped from keys")
 CFG_LIST(bucket, index_documents, NAMES, index_documents, "index.html",
     "index documents, comma-separated: a/index.html also clears a/")
+CFG_KEY(bucket, index_without_slash, BOOL, index_without_slash, "no", NULL,
+    "a/index.html also clears a (without the slash)")
 
 #undef CFG_KEY
 #undef CFG_LIST

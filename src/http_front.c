@@ -30,15 +30,22 @@
 #include "auth.h"
 #include "buf.h"
 #include "http_front.h"
+#include "inval_map.h"
+#include "inval_worker.h"
 #include "log.h"
+#include "metrics.h"
 #include "s3_err.h"
 #include "s3_req.h"
+#include "s3_xml.h"
 #include "sigv4.h"
 #include "upstream.h"
 #include "util.h"
 
 #define BLOCK_SIZE	(64 * 1024)
 #define EXPECT_WAIT_MS	3000
+/* The largest write response read whole before answering: a DeleteObjects
+ * result lists up to 1,000 keys of up to 1,024 bytes, escaped. */
+#define WRITE_BODY_MAX	(8 * 1024 * 1024)
 
 struct http_front {
 	struct MHD_Daemon	*mhd;
@@ -92,6 +99,7 @@ struct front_req {
 	unsigned		 status;
 	uint64_t		 bytes_out;
 	int			 upstream_answered;
+	size_t			 keys_recorded;
 };
 
 /* --- responses ---------------------------------------------------------- */
@@ -195,22 +203,129 @@ body_reader(void *cls, uint64_t pos, char *dst, size_t max)
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+static int
+is_write(enum s3_op op)
+{
+	return op == S3_OP_PUT_OBJECT || op == S3_OP_COPY_OBJECT ||
+	    op == S3_OP_DELETE_OBJECT || op == S3_OP_DELETE_OBJECTS ||
+	    op == S3_OP_COMPLETE_MPU;
+}
+
+static void
+add_upstream_headers(struct front_req *r, struct MHD_Response *resp)
+{
+	const struct upstream_header *h;
+	size_t			 i, n;
+	int			 has_id = 0;
+
+	h = upstream_headers(r->x, &n);
+	for (i = 0; i < n; i++) {
+		if (is_hop_by_hop(h[i].name) ||
+		    strcasecmp(h[i].name, "content-length") == 0)
+			continue;
+		if (strcasecmp(h[i].name, "x-amz-request-id") == 0)
+			has_id = 1;
+		MHD_add_response_header(resp, h[i].name, h[i].value);
+	}
+	if (!has_id)
+		MHD_add_response_header(resp, "x-amz-request-id", r->id);
+}
+
+/*
+ * A 2xx to a write (DESIGN §3): find the keys it changed, journal them,
+ * and only then answer.  CopyObject, CompleteMultipartUpload and
+ * DeleteObjects bodies are small and read whole first: the first two can
+ * be 200 with an <Error>, the last lists what was really deleted.
+ */
+static enum MHD_Result
+answer_write(struct front_req *r, struct MHD_Connection *c, int status)
+{
+	struct MHD_Response	*resp;
+	struct buf		 body;
+	struct strvec		 keys;
+	const char		*enc;
+	char			 blk[BLOCK_SIZE];
+	ssize_t			 n;
+	int			 failed = 0, nk;
+	enum MHD_Result		 ret;
+
+	buf_init(&body);
+	strvec_init(&keys);
+	if (r->s3.op == S3_OP_PUT_OBJECT || r->s3.op == S3_OP_DELETE_OBJECT) {
+		if (strvec_push(&keys, r->s3.key) == -1)
+			failed = 1;
+	}
+	while (r->s3.op != S3_OP_PUT_OBJECT &&
+	    r->s3.op != S3_OP_DELETE_OBJECT && !failed) {
+		n = upstream_read(r->x, blk, sizeof(blk));
+		if (n == 0)
+			break;
+		if (n < 0 || body.len + (size_t)n > WRITE_BODY_MAX ||
+		    buf_append(&body, blk, (size_t)n) == -1)
+			failed = 1;
+	}
+	if (failed) {
+		buf_fini(&body);
+		strvec_fini(&keys);
+		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
+		    "The upstream's answer to the write could not be read.");
+	}
+	if (r->s3.op == S3_OP_COPY_OBJECT || r->s3.op == S3_OP_COMPLETE_MPU) {
+		if (!s3_xml_is_error(buf_str(&body), body.len) &&
+		    strvec_push(&keys, r->s3.key) == -1)
+			failed = 1;
+	} else if (r->s3.op == S3_OP_DELETE_OBJECTS) {
+		enc = s3_req_param(&r->s3, "encoding-type");
+		nk = s3_xml_deleted_keys(buf_str(&body), body.len,
+		    enc != NULL && strcmp(enc, "url") == 0, &keys);
+		if (nk < 0) {
+			/* Unreadable: we cannot tell what was deleted.  The
+			 * client is told to retry rather than lose any. */
+			failed = 1;
+		}
+	}
+	if (!failed && keys.n > 0 && inval_record(r->bucket, r->s3.bucket,
+	    (const char *const *)keys.v, keys.n) == -1)
+		failed = 1;
+	r->keys_recorded = failed ? 0 : keys.n;
+	strvec_fini(&keys);
+	if (failed) {
+		buf_fini(&body);
+		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
+		    "The write could not be recorded for CDN invalidation; "
+		    "please retry.");
+	}
+	resp = MHD_create_response_from_buffer(body.len, body.data,
+	    MHD_RESPMEM_MUST_COPY);
+	buf_fini(&body);
+	if (resp == NULL)
+		return MHD_NO;
+	add_upstream_headers(r, resp);
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	r->bytes_out = 0;
+	r->status = (unsigned)status;
+	r->state = FR_ANSWERED;
+	return ret;
+}
+
 /* Relay the upstream's response: status, headers and a streamed body. */
 static enum MHD_Result
 answer_upstream(struct front_req *r, struct MHD_Connection *c)
 {
-	const struct upstream_header *h;
 	struct MHD_Response	*resp;
 	enum MHD_Result		 ret;
-	size_t			 i, n;
 	int64_t			 cl;
-	int			 status, has_id = 0, head;
+	int			 status, head;
 
 	status = upstream_wait_head(r->x);
 	if (status < 0)
 		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
 		    "The upstream is unreachable or did not answer in time.");
 	r->upstream_answered = 1;
+	if (status / 100 == 2 && inval_bucket_wants(r->bucket) &&
+	    is_write(r->s3.op))
+		return answer_write(r, c, status);
 	head = strcmp(r->method, "HEAD") == 0;
 	cl = upstream_content_length(r->x);
 	if (status == 204 || status == 304 || status < 200 ||
@@ -225,17 +340,7 @@ answer_upstream(struct front_req *r, struct MHD_Connection *c)
 		    r, NULL);
 	if (resp == NULL)
 		return MHD_NO;
-	h = upstream_headers(r->x, &n);
-	for (i = 0; i < n; i++) {
-		if (is_hop_by_hop(h[i].name) ||
-		    strcasecmp(h[i].name, "content-length") == 0)
-			continue;
-		if (strcasecmp(h[i].name, "x-amz-request-id") == 0)
-			has_id = 1;
-		MHD_add_response_header(resp, h[i].name, h[i].value);
-	}
-	if (!has_id)
-		MHD_add_response_header(resp, "x-amz-request-id", r->id);
+	add_upstream_headers(r, resp);
 	ret = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	r->status = (unsigned)status;
@@ -739,8 +844,11 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	    LOG_NUM("upstream_ms", r->upstream_answered ? upstream_ms(r->x) :
 	    -1),
 	    LOG_NUM("ms", util_mono_ms() - r->t0),
+	    LOG_NUM("keys_journaled", r->keys_recorded),
 	    LOG_STR("end", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" :
-	    "aborted") }, 12);
+	    "aborted") }, 13);
+	metrics_request(r->s3.op, r->status, r->received, r->bytes_out,
+	    r->upstream_answered ? upstream_ms(r->x) : -1);
 	upstream_free(r->x);
 	if (r->spool_fd != -1)
 		close(r->spool_fd);

@@ -3,8 +3,11 @@
  * main: arguments, signals, start-up and shutdown order.  Nothing else.
  *
  * Start-up: configuration, logs, state directory, upstream credentials,
- * upstream client, client listener.  Shutdown, in reverse: stop accepting,
- * close the listener (in-flight requests end), upstream client, logs.
+ * upstream client, invalidation worker (journal replay: nothing pending is
+ * forgotten before the first request), client listener, admin listener.
+ * Shutdown, in reverse: stop accepting, close the client listener
+ * (in-flight requests end), admin, worker (pending work stays in the
+ * journal), upstream client, logs.
  * Signals are blocked in every thread and taken by sigwait() here.
  */
 #include "config.h"
@@ -19,9 +22,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "admin.h"
+#include "buf.h"
 #include "cfg.h"
 #include "credentials.h"
 #include "http_front.h"
+#include "inval_map.h"
+#include "inval_plan.h"
+#include "inval_worker.h"
 #include "log.h"
 #include "upstream.h"
 
@@ -114,11 +124,217 @@ cmd_check_config(int argc, char **argv)
 	return 0;
 }
 
+static size_t
+collect(char *p, size_t size, size_t n, void *ud)
+{
+	return buf_append(ud, p, size * n) == 0 ? size * n : 0;
+}
+
+/* s3inval flush [--wait[=SECONDS]] [--admin URL]: POST /flush. */
+static int
+cmd_flush(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "wait", optional_argument, NULL, 'w' },
+		{ "admin", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf	 url, body;
+	const char	*admin = NULL, *env;
+	char		*end;
+	long		 wait_s = -1, status = 0;
+	int		 ch, rc = 1;
+	CURL		*e;
+	CURLcode	 cc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'w':
+			wait_s = 300;
+			if (optarg != NULL) {
+				wait_s = strtol(optarg, &end, 10);
+				if (*optarg == '\0' || *end != '\0' ||
+				    wait_s < 0 || wait_s > 3600) {
+					fprintf(stderr, "s3inval flush: --wait "
+					    "takes 0 to 3600 seconds\n");
+					return 2;
+				}
+			}
+			break;
+		case 'a':
+			admin = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: s3inval flush [--wait[=SECONDS]]"
+			    " [--admin URL]\n");
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	buf_init(&url);
+	buf_init(&body);
+	env = getenv("S3INVAL_SERVER_ADMIN_LISTEN");
+	if (admin != NULL)
+		buf_puts(&url, admin);
+	else
+		buf_printf(&url, "http://%s", env != NULL && *env != '\0' ?
+		    env : "127.0.0.1:9090");
+	while (url.len > 0 && url.data[url.len - 1] == '/')
+		url.data[--url.len] = '\0';
+	if (strstr(buf_str(&url), "://") == NULL) {
+		struct buf	 t;
+
+		buf_init(&t);
+		buf_printf(&t, "http://%s", buf_str(&url));
+		buf_fini(&url);
+		url = t;
+	}
+	buf_puts(&url, "/flush");
+	if (wait_s >= 0)
+		buf_printf(&url, "?wait=%ld", wait_s);
+	e = curl_easy_init();
+	if (e == NULL || !buf_ok(&url))
+		goto out;
+	curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, wait_s > 0 ? wait_s + 30 : 30L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+	cc = curl_easy_perform(e);
+	if (cc != CURLE_OK) {
+		fprintf(stderr, "s3inval flush: %s: %s\n", buf_str(&url),
+		    curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	fputs(buf_str(&body), stdout);
+	if (status != 200) {
+		fprintf(stderr, "s3inval flush: HTTP %ld\n", status);
+		goto out;
+	}
+	/* With --wait, success means everything is Completed. */
+	rc = (wait_s > 0 && strstr(buf_str(&body), "\"done\":true") == NULL) ?
+	    1 : 0;
+	if (rc == 1)
+		fprintf(stderr, "s3inval flush: not all Completed within %lds\n",
+		    wait_s);
+out:
+	curl_easy_cleanup(e);
+	buf_fini(&url);
+	buf_fini(&body);
+	return rc;
+}
+
+/* s3inval plan [-c FILE] [--bucket NAME]: the worker's mapping and
+ * planning on keys from stdin, a dry run. */
+static int
+cmd_plan(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "bucket", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cfg		*cfg = NULL;
+	const struct cfg_bucket	*bk = NULL;
+	struct inval_map_cfg	 mc;
+	struct inval_plan_params pp;
+	struct inval_plan_result res;
+	struct strvec		 keys, paths;
+	const char		*file = NULL, *name = NULL;
+	char			*line = NULL;
+	size_t			 cap = 0, i, k, nd;
+	ssize_t			 n;
+	int			 ch, rc = 2;
+
+	strvec_init(&keys);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'b':
+			name = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: s3inval plan [-c FILE] "
+			    "[--bucket NAME] < keys\n");
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	if (cfg_load(config_path(file), environ, stderr, &cfg) > 0)
+		return 2;
+	if (name != NULL)
+		bk = cfg_bucket_find(cfg, name);
+	else
+		for (i = 0; i < cfg->n_buckets; i++)
+			if (strcmp(cfg->buckets[i].name, "*") != 0) {
+				if (bk != NULL) {
+					fprintf(stderr, "s3inval plan: several "
+					    "buckets: name one with --bucket\n");
+					goto out;
+				}
+				bk = &cfg->buckets[i];
+			}
+	if (bk == NULL) {
+		fprintf(stderr, "s3inval plan: no such bucket in the "
+		    "configuration\n");
+		goto out;
+	}
+	while ((n = getline(&line, &cap, stdin)) != -1) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n > 0 && strvec_push(&keys, line) == -1)
+			goto out;
+	}
+	memset(&mc, 0, sizeof(mc));
+	mc.origin_path = bk->origin_path != NULL ? bk->origin_path : "";
+	mc.index_documents = (const char *const *)bk->index_documents;
+	mc.n_index_documents = bk->n_index_documents;
+	mc.index_without_slash = bk->index_without_slash;
+	memset(&pp, 0, sizeof(pp));
+	pp.wildcard_threshold = cfg->cloudfront.wildcard_threshold;
+	pp.max_wildcards = 15;
+	nd = bk->n_distributions > 0 ? bk->n_distributions : 1;
+	for (i = 0; i < nd; i++) {
+		strvec_init(&paths);
+		for (k = 0; k < keys.n; k++)
+			if (inval_map_key(&mc, keys.v[k], &paths, NULL) == -1)
+				goto out;
+		strvec_sort_unique(&paths);
+		if (inval_plan(&pp, (const char *const *)paths.v, paths.n,
+		    &res) == -1) {
+			strvec_fini(&paths);
+			goto out;
+		}
+		printf("# distribution %s: %zu keys, %zu paths -> %zu to "
+		    "submit (%zu exact, %zu wildcard)\n",
+		    bk->n_distributions > 0 ? bk->distributions[i] :
+		    "(none configured)", keys.n, paths.n, res.paths.n,
+		    res.n_exact, res.n_wildcards);
+		for (k = 0; k < res.paths.n; k++)
+			printf("%s\n", res.paths.v[k]);
+		inval_plan_fini(&res);
+		strvec_fini(&paths);
+	}
+	rc = 0;
+out:
+	free(line);
+	strvec_fini(&keys);
+	cfg_free(cfg);
+	return rc;
+}
+
 static int
 run_daemon(int argc, char **argv)
 {
 	struct cfg		*cfg = NULL;
 	struct http_front	*front = NULL;
+	struct admin		*admin = NULL;
 	const char		*file = NULL;
 	sigset_t		 set;
 	char			 err[512];
@@ -170,6 +386,10 @@ run_daemon(int argc, char **argv)
 		log_error("cannot set up the upstream client");
 		goto out;
 	}
+	if (inval_start(cfg, err, sizeof(err)) == -1) {
+		log_error("invalidation: %s", err);
+		goto out;
+	}
 
 	/* Block the signals we wait for before any thread starts, so every
 	 * thread inherits the mask and only sigwait() sees them. */
@@ -179,6 +399,9 @@ run_daemon(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A journal over a file size limit must fail its write (EFBIG) and
+	 * answer 503, not kill the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (!fg && daemon(0, cfg->log.file[0] == '\0') == -1) {
 		log_error("daemon: %s", strerror(errno));
@@ -186,6 +409,9 @@ run_daemon(int argc, char **argv)
 	}
 	front = http_front_start(cfg);
 	if (front == NULL)
+		goto out;
+	admin = admin_start(cfg);
+	if (admin == NULL)
 		goto out;
 	log_info("s3inval %s listening on %s, upstream %s (%s addressing), "
 	    "auth %s", PACKAGE_VERSION, cfg->server.listen,
@@ -211,6 +437,8 @@ run_daemon(int argc, char **argv)
 	rc = 0;
 out:
 	http_front_stop(front);
+	admin_stop(admin);
+	inval_stop();
 	upstream_fini();
 	credentials_fini();
 	log_fini();
@@ -232,11 +460,9 @@ main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
-	if (argc > 1 && (strcmp(argv[1], "flush") == 0 ||
-	    strcmp(argv[1], "plan") == 0)) {
-		fprintf(stderr, "s3inval: %s: the invalidation pipeline is not "
-		    "in this build yet\n", argv[1]);
-		return 2;
-	}
+	if (argc > 1 && strcmp(argv[1], "flush") == 0)
+		return cmd_flush(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return cmd_plan(argc - 1, argv + 1);
 	return run_daemon(argc, argv);
 }

@@ -820,3 +820,25 @@ upstream_free(struct upstream_xfer *x)
 	free(x->rbuf);
 	free(x);
 }
+
+int
+upstream_reachable(long timeout_ms)
+{
+	CURL	*e;
+	char	 url[300];
+	int	 ok;
+
+	e = curl_easy_init();
+	if (e == NULL)
+		return 0;
+	snprintf(url, sizeof(url), "%s://%s%s%s:%u/", up.scheme,
+	    strchr(up.host, ':') != NULL ? "[" : "", up.host,
+	    strchr(up.host, ':') != NULL ? "]" : "", up.port);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	ok = curl_easy_perform(e) == CURLE_OK;
+	curl_easy_cleanup(e);
+	return ok;
+}

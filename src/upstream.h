@@ -54,6 +54,10 @@ void	upstream_fini(void);
 /* Connections opened so far (for tests and metrics). */
 uint64_t upstream_connections_opened(void);
 
+/* 1 when a connection to the upstream endpoint opens (TLS included) within
+ * timeout_ms: for /readyz. */
+int	upstream_reachable(long timeout_ms);
+
 /* Start a transfer.  Returns NULL when out of memory or credentials. */
 struct upstream_xfer *upstream_start(const struct upstream_req *);
 

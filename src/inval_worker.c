@@ -1,0 +1,1686 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * inval_worker: see inval_worker.h.
+ *
+ * CloudFront limits (Developer Guide, "Concurrent invalidation request
+ * maximum"): per distribution at most 3,000 file paths and 15 wildcard
+ * paths in progress; a batch that does not fit waits until running ones
+ * complete.  Pricing: 1,000 paths a month free, then $0.005 per path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "cloudfront.h"
+#include "inval_map.h"
+#include "inval_plan.h"
+#include "inval_worker.h"
+#include "journal.h"
+#include "log.h"
+#include "sigv4.h"
+#include "util.h"
+
+#define CF_MAX_FILES		3000
+#define CF_MAX_WILDCARDS	15
+#define RECENT_MAX		20
+#define COMPACT_MIN_BYTES	(1024 * 1024)
+#define PRICE_PER_PATH		0.005
+
+enum batch_state {
+	B_UNSENT = 0,
+	B_INFLIGHT,
+	B_DONE
+};
+
+static const char *const batch_state_names[] = {
+	"pending", "in_progress", "completed"
+};
+
+struct batch {
+	uint64_t	 id;
+	char		 ref[80];		/* CallerReference */
+	uint64_t	 from_seq, upto_seq;
+	struct strvec	 paths;
+	size_t		 n_wild, n_files;
+	char		*inval_id;
+	enum batch_state state;
+	unsigned	 attempts;
+	int64_t		 next_ms;		/* next send or poll */
+	int64_t		 created;		/* wall clock */
+	struct batch	*next;
+};
+
+struct dist {
+	char		*id;
+	struct strvec	 pending;		/* paths, unsorted */
+	uint64_t	 pending_from;		/* 0: none pending */
+	uint64_t	 pending_upto;
+	uint64_t	 covered;		/* highest upto journaled */
+	int64_t		 first_ms, last_ms;
+	struct batch	*batches;		/* unsent and in progress */
+	size_t		 inflight_files, inflight_wild;
+	uint64_t	 month_paths;
+	uint64_t	 batches_sent, batches_retried, batches_failed;
+	uint64_t	 paths_rejected;
+	char		 last_error[256];
+};
+
+struct write_rec {			/* kept for compaction */
+	uint64_t	 seq;
+	char		*bucket;
+	struct strvec	 keys;
+	struct write_rec *next;
+};
+
+struct inbox_item {
+	uint64_t	 seq;
+	const struct cfg_bucket *bucket;
+	char		*bucket_name;
+	struct strvec	 keys;
+	struct inbox_item *next;
+};
+
+struct recent {
+	uint64_t	 id;
+	char		 dist[64];
+	size_t		 n_paths, n_wild;
+	char		 inval_id[64];
+	enum batch_state state;
+	int64_t		 created, completed;
+	char		 note[96];
+};
+
+static struct {
+	/* Immutable after start. */
+	const struct cfg	*cfg;
+	struct journal		*j;
+	pthread_t		 thread;
+	int			 started;
+
+	/*
+	 * Producers hold hand (read) from their journal append until the
+	 * write is in the inbox; compaction holds it (write) from its
+	 * snapshot until the new file is in place.  So no record that is
+	 * durable but not yet posted can be left out of a compacted journal.
+	 * Writer-preferring, so steady writes cannot starve compaction.
+	 */
+	pthread_rwlock_t	 hand;
+
+	/* Shared, under mtx. */
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 wake;		/* the worker sleeps on it */
+	pthread_cond_t		 progress;	/* flush waiters sleep on it */
+	int			 running;
+	int			 flush_now;
+	struct inbox_item	*inbox, **inbox_tail;
+	struct dist		*dists;
+	size_t			 n_dists;
+	struct recent		 recent[RECENT_MAX];
+	size_t			 n_recent;
+	int			 month;		/* yyyymm of month_paths */
+	uint64_t		 journal_errors;
+	uint64_t		 writes_recorded;
+	uint64_t		 keys_recorded;
+	uint64_t		 reappends;
+	int			 dirty;		/* compact and prune soon */
+
+	/* Owned by the worker thread. */
+	struct write_rec	*writes;
+	uint64_t		 next_batch_id;
+	int64_t			 next_call_ms;
+	uint64_t		 compacted_size;
+} w = {
+	.mtx = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+	.progress = PTHREAD_COND_INITIALIZER,
+};
+
+/* --- helpers ------------------------------------------------------------ */
+
+static int
+this_month(void)
+{
+	time_t		 t = time(NULL);
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	return (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+}
+
+static struct dist *
+dist_find(const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < w.n_dists; i++)
+		if (strcmp(w.dists[i].id, id) == 0)
+			return &w.dists[i];
+	return NULL;
+}
+
+static struct dist *
+dist_get(const char *id)
+{
+	struct dist	*d, *nd;
+
+	d = dist_find(id);
+	if (d != NULL)
+		return d;
+	nd = realloc(w.dists, (w.n_dists + 1) * sizeof(*nd));
+	if (nd == NULL)
+		return NULL;
+	w.dists = nd;
+	d = &w.dists[w.n_dists];
+	memset(d, 0, sizeof(*d));
+	d->id = strdup(id);
+	if (d->id == NULL)
+		return NULL;
+	strvec_init(&d->pending);
+	w.n_dists++;
+	return d;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	strvec_fini(&b->paths);
+	free(b->inval_id);
+	free(b);
+}
+
+static void
+count_paths(struct batch *b)
+{
+	size_t	 i, n;
+
+	b->n_wild = b->n_files = 0;
+	for (i = 0; i < b->paths.n; i++) {
+		n = strlen(b->paths.v[i]);
+		if (n > 0 && b->paths.v[i][n - 1] == '*')
+			b->n_wild++;
+		else
+			b->n_files++;
+	}
+}
+
+/* CallerReference: the distribution, the batch's sequence and content. */
+static void
+make_ref(struct batch *b, const char *dist)
+{
+	EVP_MD_CTX	*ctx;
+	unsigned char	 md[32];
+	char		 hex[65], seq[32];
+	unsigned	 n = 0;
+	size_t		 i;
+
+	ctx = EVP_MD_CTX_new();
+	snprintf(seq, sizeof(seq), "%" PRIu64 "/%" PRIu64, b->id, b->upto_seq);
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto fallback;
+	EVP_DigestUpdate(ctx, dist, strlen(dist) + 1);
+	EVP_DigestUpdate(ctx, seq, strlen(seq) + 1);
+	for (i = 0; i < b->paths.n; i++)
+		EVP_DigestUpdate(ctx, b->paths.v[i], strlen(b->paths.v[i]) + 1);
+	if (EVP_DigestFinal_ex(ctx, md, &n) != 1)
+		goto fallback;
+	EVP_MD_CTX_free(ctx);
+	sigv4_hex(hex, md, 16);
+	snprintf(b->ref, sizeof(b->ref), "s3inval-%" PRIu64 "-%s", b->id, hex);
+	return;
+fallback:
+	EVP_MD_CTX_free(ctx);
+	snprintf(b->ref, sizeof(b->ref), "s3inval-%" PRIu64 "-%" PRIu64,
+	    b->id, b->upto_seq);
+}
+
+static void
+recent_note(const struct batch *b, const char *dist, const char *note)
+{
+	struct recent	*r = NULL;
+	size_t		 i;
+
+	for (i = 0; i < w.n_recent; i++)
+		if (w.recent[i].id == b->id)
+			r = &w.recent[i];
+	if (r == NULL) {
+		if (w.n_recent == RECENT_MAX) {
+			memmove(&w.recent[0], &w.recent[1],
+			    (RECENT_MAX - 1) * sizeof(w.recent[0]));
+			w.n_recent--;
+		}
+		r = &w.recent[w.n_recent++];
+		memset(r, 0, sizeof(*r));
+		r->id = b->id;
+		r->created = b->created;
+	}
+	snprintf(r->dist, sizeof(r->dist), "%s", dist);
+	r->n_paths = b->paths.n;
+	r->n_wild = b->n_wild;
+	snprintf(r->inval_id, sizeof(r->inval_id), "%s",
+	    b->inval_id != NULL ? b->inval_id : "");
+	r->state = b->state;
+	if (b->state == B_DONE && r->completed == 0)
+		r->completed = util_now();
+	if (note != NULL)
+		snprintf(r->note, sizeof(r->note), "%s", note);
+}
+
+/* Map one write's keys for every distribution of its bucket.  mtx held. */
+static int
+merge_write(const struct cfg_bucket *bk, uint64_t seq,
+    const char *const *keys, size_t n, int64_t now)
+{
+	struct inval_map_cfg	 mc;
+	struct dist		*d;
+	size_t			 i, k;
+	int			 too_long;
+
+	memset(&mc, 0, sizeof(mc));
+	mc.origin_path = bk->origin_path != NULL ? bk->origin_path : "";
+	mc.index_documents = (const char *const *)bk->index_documents;
+	mc.n_index_documents = bk->n_index_documents;
+	mc.index_without_slash = bk->index_without_slash;
+	for (i = 0; i < bk->n_distributions; i++) {
+		d = dist_get(bk->distributions[i]);
+		if (d == NULL)
+			return -1;
+		if (seq <= d->covered)
+			continue;	/* replay: already in a batch */
+		for (k = 0; k < n; k++) {
+			too_long = 0;
+			if (inval_map_key(&mc, keys[k], &d->pending,
+			    &too_long) == -1)
+				return -1;
+			if (too_long)
+				log_warn("key longer than CloudFront allows "
+				    "as a path; invalidating its folder: %.200s"
+				    "...", keys[k]);
+		}
+		if (d->pending_from == 0 || seq < d->pending_from)
+			d->pending_from = seq;
+		if (seq > d->pending_upto)
+			d->pending_upto = seq;
+		if (d->first_ms == 0)
+			d->first_ms = now;
+		d->last_ms = now;
+	}
+	return 0;
+}
+
+/* --- replay ------------------------------------------------------------- */
+
+
+struct rbatch {
+	struct batch	*b;
+	char		*dist;
+	int		 done;
+	struct rbatch	*next;
+};
+
+struct rstate {
+	struct rbatch	*batches;
+	int		 failed;
+};
+
+static struct rbatch *
+rbatch_find(struct rstate *rs, uint64_t id)
+{
+	struct rbatch	*rb;
+
+	for (rb = rs->batches; rb != NULL; rb = rb->next)
+		if (rb->b->id == id)
+			return rb;
+	return NULL;
+}
+
+static int
+replay_cb(void *arg, const struct journal_rec *r)
+{
+	struct rstate	*rs = arg;
+	struct write_rec *wr;
+	struct rbatch	*rb;
+	size_t		 i;
+
+	switch (r->type) {
+	case JOURNAL_WRITE:
+		if (r->n_items == 0)
+			return 0;	/* a sequence marker */
+		wr = calloc(1, sizeof(*wr));
+		if (wr == NULL)
+			return -1;
+		wr->seq = r->seq;
+		wr->bucket = strdup(r->bucket != NULL ? r->bucket : "");
+		strvec_init(&wr->keys);
+		for (i = 0; i < r->n_items; i++)
+			if (strvec_push(&wr->keys, r->items[i]) == -1)
+				return -1;
+		wr->next = w.writes;
+		w.writes = wr;
+		return wr->bucket == NULL ? -1 : 0;
+	case JOURNAL_BATCH:
+		rb = calloc(1, sizeof(*rb));
+		if (rb == NULL)
+			return -1;
+		rb->b = calloc(1, sizeof(*rb->b));
+		rb->dist = strdup(r->distribution != NULL ?
+		    r->distribution : "");
+		if (rb->b == NULL || rb->dist == NULL)
+			return -1;
+		rb->b->id = r->batch_id;
+		snprintf(rb->b->ref, sizeof(rb->b->ref), "%s",
+		    r->caller_reference != NULL ? r->caller_reference : "");
+		rb->b->upto_seq = r->upto_seq;
+		rb->b->from_seq = 1;
+		rb->b->created = util_now();
+		strvec_init(&rb->b->paths);
+		for (i = 0; i < r->n_items; i++)
+			if (strvec_push(&rb->b->paths, r->items[i]) == -1)
+				return -1;
+		count_paths(rb->b);
+		rb->next = rs->batches;
+		rs->batches = rb;
+		if (r->batch_id >= w.next_batch_id)
+			w.next_batch_id = r->batch_id + 1;
+		return 0;
+	case JOURNAL_ACCEPTED:
+		rb = rbatch_find(rs, r->batch_id);
+		if (rb != NULL && r->invalidation_id != NULL) {
+			free(rb->b->inval_id);
+			rb->b->inval_id = strdup(r->invalidation_id);
+			rb->b->state = B_INFLIGHT;
+		}
+		return 0;
+	case JOURNAL_COMPLETED:
+		rb = rbatch_find(rs, r->batch_id);
+		if (rb != NULL)
+			rb->done = 1;
+		return 0;
+	}
+	return 0;
+}
+
+/* Rebuild the state from the replayed records.  mtx held. */
+static int
+restore(struct rstate *rs)
+{
+	const struct cfg_bucket	*bk;
+	struct rbatch		*rb, **tail;
+	struct write_rec	*wr, *rev = NULL;
+	struct dist		*d;
+	struct batch		**bt;
+	int64_t			 now = util_mono_ms();
+	uint64_t		 resumed = 0;
+
+	/* Coverage first: every batch counts, completed or not. */
+	for (rb = rs->batches; rb != NULL; rb = rb->next) {
+		if (rb->dist[0] == '\0')
+			continue;
+		d = dist_get(rb->dist);
+		if (d == NULL)
+			return -1;
+		if (rb->b->upto_seq > d->covered)
+			d->covered = rb->b->upto_seq;
+	}
+	/* Unfinished batches, oldest first, go back on their queue. */
+	tail = &rs->batches;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	{
+		/* rs->batches is newest first: reverse it. */
+		struct rbatch *prev = NULL, *cur = rs->batches, *nx;
+
+		while (cur != NULL) {
+			nx = cur->next;
+			cur->next = prev;
+			prev = cur;
+			cur = nx;
+		}
+		rs->batches = prev;
+	}
+	while ((rb = rs->batches) != NULL) {
+		rs->batches = rb->next;
+		if (rb->done || rb->dist[0] == '\0' || rb->b->paths.n == 0) {
+			batch_free(rb->b);
+		} else {
+			d = dist_get(rb->dist);
+			if (d == NULL)
+				return -1;
+			rb->b->next_ms = now;
+			for (bt = &d->batches; *bt != NULL; bt = &(*bt)->next)
+				;
+			*bt = rb->b;
+			if (rb->b->state == B_INFLIGHT) {
+				d->inflight_files += rb->b->n_files;
+				d->inflight_wild += rb->b->n_wild;
+			}
+			recent_note(rb->b, d->id, "resumed after restart");
+			resumed++;
+		}
+		free(rb->dist);
+		free(rb);
+	}
+	/* Writes, oldest first, into pending where not covered. */
+	while ((wr = w.writes) != NULL) {
+		w.writes = wr->next;
+		wr->next = rev;
+		rev = wr;
+	}
+	w.writes = rev;
+	for (wr = w.writes; wr != NULL; wr = wr->next) {
+		bk = cfg_bucket_find(w.cfg, wr->bucket);
+		if (bk == NULL)
+			continue;
+		if (merge_write(bk, wr->seq, (const char *const *)wr->keys.v,
+		    wr->keys.n, now) == -1)
+			return -1;
+	}
+	if (resumed > 0)
+		log_info("journal: %" PRIu64 " unfinished batch%s resumed",
+		    resumed, resumed == 1 ? "" : "es");
+	return 0;
+}
+
+static void	drain_inbox(int64_t);
+
+/* --- compaction ------------------------------------------------------------ */
+
+/* Forget the writes every distribution of their bucket has put in a
+ * batch: the batches hold their paths now.  mtx held. */
+static void
+prune_writes(void)
+{
+	const struct cfg_bucket	*bk;
+	struct write_rec	*wr, **wp;
+	struct dist		*d;
+	size_t			 i;
+	int			 need;
+
+	for (wp = &w.writes; (wr = *wp) != NULL;) {
+		need = 0;
+		bk = cfg_bucket_find(w.cfg, wr->bucket);
+		for (i = 0; bk != NULL && i < bk->n_distributions; i++) {
+			d = dist_find(bk->distributions[i]);
+			if (d == NULL || wr->seq > d->covered)
+				need = 1;
+		}
+		if (need) {
+			wp = &wr->next;
+			continue;
+		}
+		*wp = wr->next;
+		free(wr->bucket);
+		strvec_fini(&wr->keys);
+		free(wr);
+	}
+}
+
+static int
+reserve(struct journal_rec **recs, size_t *cap, size_t need)
+{
+	struct journal_rec	*nr;
+	size_t			 c = *cap;
+
+	if (need < c)
+		return 0;
+	while (c <= need)
+		c *= 2;
+	nr = realloc(*recs, c * sizeof(*nr));
+	if (nr == NULL)
+		return -1;
+	*recs = nr;
+	*cap = c;
+	return 0;
+}
+
+/* Rewrite the journal with only what is still needed.  Worker thread. */
+static void
+compact(void)
+{
+	struct journal_rec	*recs = NULL;
+	struct journal_stats	 st;
+	struct write_rec	*wr;
+	struct batch		*b;
+	struct dist		*d;
+	size_t			 n = 0, cap = 16, i;
+	uint64_t		 last_seq, marker_id;
+	int			 ok = 0;
+
+	journal_get_stats(w.j, &st);
+	if (st.size < COMPACT_MIN_BYTES || st.size < 2 * w.compacted_size)
+		return;
+	pthread_rwlock_wrlock(&w.hand);
+	pthread_mutex_lock(&w.mtx);
+	/* Every durable write is posted now: take them all in. */
+	drain_inbox(util_mono_ms());
+	prune_writes();
+	recs = calloc(cap, sizeof(*recs));
+	if (recs == NULL)
+		goto out;
+	last_seq = journal_last_seq(w.j);
+	/* Keep the sequence from going back when every write is gone. */
+	if (reserve(&recs, &cap, n + 2) == -1)
+		goto out;
+	memset(&recs[n], 0, sizeof(recs[n]));
+	recs[n].type = JOURNAL_WRITE;
+	recs[n].seq = last_seq;
+	recs[n].bucket = "";
+	n++;
+	for (wr = w.writes; wr != NULL; wr = wr->next) {
+		if (reserve(&recs, &cap, n + 2) == -1)
+			goto out;
+		memset(&recs[n], 0, sizeof(recs[n]));
+		recs[n].type = JOURNAL_WRITE;
+		recs[n].seq = wr->seq;
+		recs[n].bucket = wr->bucket;
+		recs[n].items = (const char *const *)wr->keys.v;
+		recs[n].n_items = wr->keys.n;
+		n++;
+	}
+	for (i = 0; i < w.n_dists; i++) {
+		d = &w.dists[i];
+		/* A completed marker keeps what this distribution covers. */
+		marker_id = w.next_batch_id++;
+		if (reserve(&recs, &cap, n + 2) == -1)
+			goto out;
+		memset(&recs[n], 0, sizeof(recs[n]));
+		recs[n].type = JOURNAL_BATCH;
+		recs[n].batch_id = marker_id;
+		recs[n].distribution = d->id;
+		recs[n].caller_reference = "";
+		recs[n].upto_seq = d->covered;
+		n++;
+		memset(&recs[n], 0, sizeof(recs[n]));
+		recs[n].type = JOURNAL_COMPLETED;
+		recs[n].batch_id = marker_id;
+		n++;
+		for (b = d->batches; b != NULL; b = b->next) {
+			if (reserve(&recs, &cap, n + 2) == -1)
+			goto out;
+			memset(&recs[n], 0, sizeof(recs[n]));
+			recs[n].type = JOURNAL_BATCH;
+			recs[n].batch_id = b->id;
+			recs[n].distribution = d->id;
+			recs[n].caller_reference = b->ref;
+			recs[n].upto_seq = b->upto_seq;
+			recs[n].items = (const char *const *)b->paths.v;
+			recs[n].n_items = b->paths.n;
+			n++;
+			if (b->inval_id != NULL) {
+				memset(&recs[n], 0, sizeof(recs[n]));
+				recs[n].type = JOURNAL_ACCEPTED;
+				recs[n].batch_id = b->id;
+				recs[n].invalidation_id = b->inval_id;
+				n++;
+			}
+		}
+	}
+	/* The records point into worker-owned state, which only this thread
+	 * changes: safe to write them without the mutex. */
+	pthread_mutex_unlock(&w.mtx);
+	ok = journal_compact(w.j, recs, n) == 0;
+	pthread_mutex_lock(&w.mtx);
+	if (!ok)
+		log_error("journal: compaction failed: %s", strerror(errno));
+out:
+	pthread_mutex_unlock(&w.mtx);
+	pthread_rwlock_unlock(&w.hand);
+	free(recs);
+	journal_get_stats(w.j, &st);
+	w.compacted_size = st.size;
+	if (ok)
+		log_debug("journal: compacted to %" PRIu64 " bytes", st.size);
+}
+
+/* --- planning --------------------------------------------------------------- */
+
+static int64_t
+backoff_ms(unsigned attempts)
+{
+	int64_t		 d = w.cfg->cloudfront.retry_base_ms;
+	unsigned	 i;
+	uint32_t	 r;
+
+	for (i = 1; i < attempts && d < w.cfg->cloudfront.retry_max_ms; i++)
+		d *= 2;
+	if (d > w.cfg->cloudfront.retry_max_ms)
+		d = w.cfg->cloudfront.retry_max_ms;
+	/* Full jitter in the upper half: synchronized retries spread out
+	 * (AWS Architecture Blog, "Exponential Backoff and Jitter"). */
+	r = (uint32_t)random();
+	return d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
+}
+
+static struct batch *
+batch_new(uint64_t from, uint64_t upto, const char *dist)
+{
+	struct batch	*b;
+
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	strvec_init(&b->paths);
+	b->id = w.next_batch_id++;
+	b->from_seq = from;
+	b->upto_seq = upto;
+	b->created = util_now();
+	(void)dist;
+	return b;
+}
+
+/* Journal a batch before it is first sent.  Worker thread, no mutex. */
+static int
+journal_batch(struct batch *b, const char *dist)
+{
+	struct journal_rec	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = JOURNAL_BATCH;
+	r.batch_id = b->id;
+	r.distribution = dist;
+	r.caller_reference = b->ref;
+	r.upto_seq = b->upto_seq;
+	r.items = (const char *const *)b->paths.v;
+	r.n_items = b->paths.n;
+	return journal_append(w.j, &r);
+}
+
+static void
+journal_mark(enum journal_type type, uint64_t id, const char *inval_id)
+{
+	struct journal_rec	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	r.batch_id = id;
+	r.invalidation_id = inval_id;
+	if (journal_append(w.j, &r) == -1) {
+		/* Not fatal: replay then re-sends or re-polls the batch,
+		 * with the same CallerReference. */
+		log_error("journal: cannot record batch %" PRIu64 ": %s", id,
+		    strerror(errno));
+		pthread_mutex_lock(&w.mtx);
+		w.journal_errors++;
+		pthread_mutex_unlock(&w.mtx);
+	}
+}
+
+/*
+ * Plan the taken paths of one distribution into batches that each fit
+ * CloudFront's limits, journal them, and queue them.  Worker thread; the
+ * mutex is not held on entry.  On a journal failure the batch stays queued
+ * unjournaled and is journaled again before it is sent.
+ */
+static void
+plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto)
+{
+	struct inval_plan_params pp;
+	struct inval_plan_result res;
+	struct batch		*list = NULL, **tail = &list, *b = NULL;
+	struct batch		**bt;
+	char			 dist[128];
+	size_t			 i, n, files;
+	int			 wild;
+
+	pthread_mutex_lock(&w.mtx);
+	snprintf(dist, sizeof(dist), "%s", w.dists[di].id);
+	pthread_mutex_unlock(&w.mtx);
+	memset(&pp, 0, sizeof(pp));
+	pp.wildcard_threshold = w.cfg->cloudfront.wildcard_threshold;
+	pp.max_wildcards = CF_MAX_WILDCARDS;
+	memset(&res, 0, sizeof(res));
+	if (inval_plan(&pp, (const char *const *)paths->v, paths->n,
+	    &res) == -1) {
+		/* Out of memory: invalidate everything rather than nothing. */
+		log_error("plan for %s failed: sending /*", dist);
+		inval_plan_fini(&res);
+		strvec_init(&res.paths);
+		if (strvec_push(&res.paths, "/*") == -1)
+			return;
+	}
+	/* Wildcards first, all in the first batch (at most 15), then file
+	 * paths, at most 3,000 a batch. */
+	files = 0;
+	for (wild = 1; wild >= 0; wild--) {
+		for (i = 0; i < res.paths.n; i++) {
+			n = strlen(res.paths.v[i]);
+			if ((n > 0 && res.paths.v[i][n - 1] == '*') != wild)
+				continue;
+			if (b == NULL || (!wild && files == CF_MAX_FILES)) {
+				b = batch_new(from, upto, dist);
+				if (b == NULL)
+					goto out;
+				*tail = b;
+				tail = &b->next;
+				files = 0;
+			}
+			if (strvec_push(&b->paths, res.paths.v[i]) == -1)
+				goto out;
+			if (!wild)
+				files++;
+		}
+	}
+	for (b = list; b != NULL; b = b->next) {
+		count_paths(b);
+		make_ref(b, dist);
+		if (journal_batch(b, dist) == -1) {
+			log_error("journal: cannot record a batch for %s: %s; "
+			    "it is kept in memory and recorded before it is "
+			    "sent", dist, strerror(errno));
+			b->attempts = 0;
+			b->state = B_UNSENT;
+			b->inval_id = NULL;
+			b->next_ms = -1;	/* -1: not journaled yet */
+		}
+	}
+	log_event(LOG_INFO, "plan", (struct log_field[]){
+	    LOG_STR("distribution", dist),
+	    LOG_NUM("paths_changed", paths->n),
+	    LOG_NUM("paths_planned", res.paths.n),
+	    LOG_NUM("wildcards", res.n_wildcards),
+	    LOG_NUM("seq_from", from), LOG_NUM("seq_upto", upto) }, 6);
+out:
+	inval_plan_fini(&res);
+	pthread_mutex_lock(&w.mtx);
+	for (bt = &w.dists[di].batches; *bt != NULL; bt = &(*bt)->next)
+		;
+	*bt = list;
+	for (b = list; b != NULL; b = b->next)
+		recent_note(b, dist, "planned");
+	pthread_mutex_unlock(&w.mtx);
+}
+
+/* --- CloudFront calls --------------------------------------------------------- */
+
+static void
+unlink_batch(struct dist *d, struct batch *b)
+{
+	struct batch	**bp;
+
+	for (bp = &d->batches; *bp != NULL; bp = &(*bp)->next)
+		if (*bp == b) {
+			*bp = b->next;
+			return;
+		}
+}
+
+/* Completed (or given up): free its capacity.  mtx held. */
+static void
+finish_batch(struct dist *d, struct batch *b, const char *note)
+{
+	if (b->state == B_INFLIGHT) {
+		d->inflight_files -= b->n_files;
+		d->inflight_wild -= b->n_wild;
+	}
+	b->state = B_DONE;
+	recent_note(b, d->id, note);
+	unlink_batch(d, b);
+	w.dirty = 1;
+	pthread_cond_broadcast(&w.progress);
+}
+
+static int
+fits(const struct dist *d, const struct batch *b)
+{
+	return d->inflight_files + b->n_files <= CF_MAX_FILES &&
+	    d->inflight_wild + b->n_wild <= CF_MAX_WILDCARDS;
+}
+
+/* Split a batch CloudFront refused as invalid into halves.  mtx held. */
+static int
+bisect(struct dist *d, struct batch *b, struct batch **first,
+    struct batch **second)
+{
+	struct batch	*h1, *h2;
+	size_t		 i, half = b->paths.n / 2;
+
+	h1 = batch_new(b->from_seq, b->upto_seq, d->id);
+	h2 = batch_new(b->from_seq, b->upto_seq, d->id);
+	if (h1 == NULL || h2 == NULL)
+		goto fail;
+	for (i = 0; i < b->paths.n; i++)
+		if (strvec_push(i < half ? &h1->paths : &h2->paths,
+		    b->paths.v[i]) == -1)
+			goto fail;
+	count_paths(h1);
+	count_paths(h2);
+	make_ref(h1, d->id);
+	make_ref(h2, d->id);
+	*first = h1;
+	*second = h2;
+	return 0;
+fail:
+	batch_free(h1);
+	batch_free(h2);
+	return -1;
+}
+
+static void
+call_pacing(void)
+{
+	double	 rps = w.cfg->cloudfront.max_requests_per_second;
+
+	w.next_call_ms = util_mono_ms() + (int64_t)(1000.0 / rps);
+}
+
+/* Send batch b of distribution di.  Worker thread; mtx held on entry and
+ * on return, released during the call. */
+static void
+send_batch(size_t di, struct batch *b)
+{
+	struct cf_result	 res;
+	struct batch		*h1 = NULL, *h2 = NULL;
+	struct dist		*d;
+	char			 dist[128];
+	int			 journaled = b->next_ms != -1;
+
+	snprintf(dist, sizeof(dist), "%s", w.dists[di].id);
+	pthread_mutex_unlock(&w.mtx);
+	if (!journaled && journal_batch(b, dist) == -1) {
+		pthread_mutex_lock(&w.mtx);
+		b->next_ms = -1;
+		w.journal_errors++;
+		/* Try again later; nothing is sent unrecorded. */
+		b->attempts++;
+		w.dists[di].last_ms = util_mono_ms();
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	cloudfront_create(dist, b->ref, (const char *const *)b->paths.v,
+	    b->paths.n, &res);
+	call_pacing();
+	pthread_mutex_lock(&w.mtx);
+	d = &w.dists[di];
+	b->next_ms = util_mono_ms();
+	switch (res.outcome) {
+	case CF_OK:
+		b->state = B_INFLIGHT;
+		free(b->inval_id);
+		b->inval_id = strdup(res.invalidation_id);
+		d->inflight_files += b->n_files;
+		d->inflight_wild += b->n_wild;
+		d->batches_sent++;
+		if (w.month != this_month()) {
+			size_t	 i;
+
+			for (i = 0; i < w.n_dists; i++)
+				w.dists[i].month_paths = 0;
+			w.month = this_month();
+		}
+		d->month_paths += b->paths.n;
+		d->last_error[0] = '\0';
+		b->next_ms = util_mono_ms() + w.cfg->cloudfront.poll_interval_ms;
+		recent_note(b, dist, "accepted");
+		pthread_mutex_unlock(&w.mtx);
+		log_event(LOG_INFO, "invalidation", (struct log_field[]){
+		    LOG_STR("distribution", dist),
+		    LOG_STR("id", res.invalidation_id),
+		    LOG_STR("caller_reference", b->ref),
+		    LOG_NUM("paths", b->paths.n),
+		    LOG_NUM("wildcards", b->n_wild),
+		    LOG_STR("status", res.status) }, 6);
+		journal_mark(JOURNAL_ACCEPTED, b->id, res.invalidation_id);
+		pthread_mutex_lock(&w.mtx);
+		if (strcasecmp(res.status, "Completed") == 0) {
+			pthread_mutex_unlock(&w.mtx);
+			journal_mark(JOURNAL_COMPLETED, b->id, NULL);
+			pthread_mutex_lock(&w.mtx);
+			finish_batch(&w.dists[di], b, "completed");
+			batch_free(b);
+		}
+		break;
+	case CF_ALREADY_DONE:
+		/* CloudFront has this CallerReference already: sent before a
+		 * restart.  Nothing to poll by id; it is done here. */
+		pthread_mutex_unlock(&w.mtx);
+		log_info("invalidation %s for %s existed already (%s)", b->ref,
+		    dist, res.code);
+		journal_mark(JOURNAL_COMPLETED, b->id, NULL);
+		pthread_mutex_lock(&w.mtx);
+		finish_batch(&w.dists[di], b, "already submitted");
+		batch_free(b);
+		break;
+	case CF_RETRY:
+		b->attempts++;
+		d->batches_retried++;
+		snprintf(d->last_error, sizeof(d->last_error), "%ld %s %.160s",
+		    res.http_status, res.code, res.message);
+		b->next_ms = util_mono_ms() + backoff_ms(b->attempts);
+		recent_note(b, dist, res.code[0] ? res.code : "retrying");
+		log_event(LOG_WARN, "invalidation_retry", (struct log_field[]){
+		    LOG_STR("distribution", dist),
+		    LOG_STR("caller_reference", b->ref),
+		    LOG_NUM("http_status", res.http_status),
+		    LOG_STR("code", res.code),
+		    LOG_NUM("attempt", b->attempts),
+		    LOG_NUM("retry_in_ms", b->next_ms - util_mono_ms()) }, 6);
+		break;
+	case CF_BAD_ARGUMENT:
+		if (b->paths.n > 1 && bisect(d, b, &h1, &h2) == 0) {
+			h1->next = h2;
+			h2->next = b->next;
+			b->next = h1;
+			pthread_mutex_unlock(&w.mtx);
+			log_warn("CloudFront refused a batch of %zu paths for "
+			    "%s (%s); splitting it to find the bad paths",
+			    b->paths.n, dist, res.message);
+			if (journal_batch(h1, dist) == -1)
+				h1->next_ms = -1;
+			if (journal_batch(h2, dist) == -1)
+				h2->next_ms = -1;
+			journal_mark(JOURNAL_COMPLETED, b->id, NULL);
+			pthread_mutex_lock(&w.mtx);
+			finish_batch(&w.dists[di], b, "split");
+			batch_free(b);
+			break;
+		}
+		d->paths_rejected += b->paths.n;
+		d->batches_failed++;
+		snprintf(d->last_error, sizeof(d->last_error),
+		    "rejected path %.80s: %.120s",
+		    b->paths.n ? b->paths.v[0] : "",
+		    res.message);
+		pthread_mutex_unlock(&w.mtx);
+		log_event(LOG_ERROR, "invalidation_rejected",
+		    (struct log_field[]){
+		    LOG_STR("distribution", dist),
+		    LOG_STR("path", b->paths.n ? b->paths.v[0] : ""),
+		    LOG_STR("code", res.code),
+		    LOG_STR("message", res.message) }, 4);
+		journal_mark(JOURNAL_COMPLETED, b->id, NULL);
+		pthread_mutex_lock(&w.mtx);
+		finish_batch(&w.dists[di], b, "rejected by CloudFront");
+		batch_free(b);
+		break;
+	case CF_FATAL:
+		b->attempts++;
+		d->batches_failed++;
+		snprintf(d->last_error, sizeof(d->last_error), "%ld %s %.160s",
+		    res.http_status, res.code, res.message);
+		b->next_ms = util_mono_ms() + w.cfg->cloudfront.retry_max_ms;
+		recent_note(b, dist, res.code[0] ? res.code : "failed");
+		log_event(LOG_ERROR, "invalidation_failed", (struct log_field[]){
+		    LOG_STR("distribution", dist),
+		    LOG_NUM("http_status", res.http_status),
+		    LOG_STR("code", res.code),
+		    LOG_STR("message", res.message),
+		    LOG_STR("action", "kept pending; retrying slowly") }, 5);
+		break;
+	}
+	pthread_cond_broadcast(&w.progress);
+}
+
+/* Poll an invalidation in progress.  mtx held on entry and return. */
+static void
+poll_batch(size_t di, struct batch *b)
+{
+	struct cf_result	 res;
+	char			 dist[128], id[128];
+	int			 done;
+
+	snprintf(dist, sizeof(dist), "%s", w.dists[di].id);
+	snprintf(id, sizeof(id), "%s", b->inval_id != NULL ? b->inval_id : "");
+	pthread_mutex_unlock(&w.mtx);
+	memset(&res, 0, sizeof(res));
+	cloudfront_get(dist, id, &res);
+	call_pacing();
+	done = (res.outcome == CF_OK &&
+	    strcasecmp(res.status, "Completed") == 0) ||
+	    (res.outcome == CF_FATAL &&
+	    strcmp(res.code, "NoSuchInvalidation") == 0);
+	if (done) {
+		journal_mark(JOURNAL_COMPLETED, b->id, NULL);
+		log_event(LOG_INFO, "invalidation_completed",
+		    (struct log_field[]){
+		    LOG_STR("distribution", dist), LOG_STR("id", id),
+		    LOG_NUM("paths", b->paths.n) }, 3);
+	}
+	pthread_mutex_lock(&w.mtx);
+	if (done) {
+		finish_batch(&w.dists[di], b, "completed");
+		batch_free(b);
+		return;
+	}
+	if (res.outcome == CF_OK)
+		b->next_ms = util_mono_ms() + w.cfg->cloudfront.poll_interval_ms;
+	else {
+		b->attempts++;
+		b->next_ms = util_mono_ms() + backoff_ms(b->attempts);
+	}
+}
+
+/* --- the thread ----------------------------------------------------------------- */
+
+/* Merge the inbox into pending.  mtx held. */
+static void
+drain_inbox(int64_t now)
+{
+	struct inbox_item	*it;
+	struct write_rec	*wr;
+
+	while ((it = w.inbox) != NULL) {
+		w.inbox = it->next;
+		if (w.inbox == NULL)
+			w.inbox_tail = &w.inbox;
+		if (merge_write(it->bucket, it->seq,
+		    (const char *const *)it->keys.v, it->keys.n, now) == -1)
+			log_error("out of memory mapping keys; they stay in "
+			    "the journal");
+		wr = calloc(1, sizeof(*wr));
+		if (wr != NULL) {
+			wr->seq = it->seq;
+			wr->bucket = it->bucket_name;
+			wr->keys = it->keys;
+			wr->next = w.writes;
+			w.writes = wr;
+		} else {
+			free(it->bucket_name);
+			strvec_fini(&it->keys);
+		}
+		free(it);
+	}
+}
+
+static int64_t
+min_deadline(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct strvec	 taken;
+	struct dist	*d;
+	struct batch	*b, *act;
+	size_t		 i, act_dist = 0;
+	int64_t		 now, next, due, q, md;
+	uint64_t	 from, upto;
+	int		 act_poll;
+	struct timespec	 ts;
+
+	(void)arg;
+	q = w.cfg->cloudfront.quiet_period_ms;
+	md = w.cfg->cloudfront.max_delay_ms;
+	pthread_mutex_lock(&w.mtx);
+	while (w.running) {
+		now = util_mono_ms();
+		drain_inbox(now);
+
+		/* Coalescing: plan a distribution once it has been quiet for
+		 * quiet_period, or max_delay after its first pending write,
+		 * or at once on a flush. */
+		for (i = 0; i < w.n_dists; i++) {
+			d = &w.dists[i];
+			if (d->pending.n == 0)
+				continue;
+			if (!w.flush_now && now - d->last_ms < q &&
+			    now - d->first_ms < md)
+				continue;
+			taken = d->pending;
+			strvec_init(&d->pending);
+			from = d->pending_from;
+			upto = d->pending_upto;
+			if (upto > d->covered)
+				d->covered = upto;
+			d->pending_from = d->pending_upto = 0;
+			d->first_ms = d->last_ms = 0;
+			pthread_mutex_unlock(&w.mtx);
+			strvec_sort_unique(&taken);
+			plan_dist(i, &taken, from, upto);
+			strvec_fini(&taken);
+			pthread_mutex_lock(&w.mtx);
+			w.dirty = 1;
+		}
+		w.flush_now = 0;
+		pthread_cond_broadcast(&w.progress);
+
+		/* One CloudFront call at a time, paced. */
+		now = util_mono_ms();
+		next = -1;
+		act = NULL;
+		act_poll = 0;
+		for (i = 0; i < w.n_dists && act == NULL; i++) {
+			d = &w.dists[i];
+			for (b = d->batches; b != NULL; b = b->next) {
+				if (b->state == B_INFLIGHT) {
+					due = b->next_ms;
+				} else if (b->state == B_UNSENT && fits(d, b)) {
+					due = b->next_ms < 0 ? now : b->next_ms;
+				} else
+					continue;
+				if (due < w.next_call_ms)
+					due = w.next_call_ms;
+				if (due <= now) {
+					act = b;
+					act_dist = i;
+					act_poll = b->state == B_INFLIGHT;
+					break;
+				}
+				next = min_deadline(next, due);
+				/* Later unsent batches wait for this one. */
+				if (b->state == B_UNSENT)
+					break;
+			}
+		}
+		if (act != NULL) {
+			if (act_poll)
+				poll_batch(act_dist, act);
+			else
+				send_batch(act_dist, act);
+			continue;
+		}
+		if (w.dirty) {
+			w.dirty = 0;
+			prune_writes();
+			pthread_mutex_unlock(&w.mtx);
+			compact();
+			pthread_mutex_lock(&w.mtx);
+			continue;
+		}
+		for (i = 0; i < w.n_dists; i++) {
+			d = &w.dists[i];
+			if (d->pending.n == 0)
+				continue;
+			next = min_deadline(next, d->last_ms + q);
+			next = min_deadline(next, d->first_ms + md);
+		}
+		if (w.inbox != NULL || w.flush_now)
+			continue;
+		if (next < 0) {
+			pthread_cond_wait(&w.wake, &w.mtx);
+		} else {
+			int64_t wait_ms = next - util_mono_ms();
+
+			if (wait_ms <= 0)
+				continue;
+			/* The condvar clock is CLOCK_REALTIME: convert. */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait_ms / 1000;
+			ts.tv_nsec += (wait_ms % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&w.wake, &w.mtx, &ts);
+		}
+	}
+	pthread_mutex_unlock(&w.mtx);
+	return NULL;
+}
+
+/* --- the public side ------------------------------------------------------------- */
+
+int
+inval_bucket_wants(const struct cfg_bucket *bk)
+{
+	return bk != NULL && bk->n_distributions > 0;
+}
+
+int
+inval_record(const struct cfg_bucket *bk, const char *bucket,
+    const char *const *keys, size_t n)
+{
+	struct journal_rec	 r;
+	struct inbox_item	*it = NULL;
+	struct dist		*d;
+	size_t			 i;
+	int			 stale, tries;
+
+	if (!inval_bucket_wants(bk) || n == 0)
+		return 0;
+	if (!w.started) {
+		errno = EIO;
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.type = JOURNAL_WRITE;
+	r.bucket = bucket;
+	r.items = keys;
+	r.n_items = n;
+	pthread_rwlock_rdlock(&w.hand);
+	for (tries = 0; tries < 100; tries++) {
+		if (journal_append(w.j, &r) == -1) {
+			pthread_rwlock_unlock(&w.hand);
+			pthread_mutex_lock(&w.mtx);
+			w.journal_errors++;
+			pthread_mutex_unlock(&w.mtx);
+			log_error("journal: cannot record a write to %s: %s; "
+			    "answering 503 so the client retries", bucket,
+			    strerror(errno));
+			return -1;
+		}
+		it = calloc(1, sizeof(*it));
+		if (it == NULL) {
+			pthread_rwlock_unlock(&w.hand);
+			return -1;
+		}
+		it->seq = r.seq;
+		it->bucket = bk;
+		it->bucket_name = strdup(bucket);
+		strvec_init(&it->keys);
+		for (i = 0; i < n; i++)
+			if (strvec_push(&it->keys, keys[i]) == -1)
+				break;
+		if (it->bucket_name == NULL || i < n) {
+			free(it->bucket_name);
+			strvec_fini(&it->keys);
+			free(it);
+			pthread_rwlock_unlock(&w.hand);
+			return -1;
+		}
+		pthread_mutex_lock(&w.mtx);
+		stale = 0;
+		for (i = 0; i < bk->n_distributions; i++) {
+			d = dist_find(bk->distributions[i]);
+			if (d != NULL && r.seq <= d->covered)
+				stale = 1;
+		}
+		if (!stale) {
+			*w.inbox_tail = it;
+			w.inbox_tail = &it->next;
+			w.writes_recorded++;
+			w.keys_recorded += n;
+			pthread_cond_signal(&w.wake);
+		} else
+			w.reappends++;
+		pthread_mutex_unlock(&w.mtx);
+		if (!stale) {
+			pthread_rwlock_unlock(&w.hand);
+			return 0;
+		}
+		/* A batch past this seq was cut while we appended: record
+		 * the write again so replay cannot think it covered. */
+		free(it->bucket_name);
+		strvec_fini(&it->keys);
+		free(it);
+	}
+	pthread_rwlock_unlock(&w.hand);
+	errno = EAGAIN;
+	return -1;
+}
+
+/* Everything up to target is Completed at CloudFront.  mtx held. */
+static int
+all_done(uint64_t target, uint64_t *pending, uint64_t *open)
+{
+	struct inbox_item	*it;
+	struct batch		*b;
+	struct dist		*d;
+	size_t			 i;
+	int			 done = 1;
+
+	*pending = *open = 0;
+	for (it = w.inbox; it != NULL; it = it->next)
+		if (it->seq <= target)
+			done = 0;
+	for (i = 0; i < w.n_dists; i++) {
+		d = &w.dists[i];
+		*pending += d->pending.n;
+		if (d->pending_from != 0 && d->pending_from <= target)
+			done = 0;
+		for (b = d->batches; b != NULL; b = b->next) {
+			(*open)++;
+			if (b->from_seq <= target)
+				done = 0;
+		}
+	}
+	return done;
+}
+
+void
+inval_flush(int64_t wait_ms, struct inval_flush_result *res)
+{
+	struct timespec	 ts;
+	int64_t		 t0 = util_mono_ms(), deadline, left;
+	uint64_t	 target;
+
+	memset(res, 0, sizeof(*res));
+	if (!w.started) {
+		res->done = 1;
+		return;
+	}
+	target = journal_last_seq(w.j);
+	deadline = t0 + wait_ms;
+	pthread_mutex_lock(&w.mtx);
+	w.flush_now = 1;
+	pthread_cond_signal(&w.wake);
+	for (;;) {
+		res->done = all_done(target, &res->pending_paths,
+		    &res->batches_open);
+		left = deadline - util_mono_ms();
+		if (res->done || wait_ms <= 0 || left <= 0 || !w.running)
+			break;
+		if (left > 1000)
+			left = 1000;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += left / 1000;
+		ts.tv_nsec += (left % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&w.progress, &w.mtx, &ts);
+	}
+	pthread_mutex_unlock(&w.mtx);
+	res->waited_ms = util_mono_ms() - t0;
+}
+
+int
+inval_ready(void)
+{
+	struct journal_stats	 st;
+
+	if (!w.started)
+		return 1;
+	journal_get_stats(w.j, &st);
+	(void)st;
+	return access(w.cfg->server.state_dir, W_OK) == 0;
+}
+
+int
+inval_start(const struct cfg *cfg, char *err, size_t errsz)
+{
+	struct rstate	 rs;
+	struct rbatch	*rb;
+	size_t		 i, k;
+	int		 any = 0;
+	pthread_rwlockattr_t ra;
+
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&w.hand, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	w.cfg = cfg;
+	w.inbox = NULL;
+	w.inbox_tail = &w.inbox;
+	w.next_batch_id = 1;
+	w.month = this_month();
+	srandom((unsigned)util_now_ms());
+	for (i = 0; i < cfg->n_buckets; i++)
+		if (cfg->buckets[i].n_distributions > 0)
+			any = 1;
+	memset(&rs, 0, sizeof(rs));
+	if (journal_open(cfg->server.state_dir, replay_cb, &rs, &w.j, err,
+	    errsz) == -1)
+		goto fail;
+	pthread_mutex_lock(&w.mtx);
+	for (i = 0; i < cfg->n_buckets; i++)
+		for (k = 0; k < cfg->buckets[i].n_distributions; k++)
+			if (dist_get(cfg->buckets[i].distributions[k]) ==
+			    NULL) {
+				pthread_mutex_unlock(&w.mtx);
+				snprintf(err, errsz, "out of memory");
+				goto fail;
+			}
+	if (restore(&rs) == -1) {
+		pthread_mutex_unlock(&w.mtx);
+		snprintf(err, errsz, "out of memory replaying the journal");
+		goto fail;
+	}
+	w.dirty = 1;
+	w.running = 1;
+	pthread_mutex_unlock(&w.mtx);
+	if (cloudfront_init(cfg->cloudfront.endpoint,
+	    (long)cfg->cloudfront.timeout_ms) == -1) {
+		snprintf(err, errsz, "cannot set up the CloudFront client");
+		goto fail;
+	}
+	if (pthread_create(&w.thread, NULL, worker_main, NULL) != 0) {
+		snprintf(err, errsz, "cannot start the worker thread");
+		goto fail;
+	}
+	w.started = 1;
+	if (!any)
+		log_info("no bucket has distributions: nothing will be "
+		    "invalidated");
+	return 0;
+fail:
+	while ((rb = rs.batches) != NULL) {
+		rs.batches = rb->next;
+		batch_free(rb->b);
+		free(rb->dist);
+		free(rb);
+	}
+	journal_close(w.j);
+	w.j = NULL;
+	return -1;
+}
+
+void
+inval_stop(void)
+{
+	struct write_rec	*wr;
+	struct inbox_item	*it;
+	struct batch		*b;
+	size_t			 i;
+
+	if (!w.started)
+		return;
+	pthread_mutex_lock(&w.mtx);
+	w.running = 0;
+	pthread_cond_broadcast(&w.wake);
+	pthread_cond_broadcast(&w.progress);
+	pthread_mutex_unlock(&w.mtx);
+	pthread_join(w.thread, NULL);
+	w.started = 0;
+	cloudfront_fini();
+	journal_close(w.j);
+	w.j = NULL;
+	while ((wr = w.writes) != NULL) {
+		w.writes = wr->next;
+		free(wr->bucket);
+		strvec_fini(&wr->keys);
+		free(wr);
+	}
+	while ((it = w.inbox) != NULL) {
+		w.inbox = it->next;
+		free(it->bucket_name);
+		strvec_fini(&it->keys);
+		free(it);
+	}
+	for (i = 0; i < w.n_dists; i++) {
+		while ((b = w.dists[i].batches) != NULL) {
+			w.dists[i].batches = b->next;
+			batch_free(b);
+		}
+		strvec_fini(&w.dists[i].pending);
+		free(w.dists[i].id);
+	}
+	free(w.dists);
+	w.dists = NULL;
+	w.n_dists = 0;
+}
+
+/* --- metrics and status ----------------------------------------------------------- */
+
+static uint64_t
+month_total(void)
+{
+	uint64_t	 t = 0;
+	size_t		 i;
+
+	for (i = 0; i < w.n_dists; i++)
+		t += w.dists[i].month_paths;
+	return t;
+}
+
+static double
+month_cost(const struct cfg *cfg, uint64_t total)
+{
+	if (cfg == NULL || total <= cfg->cloudfront.monthly_free_paths)
+		return 0.0;
+	return (double)(total - cfg->cloudfront.monthly_free_paths) *
+	    PRICE_PER_PATH;
+}
+
+void
+inval_metrics(struct buf *b)
+{
+	struct journal_stats	 st;
+	struct dist		*d;
+	size_t			 i;
+	uint64_t		 pending = 0, open = 0;
+
+	memset(&st, 0, sizeof(st));
+	if (w.started)
+		journal_get_stats(w.j, &st);
+	pthread_mutex_lock(&w.mtx);
+	all_done(0, &pending, &open);
+	buf_printf(b, "# HELP s3inval_writes_recorded_total Writes journaled "
+	    "for invalidation.\n# TYPE s3inval_writes_recorded_total counter\n"
+	    "s3inval_writes_recorded_total %" PRIu64 "\n", w.writes_recorded);
+	buf_printf(b, "# HELP s3inval_keys_recorded_total Keys journaled.\n"
+	    "# TYPE s3inval_keys_recorded_total counter\n"
+	    "s3inval_keys_recorded_total %" PRIu64 "\n", w.keys_recorded);
+	buf_printf(b, "# HELP s3inval_paths_pending Paths waiting for their "
+	    "quiet period.\n# TYPE s3inval_paths_pending gauge\n"
+	    "s3inval_paths_pending %" PRIu64 "\n", pending);
+	buf_printf(b, "# HELP s3inval_batches_open Batches not yet "
+	    "Completed.\n# TYPE s3inval_batches_open gauge\n"
+	    "s3inval_batches_open %" PRIu64 "\n", open);
+	buf_puts(b, "# HELP s3inval_batches_sent_total Invalidation batches "
+	    "CloudFront accepted.\n# TYPE s3inval_batches_sent_total counter\n");
+	for (i = 0; i < w.n_dists; i++)
+		buf_printf(b, "s3inval_batches_sent_total{distribution=\"%s\"} "
+		    "%" PRIu64 "\n", w.dists[i].id, w.dists[i].batches_sent);
+	buf_puts(b, "# HELP s3inval_batches_retried_total Retries after "
+	    "throttling or errors.\n# TYPE s3inval_batches_retried_total "
+	    "counter\n");
+	for (i = 0; i < w.n_dists; i++)
+		buf_printf(b, "s3inval_batches_retried_total{distribution="
+		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
+		    w.dists[i].batches_retried);
+	buf_puts(b, "# HELP s3inval_batches_failed_total Batches refused "
+	    "(kept pending unless a path was invalid).\n"
+	    "# TYPE s3inval_batches_failed_total counter\n");
+	for (i = 0; i < w.n_dists; i++)
+		buf_printf(b, "s3inval_batches_failed_total{distribution="
+		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
+		    w.dists[i].batches_failed);
+	buf_puts(b, "# HELP s3inval_paths_rejected_total Paths CloudFront "
+	    "refused as invalid.\n# TYPE s3inval_paths_rejected_total "
+	    "counter\n");
+	for (i = 0; i < w.n_dists; i++)
+		buf_printf(b, "s3inval_paths_rejected_total{distribution="
+		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
+		    w.dists[i].paths_rejected);
+	buf_puts(b, "# HELP s3inval_paths_month Paths submitted this "
+	    "calendar month (UTC).\n# TYPE s3inval_paths_month gauge\n");
+	for (i = 0; i < w.n_dists; i++) {
+		d = &w.dists[i];
+		buf_printf(b, "s3inval_paths_month{distribution=\"%s\"} %"
+		    PRIu64 "\n", d->id, d->month_paths);
+	}
+	buf_printf(b, "# HELP s3inval_cost_usd_month Estimated invalidation "
+	    "cost this month: %u paths free, then $0.005 a path.\n"
+	    "# TYPE s3inval_cost_usd_month gauge\n"
+	    "s3inval_cost_usd_month %.3f\n",
+	    w.cfg != NULL ? w.cfg->cloudfront.monthly_free_paths : 1000,
+	    month_cost(w.cfg, month_total()));
+	buf_printf(b, "# HELP s3inval_journal_bytes Journal size.\n"
+	    "# TYPE s3inval_journal_bytes gauge\ns3inval_journal_bytes %"
+	    PRIu64 "\n", st.size);
+	buf_printf(b, "# HELP s3inval_journal_syncs_total fdatasync calls "
+	    "(group commit shares them).\n"
+	    "# TYPE s3inval_journal_syncs_total counter\n"
+	    "s3inval_journal_syncs_total %" PRIu64 "\n", st.syncs);
+	buf_printf(b, "# HELP s3inval_journal_errors_total Journal writes "
+	    "that failed.\n# TYPE s3inval_journal_errors_total counter\n"
+	    "s3inval_journal_errors_total %" PRIu64 "\n", w.journal_errors);
+	pthread_mutex_unlock(&w.mtx);
+}
+
+static void
+json_str(struct buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	buf_putc(b, '"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			buf_printf(b, "\\u%04x", *p);
+		else
+			buf_putc(b, (char)*p);
+	}
+	buf_putc(b, '"');
+}
+
+void
+inval_status_json(struct buf *b)
+{
+	struct batch	*bt;
+	struct dist	*d;
+	size_t		 i, unsent, inflight;
+	uint64_t	 pending = 0, open = 0, total;
+
+	pthread_mutex_lock(&w.mtx);
+	all_done(0, &pending, &open);
+	total = month_total();
+	buf_printf(b, "{\"paths_pending\":%" PRIu64 ",\"batches_open\":%"
+	    PRIu64 ",\"writes_recorded\":%" PRIu64 ",\"journal_errors\":%"
+	    PRIu64 ",\"month\":{\"paths\":%" PRIu64 ",\"free_paths\":%u,"
+	    "\"estimated_cost_usd\":%.3f},\"distributions\":[", pending, open,
+	    w.writes_recorded, w.journal_errors, total,
+	    w.cfg != NULL ? w.cfg->cloudfront.monthly_free_paths : 1000,
+	    month_cost(w.cfg, total));
+	for (i = 0; i < w.n_dists; i++) {
+		d = &w.dists[i];
+		unsent = inflight = 0;
+		for (bt = d->batches; bt != NULL; bt = bt->next) {
+			if (bt->state == B_INFLIGHT)
+				inflight++;
+			else
+				unsent++;
+		}
+		buf_printf(b, "%s{\"id\":", i ? "," : "");
+		json_str(b, d->id);
+		buf_printf(b, ",\"paths_pending\":%zu,\"batches_waiting\":%zu,"
+		    "\"batches_in_progress\":%zu,\"file_paths_in_progress\":%zu,"
+		    "\"wildcards_in_progress\":%zu,\"paths_month\":%" PRIu64
+		    ",\"batches_sent\":%" PRIu64 ",\"batches_retried\":%" PRIu64
+		    ",\"batches_failed\":%" PRIu64 ",\"paths_rejected\":%" PRIu64
+		    ",\"last_error\":", d->pending.n, unsent, inflight,
+		    d->inflight_files, d->inflight_wild, d->month_paths,
+		    d->batches_sent, d->batches_retried, d->batches_failed,
+		    d->paths_rejected);
+		json_str(b, d->last_error);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "],\"recent_batches\":[");
+	for (i = 0; i < w.n_recent; i++) {
+		struct recent *r = &w.recent[w.n_recent - 1 - i];
+
+		buf_printf(b, "%s{\"batch\":%" PRIu64 ",\"distribution\":",
+		    i ? "," : "", r->id);
+		json_str(b, r->dist);
+		buf_printf(b, ",\"paths\":%zu,\"wildcards\":%zu,"
+		    "\"invalidation_id\":", r->n_paths, r->n_wild);
+		json_str(b, r->inval_id);
+		buf_printf(b, ",\"state\":\"%s\",\"created\":%lld,"
+		    "\"completed\":%lld,\"note\":", batch_state_names[r->state],
+		    (long long)r->created, (long long)r->completed);
+		json_str(b, r->note);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "]}");
+	pthread_mutex_unlock(&w.mtx);
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* s3_xml: see s3_xml.h. */
+#include "config.h"
+
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "buf.h"
+#include "s3_xml.h"
+#include "sigv4.h"
+
+#define PARSE_OPTS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | \
+	XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
+
+static xmlDocPtr
+parse(const char *p, size_t n)
+{
+	const char	*s = p;
+
+	/* S3 may pad a long-running 200 response with whitespace before the
+	 * document (CompleteMultipartUpload, CopyObject). */
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+		s++;
+		n--;
+	}
+	if (n == 0 || n > (size_t)2147483647)
+		return NULL;
+	return xmlReadMemory(s, (int)n, "s3.xml", NULL, PARSE_OPTS);
+}
+
+static int
+is(const xmlNode *node, const char *name)
+{
+	return node->type == XML_ELEMENT_NODE &&
+	    strcmp((const char *)node->name, name) == 0;
+}
+
+int
+s3_xml_is_error(const char *p, size_t n)
+{
+	xmlDocPtr	 doc;
+	xmlNodePtr	 root;
+	int		 err;
+
+	doc = parse(p, n);
+	if (doc == NULL)
+		return 1;
+	root = xmlDocGetRootElement(doc);
+	err = root == NULL || is(root, "Error");
+	xmlFreeDoc(doc);
+	return err;
+}
+
+static char *
+text(xmlNodePtr node)
+{
+	xmlChar	*c = xmlNodeGetContent(node);
+	char	*s;
+
+	if (c == NULL)
+		return NULL;
+	s = strdup((const char *)c);
+	xmlFree(c);
+	return s;
+}
+
+int
+s3_xml_deleted_keys(const char *p, size_t n, int url_encoded,
+    struct strvec *out)
+{
+	xmlDocPtr	 doc;
+	xmlNodePtr	 root, c, k;
+	struct buf	 b;
+	char		*key = NULL, *enc;
+	int		 count = 0, rc = -1;
+
+	doc = parse(p, n);
+	if (doc == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if (root == NULL || !is(root, "DeleteResult"))
+		goto out;
+	for (c = root->children; c != NULL; c = c->next) {
+		if (!is(c, "EncodingType"))
+			continue;
+		enc = text(c);
+		if (enc != NULL && strcmp(enc, "url") == 0)
+			url_encoded = 1;
+		free(enc);
+	}
+	for (c = root->children; c != NULL; c = c->next) {
+		if (!is(c, "Deleted"))
+			continue;
+		for (k = c->children; k != NULL; k = k->next) {
+			if (!is(k, "Key"))
+				continue;
+			key = text(k);
+			if (key == NULL)
+				goto out;
+			if (url_encoded) {
+				char	*q;
+
+				/* S3 encodes a space as '+' here (form
+				 * encoding), a literal '+' as %2B. */
+				for (q = key; *q != '\0'; q++)
+					if (*q == '+')
+						*q = ' ';
+				buf_init(&b);
+				if (sigv4_uri_decode(&b, key, strlen(key)) ==
+				    -1) {
+					buf_fini(&b);
+					goto out;
+				}
+				free(key);
+				key = buf_take(&b);
+				if (key == NULL)
+					goto out;
+			}
+			if (strvec_push_take(out, key) == -1) {
+				key = NULL;
+				goto out;
+			}
+			key = NULL;
+			count++;
+		}
+	}
+	rc = count;
+out:
+	free(key);
+	xmlFreeDoc(doc);
+	return rc;
+}

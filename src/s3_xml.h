@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * s3_xml: the few S3 response documents s3inval reads, with libxml2.
+ * Pure: no I/O, no globals beyond libxml2's own.  Documents are parsed
+ * with network access, entity expansion and DTD loading off.
+ */
+#ifndef S3I_S3_XML_H
+#define S3I_S3_XML_H
+
+#include <stddef.h>
+
+#include "inval_map.h"
+
+/*
+ * 1 when the document's root element is <Error>: CopyObject and
+ * CompleteMultipartUpload can answer 200 OK with one (S3 API Reference,
+ * CopyObject, "Important").  0 for any other document; an unparsable or
+ * empty body is taken as an error too (1): a success always has its
+ * result document.
+ */
+int	s3_xml_is_error(const char *, size_t);
+
+/*
+ * The keys of a DeleteObjects response's <Deleted> elements, appended to
+ * out; URL-decoded when url_encoded is set or the document says
+ * <EncodingType>url</EncodingType>.  Returns how many, or -1 when the
+ * document cannot be parsed or memory runs out.
+ */
+int	s3_xml_deleted_keys(const char *, size_t, int url_encoded,
+	    struct strvec *out);
+
+#endif
