@@ -284,7 +284,7 @@ merge_write(const struct cfg_bucket *bk, uint64_t seq,
 {
 	struct inval_map_cfg	 mc;
 	struct dist		*d;
-	size_t			 i, k;
+	size_t			 i, k, before;
 	int			 too_long;
 
 	memset(&mc, 0, sizeof(mc));
@@ -298,6 +298,7 @@ merge_write(const struct cfg_bucket *bk, uint64_t seq,
 			return -1;
 		if (seq <= d->covered)
 			continue;	/* replay: already in a batch */
+		before = d->pending.n;
 		for (k = 0; k < n; k++) {
 			too_long = 0;
 			if (inval_map_key(&mc, keys[k], &d->pending,
@@ -308,6 +309,10 @@ merge_write(const struct cfg_bucket *bk, uint64_t seq,
 				    "as a path; invalidating its folder: %.200s"
 				    "...", keys[k]);
 		}
+		/* Keys outside the origin path need nothing here; a
+		 * distribution with no paths must not look pending. */
+		if (d->pending.n == before)
+			continue;
 		if (d->pending_from == 0 || seq < d->pending_from)
 			d->pending_from = seq;
 		if (seq > d->pending_upto)

@@ -31,7 +31,7 @@ except Exception as e:  # a broken library must still speak TAP
     sys.exit(1)
 
 NAME = "t06_invalidation"
-CASES = 17
+CASES = 18
 
 # CloudFront: RFC 1738 unsafe and non-ASCII bytes encoded, '*' and '?' too
 # (Developer Guide, "Specifying the objects to invalidate").
@@ -218,6 +218,13 @@ def run(t, ws):
             "s3://sub-bucket/other/about.html")
     step("origin path /www stripped; keys outside it need nothing",
          d_sub, keys_paths(("www/" + k for k in TREE), "/www"), sub_sync)
+
+    # Alone, so the quiet period cannot merge it with paths: a write
+    # that maps to nothing must not leave a distribution waiting.
+    step("a write only outside the origin path: nothing, flush completes",
+         d_sub, set(), lambda: aws(
+             "s3", "cp", os.path.join(site, "about.html"),
+             "s3://sub-bucket/other/alone.html"))
 
     one = ws.scratch_path("one.html")
     s3itest.write_file(one, b"one")
