@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Read src/cfg_keys.h, the single table of configuration keys, for the
+documentation tools and tests: yields (kind, section, key, type, default,
+choices, description).  Used by scripts/gen-man-conf.py and
+tests/integration/t00_docs.py."""
+
+import os
+import re
+
+
+def _args(text, start):
+    """Split the macro arguments starting after '(' at start."""
+    args, cur, depth, i, instr = [], [], 0, start, False
+    while i < len(text):
+        c = text[i]
+        if instr:
+            cur.append(c)
+            if c == "\\":
+                cur.append(text[i + 1])
+                i += 1
+            elif c == '"':
+                instr = False
+        elif c == '"':
+            instr = True
+            cur.append(c)
+        elif c == "(":
+            depth += 1
+            cur.append(c)
+        elif c == ")":
+            if depth == 0:
+                args.append("".join(cur).strip())
+                return args
+            depth -= 1
+            cur.append(c)
+        elif c == "," and depth == 0:
+            args.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    raise ValueError("unbalanced macro")
+
+
+def _str(arg):
+    if arg == "NULL":
+        return None
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', arg))
+
+
+def keys(top=None):
+    top = top or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = open(os.path.join(top, "src", "cfg_keys.h"), encoding="utf-8").read()
+    # Comments start lines here; a "/*" inside a string is text.
+    text = re.sub(r"^[ \t]*/\*.*?\*/", "", text, flags=re.S | re.M)
+    for m in re.finditer(r"\bCFG_(KEY|LIST)\(", text):
+        a = _args(text, m.end())
+        if m.group(1) == "KEY":
+            sec, key, typ, _field, default, choices, desc = a
+        else:
+            sec, key, typ, _field, default, desc = a
+            choices = "NULL"
+        yield (m.group(1), sec, key, typ, _str(default), _str(choices),
+               _str(desc))
+
+
+if __name__ == "__main__":
+    for row in keys():
+        print(row)
