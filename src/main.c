@@ -370,6 +370,13 @@ run_daemon(int argc, char **argv)
 		    strerror(errno));
 		goto out;
 	}
+	if (cfg->server.tls_cert[0] != '\0') {
+		/* Better no listener than a plain one the operator believes
+		 * is HTTPS. */
+		log_error("server.tls_cert is set, but this build has no TLS "
+		    "listener yet: terminate TLS in front of s3inval");
+		goto out;
+	}
 	if (mkdir_p(cfg->server.state_dir) == -1) {
 		log_error("server.state_dir %s: %s", cfg->server.state_dir,
 		    strerror(errno));
