@@ -107,7 +107,9 @@ decode(const char *s, size_t len)
 	struct buf	 b;
 
 	buf_init(&b);
-	if (sigv4_uri_decode(&b, s, len) == -1 || memchr(b.data, '\0', b.len)) {
+	/* A NUL inside a name or key would truncate it later: refused. */
+	if (sigv4_uri_decode(&b, s, len) == -1 ||
+	    (b.len > 0 && memchr(b.data, '\0', b.len) != NULL)) {
 		buf_fini(&b);
 		return NULL;
 	}
