@@ -36,6 +36,7 @@ auth_result_fini(struct auth_result *r)
 {
 	if (r == NULL)
 		return;
+	OPENSSL_cleanse(r->signing_key, sizeof(r->signing_key));
 	free(r->string_to_sign);
 	free(r->canonical_request);
 	r->string_to_sign = NULL;
@@ -140,7 +141,7 @@ auth_check(const struct cfg *cfg, const struct auth_input *in, int64_t now,
 	char			*q_alg = NULL, *q_cred = NULL, *q_date = NULL;
 	char			*q_exp = NULL, *q_sh = NULL, *q_sig = NULL;
 	char			 amz_date[17], sig[SIGV4_HEX_LEN + 1];
-	unsigned char		 key[SIGV4_KEY_LEN];
+	unsigned char		 key[SIGV4_KEY_LEN] = { 0 };
 	int64_t			 t, skew, expires = 0;
 	enum s3_err		 err = S3_OK;
 	char			*end;
@@ -341,17 +342,27 @@ auth_check(const struct cfg *cfg, const struct auth_input *in, int64_t now,
 	sigv4_signing_key(key, r->client->secret_access_key, a.cred.date,
 	    a.cred.region, "s3");
 	sigv4_sign(sig, key, buf_str(&sts), sts.len);
-	OPENSSL_cleanse(key, sizeof(key));
 	if (!sigv4_equal(sig, a.signature)) {
+		OPENSSL_cleanse(key, sizeof(key));
 		r->string_to_sign = buf_take(&sts);
 		r->canonical_request = buf_take(&creq);
 		err = S3_ERR_SIGNATURE_DOES_NOT_MATCH;
 		goto out;
 	}
-	if (!r->presigned)
+	if (!r->presigned) {
 		strcpy(r->seed_signature, a.signature);
+		if (r->payload == AUTH_PAYLOAD_STREAMING) {
+			memcpy(r->signing_key, key, sizeof(key));
+			snprintf(r->amz_date, sizeof(r->amz_date), "%s",
+			    amz_date);
+			snprintf(r->scope, sizeof(r->scope), "%s",
+			    buf_str(&scope));
+		}
+	}
+	OPENSSL_cleanse(key, sizeof(key));
 	err = rights(cfg, in, r);
 out:
+	OPENSSL_cleanse(key, sizeof(key));
 	free(q_alg);
 	free(q_cred);
 	free(q_date);

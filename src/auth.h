@@ -39,7 +39,13 @@ struct auth_result {
 	enum auth_payload payload;
 	char		 payload_hash[SIGV4_HEX_LEN + 1]; /* for _HEX */
 	char		 streaming[64];		/* the STREAMING-* value */
+	/* Header-signed requests: what chunk signatures chain from.  The
+	 * key is derived from the client's secret: auth_result_fini() wipes
+	 * it. */
 	char		 seed_signature[SIGV4_HEX_LEN + 1];
+	unsigned char	 signing_key[SIGV4_KEY_LEN];
+	char		 amz_date[17];
+	char		 scope[256];
 	const char	*message;		/* detail for the error */
 	/* For SignatureDoesNotMatch, as S3 reports them; heap, may be NULL. */
 	char		*string_to_sign;

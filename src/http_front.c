@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "auth.h"
@@ -51,6 +52,8 @@ struct http_front {
 	struct MHD_Daemon	*mhd;
 	const struct cfg	*cfg;
 	int64_t			 started;	/* wall clock, for ListBuckets */
+	char			*tls_cert;	/* PEM, in memory for MHD */
+	char			*tls_key;	/* PEM; wiped when freed */
 };
 
 enum fr_state {
@@ -874,14 +877,53 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	buf_fini(&b);
 }
 
+/* A PEM file, whole, NUL-terminated (libmicrohttpd takes PEM in memory). */
+static char *
+read_pem(const char *path)
+{
+	struct buf	 b;
+	char		 blk[4096];
+	size_t		 n;
+	FILE		*fp;
+
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		log_error("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b);
+	while ((n = fread(blk, 1, sizeof(blk), fp)) > 0 && b.len < 1048576)
+		buf_append(&b, blk, n);
+	OPENSSL_cleanse(blk, sizeof(blk));
+	fclose(fp);
+	if (!buf_ok(&b) || b.len == 0 || b.len >= 1048576) {
+		log_error("%s: empty, too large or unreadable", path);
+		buf_wipe(&b);
+		return NULL;
+	}
+	return buf_take(&b);
+}
+
+static void
+free_tls(struct http_front *f)
+{
+	if (f->tls_key != NULL)
+		OPENSSL_cleanse(f->tls_key, strlen(f->tls_key));
+	free(f->tls_key);
+	free(f->tls_cert);
+	f->tls_key = f->tls_cert = NULL;
+}
+
 struct http_front *
 http_front_start(const struct cfg *cfg)
 {
 	struct http_front	*f;
 	struct addrinfo		 hints, *ai = NULL;
+	struct MHD_OptionItem	 opts[16];
 	char			 host[256], port_s[8];
 	unsigned		 port;
 	unsigned		 flags;
+	size_t			 n;
 	int			 rc;
 
 	if (util_split_hostport(cfg->server.listen, host, sizeof(host),
@@ -910,24 +952,55 @@ http_front_start(const struct cfg *cfg)
 	    MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	n = 0;
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+	    (intptr_t)mhd_log, f };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
+	    ai->ai_addr };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_URI_LOG_CALLBACK,
+	    (intptr_t)uri_cb, f };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+	    (intptr_t)completed_cb, f };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+	    (intptr_t)(cfg->server.client_timeout_ms / 1000), NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+	    (intptr_t)cfg->server.max_connections, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (intptr_t)(cfg->server.max_header_size * 2 + 64 * 1024), NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_STACK_SIZE,
+	    (intptr_t)(1024 * 1024), NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE,
+	    1024, NULL };
+	if (cfg->server.tls_cert[0] != '\0') {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_error("server.tls_cert is set, but libmicrohttpd "
+			    "was built without TLS");
+			goto fail;
+		}
+		f->tls_cert = read_pem(cfg->server.tls_cert);
+		f->tls_key = read_pem(cfg->server.tls_key);
+		if (f->tls_cert == NULL || f->tls_key == NULL)
+			goto fail;
+		flags |= MHD_USE_TLS;
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT,
+		    0, f->tls_cert };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY,
+		    0, f->tls_key };
+		/* TLS 1.2 and 1.3 only (GnuTLS priority string). */
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	f->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
-	    access_cb, f,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_URI_LOG_CALLBACK, uri_cb, f,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, f,
-	    MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)(cfg->server.client_timeout_ms / 1000),
-	    MHD_OPTION_CONNECTION_LIMIT, cfg->server.max_connections,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)(cfg->server.max_header_size * 2 + 64 * 1024),
-	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
-	    MHD_OPTION_END);
+	    access_cb, f, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (f->mhd == NULL)
+		log_error("cannot listen on %s (in use, not permitted, or a "
+		    "bad certificate or key)", cfg->server.listen);
+fail:
 	freeaddrinfo(ai);
 	if (f->mhd == NULL) {
-		log_error("cannot listen on %s (in use, or not permitted)",
-		    cfg->server.listen);
+		free_tls(f);
 		free(f);
 		return NULL;
 	}
@@ -953,5 +1026,6 @@ http_front_stop(struct http_front *f)
 		return;
 	if (f->mhd != NULL)
 		MHD_stop_daemon(f->mhd);
+	free_tls(f);
 	free(f);
 }

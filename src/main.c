@@ -370,13 +370,6 @@ run_daemon(int argc, char **argv)
 		    strerror(errno));
 		goto out;
 	}
-	if (cfg->server.tls_cert[0] != '\0') {
-		/* Better no listener than a plain one the operator believes
-		 * is HTTPS. */
-		log_error("server.tls_cert is set, but this build has no TLS "
-		    "listener yet: terminate TLS in front of s3inval");
-		goto out;
-	}
 	if (mkdir_p(cfg->server.state_dir) == -1) {
 		log_error("server.state_dir %s: %s", cfg->server.state_dir,
 		    strerror(errno));
@@ -420,8 +413,10 @@ run_daemon(int argc, char **argv)
 	admin = admin_start(cfg);
 	if (admin == NULL)
 		goto out;
-	log_info("s3inval %s listening on %s, upstream %s (%s addressing), "
-	    "auth %s", PACKAGE_VERSION, cfg->server.listen,
+	log_info("s3inval %s listening on %s%s, upstream %s (%s addressing), "
+	    "auth %s", PACKAGE_VERSION,
+	    cfg->server.tls_cert[0] != '\0' ? "https://" : "http://",
+	    cfg->server.listen,
 	    cfg->upstream.endpoint,
 	    cfg->upstream.addressing == CFG_ADDR_PATH ? "path" : "virtual",
 	    cfg->auth.mode == CFG_AUTH_NONE ? "none" : "sigv4");
