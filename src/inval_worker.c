@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "cloudfront.h"
 #include "inval_map.h"
@@ -72,7 +73,8 @@ struct dist {
 	uint64_t	 month_paths;
 	uint64_t	 batches_sent, batches_retried, batches_failed;
 	uint64_t	 paths_rejected;
-	char		 last_error[256];
+	char		 last_error[256];	/* cleared by a success */
+	char		 last_rejected[256];	/* kept: a permanent error */
 };
 
 struct write_rec {			/* kept for compaction */
@@ -139,6 +141,7 @@ static struct {
 	uint64_t		 next_batch_id;
 	int64_t			 next_call_ms;
 	uint64_t		 compacted_size;
+	char			 instance[33];	/* random, kept in state_dir */
 } w = {
 	.mtx = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
@@ -229,6 +232,7 @@ make_ref(struct batch *b, const char *dist)
 	snprintf(seq, sizeof(seq), "%" PRIu64 "/%" PRIu64, b->id, b->upto_seq);
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		goto fallback;
+	EVP_DigestUpdate(ctx, w.instance, strlen(w.instance) + 1);
 	EVP_DigestUpdate(ctx, dist, strlen(dist) + 1);
 	EVP_DigestUpdate(ctx, seq, strlen(seq) + 1);
 	for (i = 0; i < b->paths.n; i++)
@@ -237,12 +241,13 @@ make_ref(struct batch *b, const char *dist)
 		goto fallback;
 	EVP_MD_CTX_free(ctx);
 	sigv4_hex(hex, md, 16);
-	snprintf(b->ref, sizeof(b->ref), "s3inval-%" PRIu64 "-%s", b->id, hex);
+	snprintf(b->ref, sizeof(b->ref), "s3inval-%.12s-%" PRIu64 "-%.32s",
+	    w.instance, b->id, hex);
 	return;
 fallback:
 	EVP_MD_CTX_free(ctx);
-	snprintf(b->ref, sizeof(b->ref), "s3inval-%" PRIu64 "-%" PRIu64,
-	    b->id, b->upto_seq);
+	snprintf(b->ref, sizeof(b->ref), "s3inval-%.12s-%" PRIu64 "-%" PRIu64,
+	    w.instance, b->id, b->upto_seq);
 }
 
 static void
@@ -321,6 +326,49 @@ merge_write(const struct cfg_bucket *bk, uint64_t seq,
 			d->first_ms = now;
 		d->last_ms = now;
 	}
+	return 0;
+}
+
+/*
+ * The instance id: random, made once per state_dir and kept there, so two
+ * state directories (a lost one, a second proxy on the same distribution)
+ * never make the same CallerReference: CloudFront would answer the second
+ * batch with the first one's invalidation and invalidate nothing new.
+ */
+static int
+load_instance(const char *dir, char *err, size_t errsz)
+{
+	unsigned char	 r[16];
+	char		 path[4096], tmp[4200], hex[33];
+	FILE		*f;
+	size_t		 n;
+
+	snprintf(path, sizeof(path), "%s/instance-id", dir);
+	f = fopen(path, "r");
+	if (f != NULL) {
+		n = fread(hex, 1, 32, f);
+		fclose(f);
+		hex[n] = '\0';
+		if (n == 32 && strspn(hex, "0123456789abcdef") == 32) {
+			memcpy(w.instance, hex, 33);
+			return 0;
+		}
+		log_warn("%s is damaged: making a new instance id", path);
+	}
+	if (RAND_bytes(r, sizeof(r)) != 1) {
+		snprintf(err, errsz, "no randomness for the instance id");
+		return -1;
+	}
+	sigv4_hex(hex, r, sizeof(r));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (f == NULL || fputs(hex, f) == EOF || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0 || fclose(f) != 0 ||
+	    rename(tmp, path) != 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	memcpy(w.instance, hex, 33);
 	return 0;
 }
 
@@ -735,7 +783,7 @@ plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto)
 	struct batch		*list = NULL, **tail = &list, *b = NULL;
 	struct batch		**bt;
 	char			 dist[128];
-	size_t			 i, n, files;
+	size_t			 i, n;
 	int			 wild;
 
 	pthread_mutex_lock(&w.mtx);
@@ -756,24 +804,22 @@ plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto)
 	}
 	/* Wildcards first, all in the first batch (at most 15), then file
 	 * paths, at most 3,000 a batch. */
-	files = 0;
 	for (wild = 1; wild >= 0; wild--) {
 		for (i = 0; i < res.paths.n; i++) {
 			n = strlen(res.paths.v[i]);
 			if ((n > 0 && res.paths.v[i][n - 1] == '*') != wild)
 				continue;
-			if (b == NULL || (!wild && files == CF_MAX_FILES)) {
+			/* At most 3,000 paths in one request, wildcards
+			 * included (CreateInvalidation's batch limit). */
+			if (b == NULL || (!wild && b->paths.n == CF_MAX_FILES)) {
 				b = batch_new(from, upto, dist);
 				if (b == NULL)
 					goto out;
 				*tail = b;
 				tail = &b->next;
-				files = 0;
 			}
 			if (strvec_push(&b->paths, res.paths.v[i]) == -1)
 				goto out;
-			if (!wild)
-				files++;
 		}
 	}
 	for (b = list; b != NULL; b = b->next) {
@@ -992,7 +1038,7 @@ send_batch(size_t di, struct batch *b)
 		}
 		d->paths_rejected += b->paths.n;
 		d->batches_failed++;
-		snprintf(d->last_error, sizeof(d->last_error),
+		snprintf(d->last_rejected, sizeof(d->last_rejected),
 		    "rejected path %.80s: %.120s",
 		    b->paths.n ? b->paths.v[0] : "",
 		    res.message);
@@ -1114,7 +1160,7 @@ worker_main(void *arg)
 	struct dist	*d;
 	struct batch	*b, *act;
 	size_t		 i, act_dist = 0;
-	int64_t		 now, next, due, q, md;
+	int64_t		 now, next, due, q, md, best;
 	uint64_t	 from, upto;
 	int		 act_poll;
 	struct timespec	 ts;
@@ -1155,32 +1201,41 @@ worker_main(void *arg)
 		w.flush_now = 0;
 		pthread_cond_broadcast(&w.progress);
 
-		/* One CloudFront call at a time, paced. */
+		/* One CloudFront call at a time, paced; the one due first,
+		 * whatever its distribution, so a busy one cannot hold the
+		 * others back. */
 		now = util_mono_ms();
 		next = -1;
 		act = NULL;
 		act_poll = 0;
-		for (i = 0; i < w.n_dists && act == NULL; i++) {
+		best = -1;
+		for (i = 0; i < w.n_dists; i++) {
 			d = &w.dists[i];
 			for (b = d->batches; b != NULL; b = b->next) {
-				if (b->state == B_INFLIGHT) {
+				if (b->state == B_INFLIGHT)
 					due = b->next_ms;
-				} else if (b->state == B_UNSENT && fits(d, b)) {
-					due = b->next_ms < 0 ? now : b->next_ms;
-				} else
+				else if (b->state == B_UNSENT && fits(d, b))
+					due = b->next_ms < 0 ? 0 : b->next_ms;
+				else if (b->state == B_UNSENT)
+					break;	/* waits for capacity */
+				else
 					continue;
-				if (due < w.next_call_ms)
-					due = w.next_call_ms;
-				if (due <= now) {
+				if (best < 0 || due < best) {
+					best = due;
 					act = b;
 					act_dist = i;
 					act_poll = b->state == B_INFLIGHT;
-					break;
 				}
-				next = min_deadline(next, due);
 				/* Later unsent batches wait for this one. */
 				if (b->state == B_UNSENT)
 					break;
+			}
+		}
+		if (act != NULL) {
+			due = best < w.next_call_ms ? w.next_call_ms : best;
+			if (due > now) {
+				next = due;
+				act = NULL;
 			}
 		}
 		if (act != NULL) {
@@ -1422,6 +1477,8 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 		if (cfg->buckets[i].n_distributions > 0)
 			any = 1;
 	memset(&rs, 0, sizeof(rs));
+	if (load_instance(cfg->server.state_dir, err, errsz) == -1)
+		goto fail;
 	if (journal_open(cfg->server.state_dir, replay_cb, &rs, &w.j, err,
 	    errsz) == -1)
 		goto fail;
@@ -1663,11 +1720,16 @@ inval_status_json(struct buf *b)
 		    "\"wildcards_in_progress\":%zu,\"paths_month\":%" PRIu64
 		    ",\"batches_sent\":%" PRIu64 ",\"batches_retried\":%" PRIu64
 		    ",\"batches_failed\":%" PRIu64 ",\"paths_rejected\":%" PRIu64
-		    ",\"last_error\":", d->pending.n, unsent, inflight,
+		    ",\"last_rejected\":", d->pending.n, unsent, inflight,
 		    d->inflight_files, d->inflight_wild, d->month_paths,
 		    d->batches_sent, d->batches_retried, d->batches_failed,
 		    d->paths_rejected);
-		json_str(b, d->last_error);
+		json_str(b, d->last_rejected);
+		/* A success clears a transient error; a rejected path stays
+		 * the last error until another error replaces it. */
+		buf_puts(b, ",\"last_error\":");
+		json_str(b, d->last_error[0] != '\0' ? d->last_error :
+		    d->last_rejected);
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "],\"recent_batches\":[");
