@@ -1475,3 +1475,174 @@ def verifier_peer_ports(stack, request_rx):
         if m and rx.search(m.group(1)):
             ports.append(int(m.group(2)))
     return ports
+
+
+# ---------------------------------------------------------------------------
+# the fake CloudFront (tests/fixtures/fake_cloudfront.py)
+# ---------------------------------------------------------------------------
+
+FAKE_CLOUDFRONT = os.path.join(TOP_SRCDIR, "tests", "fixtures",
+                               "fake_cloudfront.py")
+if not os.path.exists(FAKE_CLOUDFRONT):
+    FAKE_CLOUDFRONT = os.path.join(os.path.dirname(HERE), "fixtures",
+                                   "fake_cloudfront.py")
+
+
+class FakeCloudFront(Proc):
+    """The fake's control API (unsigned; not counted as API requests)."""
+
+    def control(self, method, what, payload=None):
+        body = json.dumps(payload).encode() if payload is not None else None
+        st, _, data = http_request(self.url + "/__fake/" + what, method,
+                                   body=body, headers={
+                                       "Content-Type": "application/json"})
+        if st != 200:
+            raise RuntimeError("fake_cloudfront %s %s: %d %r" % (
+                method, what, st, data[:300]))
+        return json.loads(data)
+
+    def configure(self, **config):
+        """POST /__fake/config: throttle_next, fail_503_next,
+        complete_after_ms, access_denied, ...; returns the whole config."""
+        return self.control("POST", "config", config)
+
+    def state(self):
+        return self.control("GET", "state")
+
+    def complete(self, invalidation_id=None):
+        """Complete one InProgress invalidation now (or every one)."""
+        return self.control("POST", "complete", {"id": invalidation_id}
+                            if invalidation_id else {})["completed"]
+
+    def reset(self):
+        return self.control("POST", "reset")
+
+
+def start_fake_cloudfront(logdir, distributions=None, complete_after_ms=1000,
+                          access_key=UPSTREAM_AK, secret_key=UPSTREAM_SK,
+                          session_token=None, timeout=20.0):
+    """fake_cloudfront.py on a free port, checking the signatures of
+    access_key (default: the upstream keys s3inval signs with, see
+    daemon_env()); distributions: the ids it knows (default: any).
+    Its request log is logdir/fake-cloudfront-requests.log."""
+    port = free_port()
+    argv = [sys.executable, FAKE_CLOUDFRONT, "--port", str(port),
+            "--access-key", access_key, "--secret-key", secret_key,
+            "--complete-after-ms", str(int(complete_after_ms)),
+            "--log", os.path.join(logdir, "fake-cloudfront-requests.log")]
+    if session_token:
+        argv += ["--session-token", session_token]
+    for d in distributions or ():
+        argv += ["--distribution", d]
+    base = spawn("fake_cloudfront", argv, logdir)
+    f = FakeCloudFront(base.name, base.proc, base.log_path,
+                       "http://127.0.0.1:%d" % port, port)
+    _started[_started.index(base)] = f
+    wait_port(port, f, timeout)
+    return f
+
+
+def admin_status(admin_url):
+    """GET /status of a daemon's admin listener, as a dict."""
+    st, _, body = http_request(admin_url.rstrip("/") + "/status")
+    if st != 200:
+        raise RuntimeError("GET /status: %d %r" % (st, body[:300]))
+    return json.loads(body)
+
+
+def admin_flush(admin_url, wait=0):
+    """POST /flush?wait=SECONDS: (HTTP status, the JSON answer or None)."""
+    st, _, body = http_request(admin_url.rstrip("/") + "/flush?wait=%d"
+                               % wait, "POST", body=b"",
+                               timeout=wait + 30)
+    try:
+        return st, json.loads(body)
+    except ValueError:
+        return st, None
+
+
+# ---------------------------------------------------------------------------
+# HTTPS front and aws-chunked uploads (t10, t11)
+# ---------------------------------------------------------------------------
+
+FIXTURES = os.path.dirname(VERIFIER)
+
+
+def fixture_module(name):
+    """Import tests/fixtures/<name>.py (e.g. "chunked_client")."""
+    if FIXTURES not in sys.path:
+        sys.path.insert(0, FIXTURES)
+    import importlib
+    return importlib.import_module(name)
+
+
+def make_tls_cert(dir, name="tls"):
+    """A self-signed P-256 certificate for 127.0.0.1 and localhost, valid
+    2 days, written as dir/NAME-cert.pem and dir/NAME-key.pem: returns
+    (cert, key).  Raises StartError when openssl fails."""
+    cert = os.path.join(dir, name + "-cert.pem")
+    key = os.path.join(dir, name + "-key.pem")
+    exe = shutil.which("openssl")
+    if exe is None:
+        raise StartError("openssl not on PATH")
+    r = subprocess.run(
+        [exe, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+         "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise StartError("openssl req failed: %s" % r.stderr.decode(
+            "utf-8", "replace")[-2000:])
+    return cert, key
+
+
+def https_stack(ws, **kw):
+    """A Stack whose client listener is HTTPS (server.tls_cert/tls_key =
+    a fresh self-signed certificate in the log dir).  stack.url is the
+    https:// URL and stack.ca_file the certificate to trust."""
+    cert, key = make_tls_cert(ws.logdir)
+    stack = Stack(ws, server__tls_cert=cert, server__tls_key=key, **kw)
+    stack.url = "https://127.0.0.1:%d" % stack.s3inval.port
+    stack.ca_file = cert
+    return stack
+
+
+def s3_client_tls(endpoint, ca_file, access_key=DEPLOY_AK,
+                  secret_key=DEPLOY_SK, max_attempts=1, **config):
+    """s3_client() for an https endpoint trusting ca_file."""
+    import boto3
+    from botocore.config import Config
+    config.setdefault("signature_version", "s3v4")
+    config.setdefault("connect_timeout", 10)
+    config.setdefault("read_timeout", 60)
+    cfg = Config(s3={"addressing_style": "path"},
+                 retries={"max_attempts": max_attempts, "mode": "standard"},
+                 **config)
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key, region_name=REGION, config=cfg,
+        verify=ca_file)
+
+
+def moto_object(moto_url, bucket, key):
+    """The bytes of bucket/key as moto holds them, or None when absent."""
+    c = moto_client(moto_url)
+    try:
+        return c.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except c.exceptions.NoSuchKey:
+        return None
+
+
+def stats_delta(before, after):
+    """What the verifier counted between two stats() snapshots: the
+    integer counters and the per-name dicts (payloads, trailers, ...) as
+    differences, zero entries left out."""
+    out = {}
+    for k, v in after.items():
+        if isinstance(v, int):
+            out[k] = v - before.get(k, 0)
+        elif isinstance(v, dict):
+            d = {n: c - before.get(k, {}).get(n, 0) for n, c in v.items()}
+            out[k] = {n: c for n, c in d.items() if c}
+    return out
