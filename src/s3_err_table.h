@@ -31,6 +31,9 @@ S3E(INVALID_ARGUMENT,		400, "InvalidArgument",		0,
     "Invalid Argument")
 S3E(INVALID_BUCKET_NAME,	400, "InvalidBucketName",	0,
     "The specified bucket is not valid.")
+S3E(INVALID_CHUNK_SIZE,		400, "InvalidChunkSizeError",	0,
+    "An aws-chunked chunk size is malformed, larger than allowed, or not "
+    "followed by CRLF")
 S3E(INVALID_REQUEST,		400, "InvalidRequest",		0,
     "Invalid Request")
 S3E(INVALID_URI,		400, "InvalidURI",		0,
