@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "auth.h"
+#include "aws_chunked.h"
 #include "buf.h"
 #include "http_front.h"
 #include "inval_map.h"
@@ -44,6 +45,9 @@
 
 #define BLOCK_SIZE	(64 * 1024)
 #define EXPECT_WAIT_MS	3000
+/* Data bytes per aws-chunked chunk sent upstream (fixed, so the framed
+ * length, and with it Content-Length, is known before the first byte). */
+#define UP_CHUNK	(64 * 1024)
 /* The largest write response read whole before answering: a DeleteObjects
  * result lists up to 1,000 keys of up to 1,024 bytes, escaped. */
 #define WRITE_BODY_MAX	(8 * 1024 * 1024)
@@ -60,6 +64,7 @@ enum fr_state {
 	FR_NEW = 0,
 	FR_BODY,		/* streaming the body upstream */
 	FR_SPOOL,		/* chunked body into the spool file */
+	FR_STREAM,		/* aws-chunked: decoded, checked, re-sent */
 	FR_DRAIN,		/* body not wanted: read and drop it */
 	FR_ANSWERED		/* a response is queued */
 };
@@ -95,6 +100,14 @@ struct front_req {
 	int			 holding;
 	int			 spool_fd;
 	uint64_t		 spooled;
+
+	/* aws-chunked (FR_STREAM) */
+	struct ac_decoder	*acd;
+	struct ac_encoder	*ace;		/* trailer modes: re-framing */
+	const char		*up_payload;	/* x-amz-content-sha256 upstream */
+	char			*ce_fwd;	/* Content-Encoding less aws-chunked */
+	int			 up_early;	/* the upstream answered already */
+	int			 up_failed;
 
 	enum s3_err		 pending;	/* answer once drained */
 	const char		*pending_msg;
@@ -449,10 +462,46 @@ build_forward(struct front_req *r)
 		/* Headers the Connection header names are hop-by-hop too. */
 		if (conn != NULL && util_token_in(conn, r->hdrs[i].name))
 			skip = 1;
+		/* Sent decoded: the body is no longer aws-chunked. */
+		if (r->state == FR_STREAM && r->ace == NULL &&
+		    (strcasecmp(r->hdrs[i].name, "content-encoding") == 0 ||
+		    strcasecmp(r->hdrs[i].name,
+		    "x-amz-decoded-content-length") == 0 ||
+		    strcasecmp(r->hdrs[i].name, "x-amz-trailer") == 0))
+			skip = 1;
 		if (!skip)
 			r->fwd[r->n_fwd++] = r->hdrs[i];
 	}
+	if (r->ce_fwd != NULL && r->ce_fwd[0] != '\0') {
+		r->fwd[r->n_fwd].name = "Content-Encoding";
+		r->fwd[r->n_fwd++].value = r->ce_fwd;
+	}
 	return 0;
+}
+
+/* Content-Encoding without its aws-chunked token ("gzip,aws-chunked" ->
+ * "gzip"): the other codings still describe the object. */
+static char *
+strip_aws_chunked(const char *ce)
+{
+	struct buf	 b;
+	const char	*p, *e, *t, *te;
+
+	buf_init(&b);
+	for (p = ce; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
+		e = p + strcspn(p, ",");
+		t = p;
+		te = e;
+		while (t < te && (*t == ' ' || *t == '\t'))
+			t++;
+		while (te > t && (te[-1] == ' ' || te[-1] == '\t'))
+			te--;
+		if (te == t || ((size_t)(te - t) == 11 &&
+		    strncasecmp(t, "aws-chunked", 11) == 0))
+			continue;
+		buf_printf(&b, "%s%.*s", b.len ? "," : "", (int)(te - t), t);
+	}
+	return buf_take(&b);
 }
 
 static int
@@ -494,8 +543,9 @@ start_upstream(struct front_req *r)
 	uq.query = buf_str(&q);
 	uq.headers = r->fwd;
 	uq.n_headers = r->n_fwd;
-	uq.payload_hash = r->auth.payload == AUTH_PAYLOAD_HEX ?
-	    r->auth.payload_hash : SIGV4_UNSIGNED_PAYLOAD;
+	uq.payload_hash = r->up_payload != NULL ? r->up_payload :
+	    r->auth.payload == AUTH_PAYLOAD_HEX ? r->auth.payload_hash :
+	    SIGV4_UNSIGNED_PAYLOAD;
 	uq.has_body = r->has_body;
 	uq.body_len = r->body_len;
 	uq.expect_continue = r->has_body && r->body_len > 0 &&
@@ -522,6 +572,97 @@ open_spool(struct front_req *r)
 		unlink(p.data);
 	buf_fini(&p);
 	return r->spool_fd == -1 ? -1 : 0;
+}
+
+/*
+ * An aws-chunked body (DESIGN §1): decoded and checked on the fly.  Trailer
+ * modes go upstream re-framed as STREAMING-UNSIGNED-PAYLOAD-TRAILER with
+ * the same trailer, so the object keeps its checksum; signed chunks without
+ * a trailer go decoded as UNSIGNED-PAYLOAD (we checked every chunk).  Both
+ * with a Content-Length computed up front.
+ */
+static enum MHD_Result
+start_streaming(struct front_req *r, struct MHD_Connection *c)
+{
+	struct ac_params	 p;
+	enum ac_mode		 mode;
+	enum s3_err		 err = S3_ERR_INTERNAL_ERROR;
+	const char		*sha, *dl, *trailer, *msg = NULL, *ce;
+	char			*end;
+	uint64_t		 decoded;
+
+	sha = header(r, "x-amz-content-sha256");
+	if (sha == NULL || aws_chunked_mode(sha, &mode) == -1)
+		return answer_error(r, c, S3_ERR_NOT_IMPLEMENTED,
+		    "This x-amz-content-sha256 streaming mode is not "
+		    "supported (SigV4a streaming among them).");
+	if (mode != AC_UNSIGNED_TRAILER && r->auth.seed_signature[0] == '\0')
+		return answer_error(r, c, S3_ERR_NOT_IMPLEMENTED,
+		    "Signed aws-chunked payloads need header authentication "
+		    "(auth.mode = sigv4).");
+	dl = header(r, "x-amz-decoded-content-length");
+	errno = 0;
+	decoded = dl != NULL ? strtoull(dl, &end, 10) : 0;
+	if (dl == NULL || *dl == '\0' || *dl == '-' || *end != '\0' ||
+	    errno != 0)
+		return answer_error(r, c, S3_ERR_MISSING_CONTENT_LENGTH,
+		    "aws-chunked needs a valid x-amz-decoded-content-length.");
+	trailer = header(r, "x-amz-trailer");
+	memset(&p, 0, sizeof(p));
+	p.mode = mode;
+	p.trailer = trailer;
+	p.decoded_length = decoded;
+	memcpy(p.signing_key, r->auth.signing_key, sizeof(p.signing_key));
+	p.amz_date = r->auth.amz_date;
+	p.scope = r->auth.scope;
+	p.seed_signature = r->auth.seed_signature;
+	r->acd = aws_chunked_decoder_new(&p, &err, &msg);
+	OPENSSL_cleanse(p.signing_key, sizeof(p.signing_key));
+	if (r->acd == NULL)
+		return answer_error(r, c, err, msg);
+	r->state = FR_STREAM;
+	r->has_body = 1;
+	if (mode == AC_SIGNED) {
+		r->up_payload = SIGV4_UNSIGNED_PAYLOAD;
+		r->body_len = decoded;
+		ce = header(r, "content-encoding");
+		if (ce != NULL) {
+			r->ce_fwd = strip_aws_chunked(ce);
+			if (r->ce_fwd == NULL)
+				return answer_error(r, c,
+				    S3_ERR_INTERNAL_ERROR, NULL);
+		}
+	} else {
+		r->up_payload = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+		/* What we send upstream is aws-chunked, said or not. */
+		if (header(r, "content-encoding") == NULL) {
+			r->ce_fwd = strdup("aws-chunked");
+			if (r->ce_fwd == NULL)
+				return answer_error(r, c,
+				    S3_ERR_INTERNAL_ERROR, NULL);
+		}
+		r->ace = aws_chunked_encoder_new(UP_CHUNK);
+		if (r->ace == NULL)
+			return answer_error(r, c, S3_ERR_INTERNAL_ERROR, NULL);
+		r->body_len = aws_chunked_encoded_length(decoded, UP_CHUNK,
+		    trailer, aws_chunked_checksum_b64_len(
+		    aws_chunked_checksum(trailer)));
+	}
+	if (build_forward(r) == -1 || start_upstream(r) == -1)
+		return answer_error(r, c, S3_ERR_INTERNAL_ERROR,
+		    "cannot start the upstream request");
+	if (header(r, "expect") != NULL) {
+		switch (upstream_wait_continue(r->x, EXPECT_WAIT_MS)) {
+		case 1:
+			return answer_upstream(r, c);
+		case -1:
+			return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
+			    "The upstream is unreachable.");
+		default:
+			break;
+		}
+	}
+	return MHD_YES;
 }
 
 static enum MHD_Result
@@ -582,8 +723,7 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
 	ce = header(r, "content-encoding");
 	if (r->auth.payload == AUTH_PAYLOAD_STREAMING ||
 	    (ce != NULL && util_token_in(ce, "aws-chunked")))
-		return answer_error(r, c, S3_ERR_NOT_IMPLEMENTED,
-		    "aws-chunked (STREAMING-*) payloads are not supported yet");
+		return start_streaming(r, c);
 
 	cl = header(r, "content-length");
 	te = header(r, "transfer-encoding");
@@ -652,6 +792,62 @@ drain(struct front_req *r, enum s3_err e, const char *msg)
 	r->state = FR_DRAIN;
 }
 
+/* Framed (or decoded) bytes to the upstream. */
+static int
+stream_push(void *arg, const char *data, size_t len)
+{
+	struct front_req	*r = arg;
+	int			 rc;
+
+	if (len == 0)
+		return 0;
+	rc = upstream_push(r->x, data, len);
+	if (rc == 1)
+		r->up_early = 1;
+	else if (rc == -1)
+		r->up_failed = 1;
+	return rc == 0 ? 0 : -1;
+}
+
+/* Decoded bytes from the decoder: re-framed, or sent as they are with the
+ * last byte held back until every check passed. */
+static int
+stream_emit(void *arg, const char *data, size_t len)
+{
+	struct front_req	*r = arg;
+
+	if (len == 0)
+		return 0;
+	if (r->ace != NULL)
+		return aws_chunked_encode(r->ace, data, len, stream_push, r);
+	if (r->holding && stream_push(r, &r->held, 1) == -1)
+		return -1;
+	if (stream_push(r, data, len - 1) == -1)
+		return -1;
+	r->held = data[len - 1];
+	r->holding = 1;
+	return 0;
+}
+
+static void
+stream_failed(struct front_req *r)
+{
+	enum s3_err	 e;
+	const char	*msg = NULL;
+
+	if (r->up_early) {
+		drain(r, S3_OK, NULL);
+		return;
+	}
+	if (r->up_failed) {
+		drain(r, S3_ERR_SERVICE_UNAVAILABLE,
+		    "The upstream failed during the upload.");
+		return;
+	}
+	e = aws_chunked_decoder_error(r->acd, &msg);
+	drain(r, e != S3_OK ? e : S3_ERR_INTERNAL_ERROR, msg);
+}
+
 static void
 on_body(struct front_req *r, const char *data, size_t len)
 {
@@ -662,6 +858,11 @@ on_body(struct front_req *r, const char *data, size_t len)
 	r->received += len;
 	if (r->state == FR_DRAIN || r->state == FR_ANSWERED)
 		return;
+	if (r->state == FR_STREAM) {
+		if (aws_chunked_decode(r->acd, data, len, stream_emit, r) == -1)
+			stream_failed(r);
+		return;
+	}
 	if (r->sha != NULL)
 		EVP_DigestUpdate(r->sha, data, len);
 	if (r->state == FR_SPOOL) {
@@ -749,6 +950,39 @@ send_spool(struct front_req *r, struct MHD_Connection *c)
 	return answer_upstream(r, c);
 }
 
+/* The whole aws-chunked body is in: only now, if every check passed, does
+ * the upstream get its last bytes (the final chunk and the trailer, or the
+ * held-back byte), without which it stores nothing. */
+static enum MHD_Result
+stream_complete(struct front_req *r, struct MHD_Connection *c)
+{
+	enum s3_err	 e;
+	const char	*msg = NULL;
+	int		 rc;
+
+	if (aws_chunked_decode_finish(r->acd) == -1) {
+		upstream_free(r->x);
+		r->x = NULL;
+		if (r->up_early || r->up_failed) {
+			stream_failed(r);
+			return answer_error(r, c, r->pending, r->pending_msg);
+		}
+		e = aws_chunked_decoder_error(r->acd, &msg);
+		return answer_error(r, c, e, msg);
+	}
+	if (r->ace != NULL)
+		rc = aws_chunked_encode_finish(r->ace,
+		    aws_chunked_trailer_name(r->acd),
+		    aws_chunked_trailer_value(r->acd), stream_push, r);
+	else
+		rc = r->holding ? stream_push(r, &r->held, 1) : 0;
+	if (rc == -1 && !r->up_early)
+		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
+		    "The upstream failed during the upload.");
+	upstream_body_done(r->x);
+	return answer_upstream(r, c);
+}
+
 static enum MHD_Result
 on_complete(struct front_req *r, struct MHD_Connection *c)
 {
@@ -761,6 +995,8 @@ on_complete(struct front_req *r, struct MHD_Connection *c)
 	}
 	if (r->state == FR_DRAIN && r->x != NULL)
 		return answer_upstream(r, c);
+	if (r->state == FR_STREAM)
+		return stream_complete(r, c);
 	if (!hash_matches(r)) {
 		upstream_free(r->x);	/* aborts: the object is never whole */
 		r->x = NULL;
@@ -853,6 +1089,9 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	metrics_request(r->s3.op, r->status, r->received, r->bytes_out,
 	    r->upstream_answered ? upstream_ms(r->x) : -1);
 	upstream_free(r->x);
+	aws_chunked_decoder_free(r->acd);
+	aws_chunked_encoder_free(r->ace);
+	free(r->ce_fwd);
 	if (r->spool_fd != -1)
 		close(r->spool_fd);
 	EVP_MD_CTX_free(r->sha);
