@@ -83,6 +83,7 @@ struct cfg {
 		uint64_t spool_max;		/* chunked body spool bound */
 		int64_t	 client_timeout_ms;	/* idle client connection */
 		unsigned max_connections;
+		int64_t	 shutdown_grace_ms;
 	} server;
 
 	struct {
@@ -109,6 +110,7 @@ struct cfg {
 		int64_t	 retry_base_ms;
 		int64_t	 retry_max_ms;
 		int64_t	 timeout_ms;
+		int	 flush_on_shutdown;
 	} cloudfront;
 
 	struct {

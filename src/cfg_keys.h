@@ -51,6 +51,8 @@ CFG_KEY(server, client_timeout, DURATION, server.client_timeout_ms, "60s",
     NULL, "close a client connection idle for this long")
 CFG_KEY(server, max_connections, UINT, server.max_connections, "1024", NULL,
     "most client connections at once")
+CFG_KEY(server, shutdown_grace, DURATION, server.shutdown_grace_ms, "20s",
+    NULL, "on SIGTERM, how long in-flight requests may take to finish")
 
 /* [upstream] */
 CFG_KEY(upstream, endpoint, URL, upstream.endpoint,
@@ -95,6 +97,8 @@ CFG_KEY(cloudfront, retry_max, DURATION, cloudfront.retry_max_ms, "5m",
     NULL, "longest retry delay")
 CFG_KEY(cloudfront, timeout, DURATION, cloudfront.timeout_ms, "30s", NULL,
     "give up on one CloudFront API call after this long")
+CFG_KEY(cloudfront, flush_on_shutdown, BOOL, cloudfront.flush_on_shutdown,
+    "no", NULL, "on SIGTERM, submit pending paths (within shutdown_grace)")
 
 /* [log] */
 CFG_KEY(log, format, ENUM, log.format, "text", "text|json",

@@ -55,6 +55,9 @@
 struct http_front {
 	struct MHD_Daemon	*mhd;
 	const struct cfg	*cfg;
+	_Atomic(const struct cfg *) auth_cfg;	/* clients; SIGHUP swaps */
+	atomic_uint		 active;	/* requests in progress */
+	atomic_int		 stopping;
 	int64_t			 started;	/* wall clock, for ListBuckets */
 	char			*tls_cert;	/* PEM, in memory for MHD */
 	char			*tls_key;	/* PEM; wiped when freed */
@@ -143,6 +146,15 @@ resource(const struct front_req *r)
 	return r->s3.path != NULL ? r->s3.path : "/";
 }
 
+/* While stopping, every answer ends its connection, so keep-alive clients
+ * move to the next instance instead of holding this one open. */
+static void
+closing(struct front_req *r, struct MHD_Response *resp)
+{
+	if (atomic_load(&r->front->stopping))
+		MHD_add_response_header(resp, "Connection", "close");
+}
+
 static enum MHD_Result
 queue_xml(struct front_req *r, struct MHD_Connection *c, unsigned status,
     struct buf *body)
@@ -156,6 +168,7 @@ queue_xml(struct front_req *r, struct MHD_Connection *c, unsigned status,
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", "application/xml");
 	MHD_add_response_header(resp, "x-amz-request-id", r->id);
+	closing(r, resp);
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	r->status = status;
@@ -317,6 +330,7 @@ answer_write(struct front_req *r, struct MHD_Connection *c, int status)
 	if (resp == NULL)
 		return MHD_NO;
 	add_upstream_headers(r, resp);
+	closing(r, resp);
 	ret = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	r->bytes_out = 0;
@@ -357,6 +371,7 @@ answer_upstream(struct front_req *r, struct MHD_Connection *c)
 	if (resp == NULL)
 		return MHD_NO;
 	add_upstream_headers(r, resp);
+	closing(r, resp);
 	ret = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	r->status = (unsigned)status;
@@ -669,6 +684,7 @@ static enum MHD_Result
 on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
 {
 	const struct cfg	*cfg = r->front->cfg;
+	const struct cfg	*acfg = atomic_load(&r->front->auth_cfg);
 	struct auth_input	 ai;
 	const char		*cl, *te, *ce;
 	enum s3_err		 e;
@@ -704,7 +720,7 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
 	    strstr(r->s3.query, "X-Amz-Signature") == NULL) {
 		memset(&r->auth, 0, sizeof(r->auth));
 	} else {
-		e = auth_check(cfg, &ai, util_now(), &r->auth);
+		e = auth_check(acfg, &ai, util_now(), &r->auth);
 		if (e != S3_OK)
 			return answer_error(r, c, e, r->auth.message);
 	}
@@ -1052,6 +1068,7 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 	if (r == NULL)
 		return NULL;
 	r->front = cls;
+	atomic_fetch_add(&r->front->active, 1);
 	r->t0 = util_mono_ms();
 	r->spool_fd = -1;
 	util_request_id(r->id);
@@ -1100,6 +1117,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	free(r->hdrs);
 	free(r->fwd);
 	free(r->target);
+	atomic_fetch_sub(&r->front->active, 1);
 	free(r);
 }
 
@@ -1186,6 +1204,7 @@ http_front_start(const struct cfg *cfg)
 		return NULL;
 	}
 	f->cfg = cfg;
+	atomic_store(&f->auth_cfg, cfg);
 	f->started = util_now();
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
@@ -1253,9 +1272,22 @@ http_front_quiesce(struct http_front *f)
 
 	if (f == NULL || f->mhd == NULL)
 		return;
+	atomic_store(&f->stopping, 1);
 	s = MHD_quiesce_daemon(f->mhd);
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
+}
+
+unsigned
+http_front_active(struct http_front *f)
+{
+	return f != NULL ? atomic_load(&f->active) : 0;
+}
+
+void
+http_front_set_auth_cfg(struct http_front *f, const struct cfg *cfg)
+{
+	atomic_store(&f->auth_cfg, cfg);
 }
 
 void

@@ -22,8 +22,18 @@ struct http_front;
 
 /* Start listening on server.listen.  Returns NULL with a message logged. */
 struct http_front *http_front_start(const struct cfg *);
-/* Stop accepting new connections (first step of a graceful stop). */
+/* Stop accepting new connections (first step of a graceful stop); from
+ * now on every response closes its connection. */
 void	http_front_quiesce(struct http_front *);
+/* Requests in progress (for the graceful stop). */
+unsigned http_front_active(struct http_front *);
+/*
+ * SIGHUP: authenticate new requests with this configuration's [client]
+ * sections and auth settings.  The caller keeps every configuration it
+ * ever passed alive until http_front_stop(): requests in flight may still
+ * point into an older one.
+ */
+void	http_front_set_auth_cfg(struct http_front *, const struct cfg *);
 /* Close everything and free. */
 void	http_front_stop(struct http_front *);
 

@@ -34,6 +34,7 @@
 #include "inval_worker.h"
 #include "log.h"
 #include "upstream.h"
+#include "util.h"
 
 extern char **environ;
 
@@ -50,6 +51,8 @@ usage(FILE *f)
 "       s3inval plan [-c FILE] [--bucket NAME]\n"
 "                                           dry run: keys on stdin -> "
 "paths\n"
+"       s3inval healthcheck [--admin URL]   exit 0 when /healthz answers "
+"200\n"
 "       s3inval --version | --help\n"
 "\n"
 "  -c FILE   configuration file (default %s; without it, only\n"
@@ -329,12 +332,138 @@ out:
 	return rc;
 }
 
+/*
+ * SIGHUP: read the configuration again and take its [client] sections and
+ * [auth] settings for new requests: keys can be rotated without a restart.
+ * Everything else needs one; a bad file changes nothing.  Configurations
+ * stay allocated until exit, since requests in flight may point into them.
+ */
+static void
+reload(const char *file, struct http_front *front, struct cfg ***olds,
+    size_t *n)
+{
+	struct cfg	*nc = NULL, **v;
+	const char	*path = config_path(file);
+	int		 errs;
+
+	errs = cfg_load(path, environ, stderr, &nc);
+	if (errs > 0) {
+		log_error("SIGHUP: %d error%s in %s: client keys unchanged",
+		    errs, errs == 1 ? "" : "s", path != NULL ? path : "(env)");
+		return;
+	}
+	v = realloc(*olds, (*n + 1) * sizeof(*v));
+	if (v == NULL) {
+		cfg_free(nc);
+		return;
+	}
+	*olds = v;
+	v[(*n)++] = nc;
+	http_front_set_auth_cfg(front, nc);
+	log_info("SIGHUP: log reopened; %zu client key%s loaded (other "
+	    "settings take a restart)", nc->n_clients,
+	    nc->n_clients == 1 ? "" : "s");
+}
+
+/*
+ * SIGTERM: stop accepting; let requests in flight finish within
+ * server.shutdown_grace (their journal records are synced as they go);
+ * with cloudfront.flush_on_shutdown, submit what is pending in what time is
+ * left.  Whatever is not Completed stays in the journal for the next start.
+ */
+static void
+graceful_stop(const struct cfg *cfg, struct http_front *front)
+{
+	struct inval_flush_result fr;
+	int64_t		 t0 = util_mono_ms(), left;
+	unsigned	 active;
+
+	http_front_quiesce(front);
+	while ((active = http_front_active(front)) > 0 &&
+	    util_mono_ms() - t0 < cfg->server.shutdown_grace_ms)
+		usleep(20000);
+	if (active > 0)
+		log_warn("stopping with %u request%s still in progress after "
+		    "%lld ms", active, active == 1 ? "" : "s",
+		    (long long)cfg->server.shutdown_grace_ms);
+	left = cfg->server.shutdown_grace_ms - (util_mono_ms() - t0);
+	if (cfg->cloudfront.flush_on_shutdown && left > 0) {
+		inval_flush(left, &fr);
+		log_info("flush on shutdown: %s (%llu paths pending, %llu "
+		    "batches open)", fr.done ? "all Completed" :
+		    "not all Completed; kept in the journal",
+		    (unsigned long long)fr.pending_paths,
+		    (unsigned long long)fr.batches_open);
+	}
+}
+
+/* s3inval healthcheck [--admin URL]: GET /healthz, for container
+ * HEALTHCHECKs (no curl or wget in the image). */
+static int
+cmd_healthcheck(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "admin", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf	 url;
+	const char	*admin = NULL, *env;
+	long		 status = 0;
+	int		 ch, rc = 1;
+	CURL		*e;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch != 'a') {
+			fprintf(stderr, "usage: s3inval healthcheck "
+			    "[--admin URL]\n");
+			return 2;
+		}
+		admin = optarg;
+	}
+	buf_init(&url);
+	env = getenv("S3INVAL_SERVER_ADMIN_LISTEN");
+	if (admin != NULL)
+		buf_puts(&url, admin);
+	else
+		buf_printf(&url, "http://%s", env != NULL && *env != '\0' ?
+		    env : "127.0.0.1:9090");
+	if (strstr(buf_str(&url), "://") == NULL) {
+		struct buf	 t;
+
+		buf_init(&t);
+		buf_printf(&t, "http://%s", buf_str(&url));
+		buf_fini(&url);
+		url = t;
+	}
+	buf_puts(&url, "/healthz");
+	e = curl_easy_init();
+	if (e != NULL && buf_ok(&url)) {
+		curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(e, CURLOPT_TIMEOUT, 5L);
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		if (curl_easy_perform(e) == CURLE_OK &&
+		    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) ==
+		    CURLE_OK && status == 200)
+			rc = 0;
+	}
+	if (rc != 0)
+		fprintf(stderr, "s3inval healthcheck: %s: not healthy\n",
+		    buf_str(&url));
+	curl_easy_cleanup(e);
+	buf_fini(&url);
+	return rc;
+}
+
 static int
 run_daemon(int argc, char **argv)
 {
 	struct cfg		*cfg = NULL;
 	struct http_front	*front = NULL;
 	struct admin		*admin = NULL;
+	struct cfg		**old_cfgs = NULL;
+	size_t			 n_old = 0;
 	const char		*file = NULL;
 	sigset_t		 set;
 	char			 err[512];
@@ -428,14 +557,13 @@ run_daemon(int argc, char **argv)
 			if (log_reopen() == -1)
 				log_error("cannot reopen log.file %s: %s",
 				    cfg->log.file, strerror(errno));
-			else
-				log_info("SIGHUP: log reopened");
+			reload(file, front, &old_cfgs, &n_old);
 			continue;
 		}
 		log_info("signal %d: stopping", sig);
 		break;
 	}
-	http_front_quiesce(front);
+	graceful_stop(cfg, front);
 	rc = 0;
 out:
 	http_front_stop(front);
@@ -443,7 +571,11 @@ out:
 	inval_stop();
 	upstream_fini();
 	credentials_fini();
+	log_info("stopped");
 	log_fini();
+	while (n_old > 0)
+		cfg_free(old_cfgs[--n_old]);
+	free(old_cfgs);
 	cfg_free(cfg);
 	return rc;
 }
@@ -466,5 +598,7 @@ main(int argc, char **argv)
 		return cmd_flush(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "plan") == 0)
 		return cmd_plan(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "healthcheck") == 0)
+		return cmd_healthcheck(argc - 1, argv + 1);
 	return run_daemon(argc, argv);
 }

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""
+t16_service: the daemon's service life (DESIGN §8).
+SIGTERM while an upload is in flight: new connections are refused, the
+upload completes and is acknowledged, its key is journaled and, with
+cloudfront.flush_on_shutdown, invalidated before the exit, which is 0.
+SIGHUP: log.file is reopened (logrotate moved it) and the [client] keys
+are read again (a new key works, a removed one is refused); a broken file
+changes nothing.  `s3inval healthcheck` exits 0 against a running daemon
+and 1 against none.
+"""
+
+import os
+import sys
+
+try:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import signal
+    import socket
+    import subprocess
+    import threading
+    import time
+    import traceback
+    import s3itest
+    from s3itest import MiB
+except Exception as e:  # a broken library must still speak TAP
+    print("Bail out! cannot import s3itest: %r" % (e,))
+    sys.exit(1)
+
+NAME = "t16_service"
+BUCKET = "svc-bucket"
+CASES = 10
+
+
+def main():
+    t = s3itest.TAP(budget=150)
+    t.plan(CASES)
+    ws = s3itest.Workspace(NAME)
+    try:
+        why = s3itest.missing_peers()
+        if why:
+            for _ in range(CASES):
+                t.missing_tool("service scenario", why)
+            return t.done()
+        run(t, ws)
+    except Exception:
+        t.fail_rest(traceback.format_exc(), "aborted")
+    finally:
+        code = t.done()
+        ws.finish(t.passed())
+    return code
+
+
+def make_dist(moto_url):
+    import boto3
+    cf = boto3.client("cloudfront", endpoint_url=moto_url,
+                      aws_access_key_id="m", aws_secret_access_key="m",
+                      region_name="us-east-1")
+    d = cf.create_distribution(DistributionConfig={
+        "CallerReference": "t16", "Origins": {"Quantity": 1, "Items": [{
+            "Id": "o", "DomainName": "svc.s3.amazonaws.com",
+            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all",
+            "MinTTL": 0, "ForwardedValues": {
+                "QueryString": False, "Cookies": {"Forward": "none"}}},
+        "Comment": "", "Enabled": True})["Distribution"]["Id"]
+    return cf, d
+
+
+def paths_of(cf, dist):
+    out = set()
+    for s in cf.list_invalidations(DistributionId=dist)[
+            "InvalidationList"].get("Items", []):
+        inv = cf.get_invalidation(DistributionId=dist, Id=s["Id"])
+        out |= set(inv["Invalidation"]["InvalidationBatch"]["Paths"]
+                   .get("Items", []))
+    return out
+
+
+def run(t, ws):
+    moto, moto_url = s3itest.start_moto(ws.logdir)
+    cf, dist = make_dist(moto_url)
+    s3itest.moto_client(moto_url).create_bucket(Bucket=BUCKET)
+
+    # --- SIGTERM during an upload -----------------------------------------
+    conf = s3itest.write_config(
+        ws.logdir, moto_url, name="term.conf",
+        sections={"bucket " + BUCKET: {"distributions": dist}},
+        server__shutdown_grace="20s",
+        cloudfront__endpoint=moto_url, cloudfront__quiet_period="30s",
+        cloudfront__max_delay="60s", cloudfront__poll_interval="200ms",
+        cloudfront__max_requests_per_second="50",
+        cloudfront__flush_on_shutdown="yes")
+    d = s3itest.start_s3inval(conf, None, ws.logdir, name="s3inval-term")
+    s3 = s3itest.s3_client(d.url, read_timeout=60)
+    body = os.urandom(256 * 1024) * 160          # 40 MiB
+    result = {}
+
+    def upload():
+        try:
+            r = s3.put_object(Bucket=BUCKET, Key="in flight/big.bin",
+                              Body=body)
+            result["status"] = r["ResponseMetadata"]["HTTPStatusCode"]
+        except Exception as e:
+            result["error"] = repr(e)
+
+    th = threading.Thread(target=upload)
+    th.start()
+    time.sleep(0.3)
+    t0 = time.time()
+    os.kill(d.proc.pid, signal.SIGTERM)
+    time.sleep(0.3)
+    port = int(d.url.rsplit(":", 1)[1])
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        refused = False
+    except OSError:
+        refused = True
+    th.join(60)
+    rc = d.proc.wait(30)
+    took = time.time() - t0
+    t.ok(refused, "after SIGTERM new connections are refused")
+    t.ok(result.get("status") == 200,
+         "the upload in flight completes and is acknowledged", str(result))
+    t.ok(rc == 0 and took < 20, "the daemon exits 0 within shutdown_grace",
+         "rc %s after %.1fs\n%s" % (rc, took, s3itest.tail(d.log_path)))
+    obj = s3itest.moto_client(moto_url).get_object(
+        Bucket=BUCKET, Key="in flight/big.bin")["Body"].read()
+    t.ok(obj == body, "the object stored upstream is whole",
+         "%d of %d bytes" % (len(obj), len(body)))
+    t.ok("/in%20flight/big.bin" in paths_of(cf, dist),
+         "flush_on_shutdown: its invalidation was submitted before the exit",
+         s3itest.tail(d.log_path))
+
+    # --- SIGHUP --------------------------------------------------------------
+    logfile = os.path.join(ws.logdir, "rotated.log")
+    conf2 = s3itest.write_config(
+        ws.logdir, moto_url, name="hup.conf",
+        sections={"bucket " + BUCKET: {}}, log__file=logfile)
+    d2 = s3itest.start_s3inval(conf2, None, ws.logdir, name="s3inval-hup")
+    s3 = s3itest.s3_client(d2.url)
+    s3.put_object(Bucket=BUCKET, Key="before-rotate.txt", Body=b"1")
+    os.rename(logfile, logfile + ".1")
+    # A new key and the reader's key removed, in the same file.
+    text = open(conf2).read()
+    text = text.replace("[client reader]", "[client rotated]").replace(
+        s3itest.READER_AK, "AKIDROTATEDKEY000001").replace(
+        s3itest.READER_SK, "rotatedSecretKey0123456789abcdefghijklmn")
+    open(conf2, "w").write(text)
+    os.kill(d2.proc.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    s3.put_object(Bucket=BUCKET, Key="after-rotate.txt", Body=b"2")
+    time.sleep(0.3)
+    new_log = open(logfile).read() if os.path.exists(logfile) else ""
+    old_log = open(logfile + ".1").read()
+    t.ok("after-rotate.txt" in new_log and "before-rotate.txt" in old_log
+         and "after-rotate.txt" not in old_log,
+         "SIGHUP reopens log.file: new lines go to the new file",
+         "new:\n%s\nold tail:\n%s" % (new_log[-800:], old_log[-400:]))
+    rotated = s3itest.s3_client(d2.url, "AKIDROTATEDKEY000001",
+                                "rotatedSecretKey0123456789abcdefghijklmn")
+    try:
+        rotated.get_object(Bucket=BUCKET, Key="after-rotate.txt")
+        ok_new = True
+    except Exception as e:
+        ok_new = repr(e)
+    t.ok(ok_new is True, "SIGHUP loads a new client key", str(ok_new))
+    old = s3itest.s3_client(d2.url, s3itest.READER_AK, s3itest.READER_SK)
+    try:
+        old.get_object(Bucket=BUCKET, Key="after-rotate.txt")
+        code = "accepted"
+    except Exception as e:
+        code = getattr(e, "response", {}).get("Error", {}).get("Code", e)
+    t.ok(code == "InvalidAccessKeyId", "a removed key is refused after "
+         "SIGHUP", str(code))
+    open(conf2, "a").write("\n[nonsense]\nx = 1\n")
+    os.kill(d2.proc.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    try:
+        rotated.get_object(Bucket=BUCKET, Key="after-rotate.txt")
+        still = True
+    except Exception as e:
+        still = repr(e)
+    t.ok(still is True and d2.alive(),
+         "a broken file on SIGHUP changes nothing and keeps the daemon up",
+         str(still))
+
+    # --- healthcheck -------------------------------------------------------
+    admin = "http://" + s3itest.read_config(conf2)["server"]["admin_listen"]
+    up = subprocess.run([s3itest.S3INVAL_BIN, "healthcheck", "--admin",
+                         admin], capture_output=True, text=True, timeout=20)
+    down = subprocess.run([s3itest.S3INVAL_BIN, "healthcheck", "--admin",
+                           "http://127.0.0.1:%d" % s3itest.free_port()],
+                          capture_output=True, text=True, timeout=20)
+    t.ok(up.returncode == 0 and down.returncode == 1,
+         "s3inval healthcheck: 0 when /healthz answers, 1 when nothing does",
+         "up %d %s; down %d %s" % (up.returncode, up.stderr,
+                                   down.returncode, down.stderr))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
