@@ -186,7 +186,8 @@ answer_error(struct front_req *r, struct MHD_Connection *c, enum s3_err e,
 	struct buf		 b;
 	enum MHD_Result		 ret;
 
-	if (e == S3_ERR_SIGNATURE_DOES_NOT_MATCH) {
+	if (e == S3_ERR_SIGNATURE_DOES_NOT_MATCH &&
+	    r->auth.string_to_sign != NULL) {
 		ex[n].name = "AWSAccessKeyId";
 		ex[n++].value = r->auth.access_key_id;
 		ex[n].name = "StringToSign";

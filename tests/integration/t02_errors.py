@@ -264,12 +264,14 @@ def run(t, ws, stack):
             b"0;chunk-signature=%s\r\n\r\n" % (b"0" * 64)
         path, h = signed(
             "PUT", "stream/s.txt", chunk,
-            payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            payload_hash="STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
             headers={"Content-Encoding": "aws-chunked",
                      "X-Amz-Decoded-Content-Length": str(len(data))})
         return send("PUT", path, h, chunk)
-    refused_case("x-amz-content-sha256 STREAMING-AWS4-HMAC-SHA256-PAYLOAD "
-                 "(signed correctly): 501 NotImplemented, nothing "
+    # SigV4 streaming is decoded and checked (t11); SigV4a streaming is
+    # not supported and must never be forwarded raw.
+    refused_case("x-amz-content-sha256 STREAMING-AWS4-ECDSA-P256-SHA256-"
+                 "PAYLOAD (SigV4a streaming): 501 NotImplemented, nothing "
                  "forwarded", streaming, 501, "NotImplemented")
 
     # --- the body -----------------------------------------------------------
