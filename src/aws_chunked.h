@@ -24,6 +24,9 @@
  *    scope "\n" final chunk signature "\n" hex(sha256(trailer lines, each
  *    "name:value\n"))).
  *  - The decoded length must equal x-amz-decoded-content-length.
+ *  - Lenient where nothing is at stake: a signed body without trailer may
+ *    omit the empty line after its final chunk (every signature has been
+ *    checked by then), and one extra CRLF at the very end is accepted.
  * Input may come in pieces of any size; results do not depend on how it is
  * cut.  After the first error every call fails with the same error.
  *
