@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * etag_index: the last known ETag of each key, per bucket, so that a write
+ * that stores the same bytes again (a fresh CI build re-uploads every file)
+ * needs no invalidation, and so that the planner knows which unchanged
+ * objects a wildcard would evict.
+ *
+ * Learned from ListObjects/ListObjectsV2 responses passing through the
+ * proxy (parsed as they stream: the listing is never held whole), from
+ * write responses, and optionally from listings the proxy makes itself.
+ * Each entry keeps when it was learned and whether from a listing, because
+ * an object may change behind the proxy's back: a caller trusts an entry
+ * only while it is fresh.
+ *
+ * Memory: keys are stored once, interned per bucket, with a 16-byte binary
+ * MD5 when the ETag is one (multipart ETags "md5-N" keep their part count)
+ * and the learn time: see ETAG_INDEX_BYTES_PER_KEY.  Persistence: one file
+ * in state_dir, rewritten atomically (write, fsync, rename) by
+ * etag_index_save(); a damaged file is ignored (the index is a cache).
+ *
+ * Threads: every function may be called from any thread (one internal
+ * lock); the learner is owned by one request.
+ */
+#ifndef S3I_ETAG_INDEX_H
+#define S3I_ETAG_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ETAG_INDEX_FILE		"etag-index"
+
+struct etag_index;
+
+/* Open the index, loading dir/ETAG_INDEX_FILE when it is there and sound.
+ * max_bytes bounds its memory (0: unbounded); past it, the least recently
+ * learned entries are dropped.  NULL on allocation failure. */
+struct etag_index *etag_index_open(const char *dir, size_t max_bytes);
+void	etag_index_close(struct etag_index *);	/* does not save */
+int	etag_index_save(struct etag_index *);	/* 0, or -1 with errno */
+
+/* Remember (or replace) key's ETag as of now; etag as S3 sends it,
+ * quoted or not.  from_listing: learned from a listing (0: from a write
+ * response).  Returns 0, or -1 on a malformed ETag or no memory. */
+int	etag_index_put(struct etag_index *, const char *bucket,
+	    const char *key, const char *etag, int64_t now, int from_listing);
+/* Forget key (it was deleted). */
+void	etag_index_del(struct etag_index *, const char *bucket,
+	    const char *key);
+
+/*
+ * 1 when key is known with exactly this ETag and the entry was learned at
+ * or after not_before; 0 otherwise (unknown, different, or too old).
+ */
+int	etag_index_same(struct etag_index *, const char *bucket,
+	    const char *key, const char *etag, int64_t not_before);
+
+/* Call fn for every key of bucket (in no particular order) until it
+ * returns non-zero; returns that value, or 0. */
+int	etag_index_each(struct etag_index *, const char *bucket,
+	    int (*fn)(void *arg, const char *key), void *arg);
+
+size_t	etag_index_count(struct etag_index *, const char *bucket);
+
+/*
+ * When the proxy last saw a complete listing of bucket (no Prefix, no
+ * Delimiter, IsTruncated false), or 0: only then does the index know the
+ * bucket's whole key set, which a cost-aware plan needs (unknown objects
+ * under a wildcard would be evicted uncounted).  The learner marks it.
+ */
+void	etag_index_mark_listed(struct etag_index *, const char *bucket,
+	    int64_t now);
+int64_t	etag_index_listed_at(struct etag_index *, const char *bucket);
+size_t	etag_index_bytes(struct etag_index *);	/* memory in use */
+
+/*
+ * The learner: feed it a ListObjects or ListObjectsV2 response body as it
+ * streams by; it records each <Contents> Key/ETag pair (URL-decoding keys
+ * when the listing says <EncodingType>url</EncodingType>) with time now.
+ * Bounded memory whatever the listing's size; a malformed document stops
+ * learning quietly (what was learned stays: every entry is a real pair).
+ */
+struct etag_learner;
+
+struct etag_learner *etag_learner_new(struct etag_index *,
+	    const char *bucket, int64_t now);
+void	etag_learner_feed(struct etag_learner *, const char *, size_t);
+/* Entries learned so far. */
+size_t	etag_learner_count(const struct etag_learner *);
+void	etag_learner_free(struct etag_learner *);
+
+#endif
