@@ -1646,3 +1646,227 @@ def stats_delta(before, after):
             d = {n: c - before.get(k, {}).get(n, 0) for n, c in v.items()}
             out[k] = {n: c for n, c in d.items() if c}
     return out
+
+
+# ---------------------------------------------------------------------------
+# faults and security (t14, t15): the misbehaving upstream, a CloudFront
+# that goes away and comes back on the same port
+# ---------------------------------------------------------------------------
+
+BAD_UPSTREAM = os.path.join(FIXTURES, "bad_upstream.py")
+
+
+class BadUpstream(Proc):
+    """tests/fixtures/bad_upstream.py: its control API."""
+
+    def control(self, method, what, payload=None):
+        body = json.dumps(payload).encode() if payload is not None else None
+        st, _, data = http_request(self.url + "/__bad/" + what, method,
+                                   body=body, headers={
+                                       "Content-Type": "application/json"})
+        if st != 200:
+            raise RuntimeError("bad_upstream %s %s: %d %r" % (
+                method, what, st, data[:300]))
+        return json.loads(data)
+
+    def rules(self, *rules):
+        """Append rules ({"mode", "count", "match", params...})."""
+        return self.control("POST", "rules", list(rules))["rules"]
+
+    def reset(self):
+        return self.control("POST", "reset")
+
+    def requests(self):
+        """Every request it saw: method, target, mode, body_read, ..."""
+        return self.control("GET", "log")["requests"]
+
+
+def start_bad_upstream(logdir, upstream, timeout=20.0):
+    """bad_upstream.py on a free port, passing through to upstream (the
+    verifier's URL) whatever it is not told to break.  Its request log is
+    logdir/bad-upstream-requests.log."""
+    port = free_port()
+    argv = [sys.executable, BAD_UPSTREAM, "--port", str(port),
+            "--upstream", upstream,
+            "--log", os.path.join(logdir, "bad-upstream-requests.log")]
+    base = spawn("bad_upstream", argv, logdir)
+    b = BadUpstream(base.name, base.proc, base.log_path,
+                    "http://127.0.0.1:%d" % port, port)
+    _started[_started.index(base)] = b
+    wait_port(port, b, timeout)
+    return b
+
+
+def start_fake_cloudfront_at(logdir, port, distributions=None,
+                             complete_after_ms=1000, access_key=UPSTREAM_AK,
+                             secret_key=UPSTREAM_SK, session_token=None,
+                             name="fake_cloudfront", timeout=20.0):
+    """start_fake_cloudfront() on a given port (e.g. the port of one that
+    was stopped: CloudFront "coming back"); fresh state.  Binding is
+    retried until timeout (the old socket may linger)."""
+    argv = [sys.executable, FAKE_CLOUDFRONT, "--port", str(port),
+            "--access-key", access_key, "--secret-key", secret_key,
+            "--complete-after-ms", str(int(complete_after_ms)),
+            "--log", os.path.join(logdir, "fake-cloudfront-requests.log")]
+    if session_token:
+        argv += ["--session-token", session_token]
+    for d in distributions or ():
+        argv += ["--distribution", d]
+    deadline = time.time() + timeout
+    while True:
+        base = spawn(name, argv, logdir)
+        f = FakeCloudFront(base.name, base.proc, base.log_path,
+                           "http://127.0.0.1:%d" % port, port)
+        _started[_started.index(base)] = f
+        try:
+            wait_port(port, f, max(1.0, deadline - time.time()))
+            f.state()       # it answers: not some other process's port
+            if not f.alive():
+                raise StartError("fake_cloudfront exited: %s"
+                                 % tail(f.log_path))
+            return f
+        except (StartError, RuntimeError, OSError):
+            stop(f)
+            if time.time() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+# ---------------------------------------------------------------------------
+# the AWS credential chain (t12): fake STS / container / IMDS, a verifier
+# that accepts the keys they issue, the daemon with an exact environment
+# ---------------------------------------------------------------------------
+
+FAKE_AWS_METADATA = os.path.join(FIXTURES, "fake_aws_metadata.py")
+
+
+class FakeMetadata(Proc):
+    """tests/fixtures/fake_aws_metadata.py: its control API."""
+
+    def control(self, method, what, payload=None):
+        body = json.dumps(payload).encode() if payload is not None else None
+        st, _, data = http_request(self.url + "/__fake/" + what, method,
+                                   body=body, headers={
+                                       "Content-Type": "application/json"})
+        if st != 200:
+            raise RuntimeError("fake_aws_metadata %s %s: %d %r" % (
+                method, what, st, data[:300]))
+        return json.loads(data)
+
+    def configure(self, **config):
+        """POST /__fake/config: lifetime_s, fail_next, fail_status,
+        delay_ms, container_token, role_arn, web_identity_token."""
+        return self.control("POST", "config", config)
+
+    def issued(self):
+        """Every set issued, secrets included."""
+        return self.control("GET", "issued")
+
+    def issue(self, source="static"):
+        """A new set issued directly (for profile/environment tests)."""
+        return self.control("POST", "issue", {"source": source})
+
+    def state(self):
+        return self.control("GET", "state")
+
+
+def start_fake_metadata(logdir, lifetime=3600, role_arn=None,
+                        web_identity_token=None, container_token=None,
+                        timeout=20.0):
+    """fake_aws_metadata.py on a free port (STS at /, the container
+    endpoint under /container/, IMDSv2 at /latest/...); its request log is
+    logdir/fake-aws-metadata-requests.log."""
+    port = free_port()
+    argv = [sys.executable, FAKE_AWS_METADATA, "--port", str(port),
+            "--lifetime", str(int(lifetime)),
+            "--log", os.path.join(logdir, "fake-aws-metadata-requests.log")]
+    for opt, v in (("--role-arn", role_arn),
+                   ("--web-identity-token", web_identity_token),
+                   ("--container-token", container_token)):
+        if v is not None:
+            argv += [opt, v]
+    base = spawn("fake_aws_metadata", argv, logdir)
+    f = FakeMetadata(base.name, base.proc, base.log_path,
+                     "http://127.0.0.1:%d" % port, port)
+    _started[_started.index(base)] = f
+    wait_port(port, f, timeout)
+    return f
+
+
+def start_verifier_keys_from(logdir, upstream, keys_from, timeout=20.0):
+    """start_verifier() that also accepts every key listed by keys_from
+    (sigv4_verifier.py --keys-from; e.g. FakeMetadata.url +
+    "/__fake/issued"), each with its own token until it expires."""
+    port = free_port()
+    request_log = os.path.join(logdir, "verifier-requests.log")
+    argv = [sys.executable, VERIFIER, "--listen-port", str(port),
+            "--upstream", upstream, "--access-key", UPSTREAM_AK,
+            "--secret-key", UPSTREAM_SK, "--region", REGION,
+            "--log", request_log, "--keys-from", keys_from]
+    base = spawn("verifier", argv, logdir)
+    v = Verifier(base.name, base.proc, base.log_path,
+                 "http://127.0.0.1:%d" % port, port)
+    _started[_started.index(base)] = v
+    v.request_log = request_log
+    wait_port(port, v, timeout)
+    return v
+
+
+def credential_free_env(home, extra=None):
+    """An environment with no AWS credential source at all: clean_env(),
+    no proxy variables, HOME=home (no ~/.aws there), the shared files
+    pointed at paths that do not exist, IMDS disabled; then extra (a value
+    of None removes the variable)."""
+    env = {k: v for k, v in clean_env().items()
+           if k.lower() not in ("http_proxy", "https_proxy", "all_proxy",
+                                "no_proxy")}
+    env.update({"HOME": home,
+                "AWS_SHARED_CREDENTIALS_FILE": os.path.join(
+                    home, "no-such-credentials"),
+                "AWS_CONFIG_FILE": os.path.join(home, "no-such-config"),
+                "AWS_EC2_METADATA_DISABLED": "true"})
+    for k, v in (extra or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
+
+
+def start_s3inval_env(config_path, env, logdir, name="s3inval",
+                      timeout=20.0):
+    """start_s3inval() with exactly env as the daemon's environment (not
+    daemon_env(): no upstream keys added)."""
+    if not os.access(S3INVAL_BIN, os.X_OK):
+        raise StartError("S3INVAL_BIN %s is missing or not executable"
+                         % S3INVAL_BIN)
+    cfg = read_config(config_path)
+    port = int(cfg["server"]["listen"].rsplit(":", 1)[1])
+    base = spawn(name, [S3INVAL_BIN, "-f", "-c", config_path], logdir,
+                 dict(env))
+    d = Daemon(base.name, base.proc, base.log_path,
+               "http://127.0.0.1:%d" % port, port)
+    _started[_started.index(base)] = d
+    d.config_path = config_path
+    admin = cfg["server"].get("admin_listen")
+    if admin:
+        d.admin_url = "http://" + admin
+    wait_port(port, d, timeout)
+    return d
+
+
+def run_s3inval_to_exit(config_path, env, logdir, name="s3inval",
+                        timeout=20.0):
+    """Start the daemon with exactly env and wait for it to exit (a
+    start-up failure): (exit status or None when it was still running
+    after timeout and had to be stopped, seconds taken, its output)."""
+    t0 = time.time()
+    p = spawn(name, [S3INVAL_BIN, "-f", "-c", config_path], logdir,
+              dict(env))
+    try:
+        rc = p.proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        rc = None
+    dt = time.time() - t0
+    stop(p)
+    return rc, dt, p.log_text()
