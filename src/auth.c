@@ -79,6 +79,38 @@ signed_has_host(const char *sh)
 	return 0;
 }
 
+/* 1 when name (any case) is in the ';'-separated lower-case list. */
+static int
+in_signed(const char *list, const char *name)
+{
+	const char	*p;
+	size_t		 n = strlen(name);
+
+	for (p = list; *p != '\0'; p += strcspn(p, ";"), p += *p == ';')
+		if (strncasecmp(p, name, n) == 0 &&
+		    (p[n] == ';' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * S3 refuses x-amz-* headers the signature does not cover (AccessDenied,
+ * "There were headers present in the request which were not signed"): a
+ * header added on the way (x-amz-acl, x-amz-copy-source) would otherwise
+ * ride on someone else's signature, and the proxy would sign it upstream.
+ */
+static const char *
+unsigned_amz_header(const struct auth_input *in, const char *signed_list)
+{
+	size_t	 i;
+
+	for (i = 0; i < in->n_headers; i++)
+		if (strncasecmp(in->headers[i].name, "x-amz-", 6) == 0 &&
+		    !in_signed(signed_list, in->headers[i].name))
+			return in->headers[i].name;
+	return NULL;
+}
+
 static enum s3_err
 payload_mode(const struct auth_input *in, int presigned,
     struct auth_result *r)
@@ -347,6 +379,12 @@ auth_check(const struct cfg *cfg, const struct auth_input *in, int64_t now,
 		r->string_to_sign = buf_take(&sts);
 		r->canonical_request = buf_take(&creq);
 		err = S3_ERR_SIGNATURE_DOES_NOT_MATCH;
+		goto out;
+	}
+	if (unsigned_amz_header(in, a.signed_headers) != NULL) {
+		r->message = "There were headers present in the request which "
+		    "were not signed";
+		err = S3_ERR_ACCESS_DENIED;
 		goto out;
 	}
 	if (!r->presigned) {

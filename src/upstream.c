@@ -355,10 +355,8 @@ check_done(struct upstream_xfer *x)
 		if (curl_easy_getinfo(x->h->easy, CURLINFO_NUM_CONNECTS, &nc) ==
 		    CURLE_OK && nc > 0)
 			atomic_fetch_add(&connections_opened, (uint64_t)nc);
-		if (!x->head_done && x->result == CURLE_OK && x->status > 0) {
-			x->head_done = 1;
-			x->head_at = util_mono_ms();
-		}
+		/* A head that never ended (the connection closed inside it)
+		 * is a failure, whatever curl says: head_done stays 0. */
 	}
 }
 
@@ -726,10 +724,7 @@ upstream_wait_head(struct upstream_xfer *x)
 		if (drive(x, 1000) == -1)
 			return -1;
 	}
-	if (!x->head_done || (x->done && x->result != CURLE_OK &&
-	    x->status == 0))
-		return -1;
-	if (x->done && x->result != CURLE_OK && !x->head_done)
+	if (!x->head_done)
 		return -1;
 	return x->status;
 }

@@ -264,6 +264,14 @@ test_header_refusals(void **state)
 	assert_string_equal(res.seed_signature, strrchr(r.authz, '=') + 1);
 	auth_result_fini(&res);
 
+	/* An x-amz-* header the signature does not cover. */
+	sign(&r, AKID, SECRET, NOW, SIGV4_EMPTY_SHA256, "us-east-1");
+	r.h[r.n].name = "X-Amz-Acl";
+	r.h[r.n++].value = "public-read";
+	assert_int_equal(check(cfg, &r, 1, NOW, &res), S3_ERR_ACCESS_DENIED);
+	assert_non_null(strstr(res.message, "not signed"));
+	auth_result_fini(&res);
+
 	sign(&r, AKID, SECRET, NOW, "not-a-hash", "us-east-1");
 	assert_int_equal(check(cfg, &r, 1, NOW, &res),
 	    S3_ERR_INVALID_ARGUMENT);
