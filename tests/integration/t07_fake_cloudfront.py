@@ -356,7 +356,8 @@ class Ctx:
             opts["endpoint"] = endpoint
             conf = s3itest.write_config(
                 d, self.verifier.url,
-                sections={"bucket " + b: {"distributions": ", ".join(ds)}
+                sections={"bucket " + b: {"distributions": ", ".join(ds),
+                                          "index": "off"}
                           for b, ds in buckets.items()},
                 **{"cloudfront__" + k: v for k, v in opts.items()})
             direct = s3itest.moto_client(self.moto_url)
