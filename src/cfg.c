@@ -721,12 +721,19 @@ check_prefix(struct loader *ld, const char *s, char **norm)
 		*norm = xstrdup(ld, "");
 		return NULL;
 	}
+	/* Blanks at either end would not survive a print and reload
+	 * (libinih trims them): refused rather than kept. */
+	if (isspace((unsigned char)s[0]) ||
+	    isspace((unsigned char)s[strlen(s) - 1]))
+		return "blanks at the start or end of an origin path";
 	rest = s + (*s == '/');
 	len = strlen(rest);
 	if (len > 0 && rest[len - 1] == '/')
 		len--;
 	if (len == 0 || rest[len - 1] == '/')
 		return "empty segment (//) in origin path";
+	if (isspace((unsigned char)rest[len - 1]))
+		return "blanks at the start or end of an origin path";
 	for (p = rest; p < rest + len; p += n + 1) {
 		seg = p;
 		n = strcspn(seg, "/");

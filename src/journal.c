@@ -879,6 +879,13 @@ journal_append(struct journal *j, struct journal_rec *rec)
 	memset(&w, 0, sizeof(w));
 
 	pthread_mutex_lock(&j->mu);
+	if (rec->type == JOURNAL_WRITE && j->last_seq == UINT64_MAX) {
+		/* Found by fuzzing: a replayed seq at the top would wrap to
+		 * 0, which an earlier batch seems to cover.  Refused. */
+		pthread_mutex_unlock(&j->mu);
+		err = EOVERFLOW;
+		goto out;
+	}
 	if (rec->type == JOURNAL_WRITE) {
 		/* Under the lock: seq order is file order. */
 		seq = j->last_seq + 1;
