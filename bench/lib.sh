@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=sh
 # bench/lib.sh: helpers shared by the bench scripts (sourced, not run).
 #
 # It starts the peers of a bench on free loopback ports (nginx with the DAV
@@ -102,8 +103,9 @@ bench_bin() {
 	echo "$bin"
 }
 
-# bench_nginx_dav: nginx storing PUT bodies under $bench_work/root.
-# Sets nginx_port and nginx_pid.
+# bench_nginx_dav: nginx storing PUT bodies under $bench_work/root
+# (location /), with $bench_nginx_extra (more locations, e.g. a sink; empty
+# by default) added to its server block.  Sets nginx_port and nginx_pid.
 bench_nginx_dav() {
 	command -v nginx >/dev/null || bench_die "nginx not found (Debian: nginx-light)"
 	nginx_port=$(bench_port)
@@ -118,7 +120,7 @@ worker_processes 1;
 daemon off;
 pid $d/nginx.pid;
 error_log $d/error.log warn;
-events { worker_connections 64; }
+events { worker_connections 1024; }
 http {
 	access_log $d/access.log;
 	client_body_temp_path $d/tmp;
@@ -140,6 +142,7 @@ http {
 			dav_methods PUT DELETE;
 			create_full_put_path on;
 		}
+${bench_nginx_extra:-}
 	}
 }
 EOF
@@ -149,37 +152,100 @@ EOF
 	bench_wait_port "$nginx_port"
 }
 
+# bench_nginx_proxy UPSTREAM-PORT [WORKERS] [LOCATION-CONF]: nginx as a
+# reverse proxy to 127.0.0.1:UPSTREAM-PORT, the reference s3inval is
+# compared with: upstream keep-alive, request bodies streamed
+# (proxy_request_buffering off), responses through memory buffers only (no
+# temp file), no access log, WORKERS worker processes (default 2), nginx's
+# default buffer sizes unless LOCATION-CONF (directives added to its
+# location /) says otherwise.  Sets nginxp_port and nginxp_pid.
+bench_nginx_proxy() {
+	command -v nginx >/dev/null || bench_die "nginx not found (Debian: nginx-light)"
+	nginxp_port=$(bench_port)
+	d=$bench_work/nginx-proxy
+	mkdir -p "$d/tmp"
+	cat >"$d/nginx.conf" <<EOF
+worker_processes ${2:-2};
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp;
+	proxy_temp_path $d/tmp;
+	fastcgi_temp_path $d/tmp;
+	uwsgi_temp_path $d/tmp;
+	scgi_temp_path $d/tmp;
+	keepalive_requests 100000;
+	upstream bench_up {
+		server 127.0.0.1:$1;
+		keepalive 64;
+	}
+	server {
+		listen 127.0.0.1:$nginxp_port;
+		client_max_body_size 0;
+		location / {
+			proxy_pass http://bench_up;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_request_buffering off;
+			proxy_max_temp_file_size 0;
+${3:-}
+		}
+	}
+}
+EOF
+	nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf" &
+	nginxp_pid=$!
+	bench_pids="$bench_pids $nginxp_pid"
+	bench_wait_port "$nginxp_port"
+}
+
+# The worker processes of an nginx master (PIDs, one a line).
+bench_children() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '; }
+
 # bench_s3inval ENDPOINT: s3inval with auth none in front of ENDPOINT.
 # Sets proxy_port, admin_port and proxy_pid.
 bench_s3inval() {
+	bench_s3inval_start s3inval "$1" '[auth]
+mode = none
+
+[bucket *]'
+}
+
+# bench_s3inval_start NAME ENDPOINT CONF: an s3inval in front of ENDPOINT
+# (path addressing), on free ports, state in $bench_work/NAME.state, log
+# in $bench_work/NAME.log, with CONF (the [auth], [cloudfront], [client]
+# and [bucket] sections) after [server], [upstream] and [log].  Its own
+# AWS credentials are throw-away ones (bench-key/bench-secret).
+# Sets proxy_port, admin_port and proxy_pid.
+bench_s3inval_start() {
 	bin=$(bench_bin) || exit 1
 	# What ran, taken now: the file may be rebuilt during the bench.
 	bench_bin_info="$bin ($("$bin" --version 2>&1 | head -1), built $(date -u -r "$bin" '+%Y-%m-%d %H:%M:%S UTC'))"
 	proxy_port=$(bench_port)
 	admin_port=$(bench_port)
-	mkdir -p "$bench_work/state"
-	cat >"$bench_work/s3inval.conf" <<EOF
+	mkdir -p "$bench_work/$1.state"
+	cat >"$bench_work/$1.conf" <<EOF
 [server]
 listen = 127.0.0.1:$proxy_port
 admin_listen = 127.0.0.1:$admin_port
-state_dir = $bench_work/state
+state_dir = $bench_work/$1.state
 
 [upstream]
-endpoint = $1
+endpoint = $2
 addressing = path
 region = us-east-1
-
-[auth]
-mode = none
 
 [log]
 level = ${BENCH_LOG_LEVEL:-warn}
 
-[bucket *]
+$3
 EOF
 	AWS_ACCESS_KEY_ID=bench-key AWS_SECRET_ACCESS_KEY=bench-secret \
 	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null \
-	    "$bin" -f -c "$bench_work/s3inval.conf" 2>"$bench_work/s3inval.log" &
+	    "$bin" -f -c "$bench_work/$1.conf" 2>"$bench_work/$1.log" &
 	proxy_pid=$!
 	bench_pids="$bench_pids $proxy_pid"
 	bench_wait_port "$proxy_port"
