@@ -28,6 +28,11 @@ enum cfg_addressing {
 	CFG_ADDR_PATH
 };
 
+enum cfg_index {
+	CFG_INDEX_LEARN = 0,
+	CFG_INDEX_OFF
+};
+
 enum cfg_log_format {
 	CFG_LOG_TEXT = 0,
 	CFG_LOG_JSON
@@ -66,6 +71,9 @@ struct cfg_bucket {
 	char	**index_documents;	/* default: "index.html" */
 	size_t	  n_index_documents;
 	int	  index_without_slash;
+	enum cfg_index	 index;
+	int64_t	  index_max_age_ms;
+	int	  skip_unchanged;
 };
 
 struct cfg {
@@ -84,6 +92,7 @@ struct cfg {
 		int64_t	 client_timeout_ms;	/* idle client connection */
 		unsigned max_connections;
 		int64_t	 shutdown_grace_ms;
+		uint64_t index_max_memory;
 	} server;
 
 	struct {
@@ -111,6 +120,8 @@ struct cfg {
 		int64_t	 retry_max_ms;
 		int64_t	 timeout_ms;
 		int	 flush_on_shutdown;
+		double	 eviction_weight;
+		double	 monthly_budget_usd;
 	} cloudfront;
 
 	struct {

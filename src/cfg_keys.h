@@ -48,11 +48,13 @@ CFG_KEY(server, max_header_size, SIZE, server.max_header_size, "16k", NULL,
 CFG_KEY(server, spool_max, SIZE, server.spool_max, "1g", NULL,
     "most bytes of one request body the proxy may spool")
 CFG_KEY(server, client_timeout, DURATION, server.client_timeout_ms, "60s",
-    NULL, "close a client connection idle for this long")
+    NULL, "close a connection idle, or slow to send a head, this long")
 CFG_KEY(server, max_connections, UINT, server.max_connections, "1024", NULL,
     "most client connections at once")
 CFG_KEY(server, shutdown_grace, DURATION, server.shutdown_grace_ms, "20s",
     NULL, "on SIGTERM, how long in-flight requests may take to finish")
+CFG_KEY(server, index_max_memory, SIZE, server.index_max_memory, "256m",
+    NULL, "most memory the ETag index may use (oldest entries go first)")
 
 /* [upstream] */
 CFG_KEY(upstream, endpoint, URL, upstream.endpoint,
@@ -99,6 +101,12 @@ CFG_KEY(cloudfront, timeout, DURATION, cloudfront.timeout_ms, "30s", NULL,
     "give up on one CloudFront API call after this long")
 CFG_KEY(cloudfront, flush_on_shutdown, BOOL, cloudfront.flush_on_shutdown,
     "no", NULL, "on SIGTERM, submit pending paths (within shutdown_grace)")
+CFG_KEY(cloudfront, eviction_weight, DOUBLE, cloudfront.eviction_weight,
+    "0.05", NULL,
+    "what evicting one unchanged object costs, in paths, when planning")
+CFG_KEY(cloudfront, monthly_budget_usd, DOUBLE,
+    cloudfront.monthly_budget_usd, "0", NULL,
+    "month's invalidation budget in USD; near it, wider paths (0: none)")
 
 /* [log] */
 CFG_KEY(log, format, ENUM, log.format, "text", "text|json",
@@ -127,6 +135,12 @@ CFG_LIST(bucket, index_documents, NAMES, index_documents, "index.html",
     "index documents, comma-separated: a/index.html also clears a/")
 CFG_KEY(bucket, index_without_slash, BOOL, index_without_slash, "no", NULL,
     "a/index.html also clears a (without the slash)")
+CFG_KEY(bucket, index, ENUM, index, "learn", "learn|off",
+    "learn: keep ETags seen in listings and writes; off: keep none")
+CFG_KEY(bucket, index_max_age, DURATION, index_max_age_ms, "1h", NULL,
+    "trust a learned ETag this long (objects change behind our back)")
+CFG_KEY(bucket, skip_unchanged, BOOL, skip_unchanged, "yes", NULL,
+    "no invalidation for a write that stores the same ETag again")
 
 #undef CFG_KEY
 #undef CFG_LIST

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -31,6 +32,7 @@
 #include "auth.h"
 #include "aws_chunked.h"
 #include "buf.h"
+#include "etag_index.h"
 #include "http_front.h"
 #include "inval_map.h"
 #include "inval_worker.h"
@@ -52,8 +54,29 @@
  * result lists up to 1,000 keys of up to 1,024 bytes, escaped. */
 #define WRITE_BODY_MAX	(8 * 1024 * 1024)
 
+/*
+ * A connection, as the watchdog sees it.  libmicrohttpd's timeout is an
+ * idle timeout that every received byte resets, so a client sending its
+ * head one byte a second (slowloris) would hold a thread and a connection
+ * slot for ever; the watchdog closes a connection whose request head has
+ * taken longer than client_timeout.
+ */
+struct conn_watch {
+	int			 fd;
+	int64_t			 since;		/* head phase began */
+	int			 in_request;	/* head done, being served */
+	int			 cut;
+	struct conn_watch	*prev, *next;
+};
+
 struct http_front {
 	struct MHD_Daemon	*mhd;
+	pthread_mutex_t		 watch_lock;
+	struct conn_watch	*watch;		/* every open connection */
+	pthread_t		 watchdog;
+	int			 watchdog_on;
+	atomic_int		 watchdog_stop;
+	atomic_uint_fast64_t	 cut_slow;	/* connections cut */
 	const struct cfg	*cfg;
 	_Atomic(const struct cfg *) auth_cfg;	/* clients; SIGHUP swaps */
 	atomic_uint		 active;	/* requests in progress */
@@ -109,6 +132,7 @@ struct front_req {
 	struct ac_encoder	*ace;		/* trailer modes: re-framing */
 	const char		*up_payload;	/* x-amz-content-sha256 upstream */
 	char			*ce_fwd;	/* Content-Encoding less aws-chunked */
+	char			*copy_src;	/* x-amz-copy-source, upstream name */
 	int			 up_early;	/* the upstream answered already */
 	int			 up_failed;
 
@@ -119,6 +143,8 @@ struct front_req {
 	uint64_t		 bytes_out;
 	int			 upstream_answered;
 	size_t			 keys_recorded;
+	int			 skipped;	/* same ETag: not invalidated */
+	struct etag_learner	*learner;	/* a listing passing through */
 };
 
 /* --- responses ---------------------------------------------------------- */
@@ -224,6 +250,8 @@ body_reader(void *cls, uint64_t pos, char *dst, size_t max)
 	n = upstream_read(r->x, dst, max);
 	if (n > 0) {
 		r->bytes_out += (uint64_t)n;
+		if (r->learner != NULL)
+			etag_learner_feed(r->learner, dst, (size_t)n);
 		return n;
 	}
 	if (n == 0)
@@ -261,6 +289,56 @@ add_upstream_headers(struct front_req *r, struct MHD_Response *resp)
 		MHD_add_response_header(resp, "x-amz-request-id", r->id);
 }
 
+/* The ETag a successful write reports: the ETag header of PutObject, the
+ * <ETag> of a Copy or Complete result. */
+static const char *
+write_etag(struct front_req *r, const struct buf *body, char *out,
+    size_t outsz)
+{
+	const struct upstream_header *h;
+	size_t			 i, n;
+
+	if (r->s3.op == S3_OP_PUT_OBJECT) {
+		h = upstream_headers(r->x, &n);
+		for (i = 0; i < n; i++)
+			if (strcasecmp(h[i].name, "etag") == 0 &&
+			    strlen(h[i].value) < outsz) {
+				memcpy(out, h[i].value, strlen(h[i].value) + 1);
+				return out;
+			}
+		return NULL;
+	}
+	if ((r->s3.op == S3_OP_COPY_OBJECT ||
+	    r->s3.op == S3_OP_COMPLETE_MPU) &&
+	    s3_xml_result_etag(buf_str(body), body->len, out, outsz) == 0)
+		return out;
+	return NULL;
+}
+
+/*
+ * Keep the index true after a write: the new ETag, or the key forgotten.
+ * After a failure the key is forgotten too: the client retries the same
+ * bytes, and a remembered ETag would wrongly skip that retry.
+ */
+static void
+index_after_write(struct front_req *r, struct etag_index *idx,
+    const struct strvec *keys, const char *etag, int failed)
+{
+	size_t	 i;
+
+	if (r->bucket->index != CFG_INDEX_LEARN)
+		return;
+	for (i = 0; i < keys->n; i++) {
+		if (!failed && etag != NULL && keys->n == 1 &&
+		    r->s3.op != S3_OP_DELETE_OBJECT &&
+		    r->s3.op != S3_OP_DELETE_OBJECTS)
+			etag_index_put(idx, r->s3.bucket, keys->v[i], etag,
+			    util_now(), 0);
+		else
+			etag_index_del(idx, r->s3.bucket, keys->v[i]);
+	}
+}
+
 /*
  * A 2xx to a write (DESIGN §3): find the keys it changed, journal them,
  * and only then answer.  CopyObject, CompleteMultipartUpload and
@@ -273,8 +351,9 @@ answer_write(struct front_req *r, struct MHD_Connection *c, int status)
 	struct MHD_Response	*resp;
 	struct buf		 body;
 	struct strvec		 keys;
-	const char		*enc;
-	char			 blk[BLOCK_SIZE];
+	struct etag_index	*idx;
+	const char		*enc, *etag = NULL;
+	char			 blk[BLOCK_SIZE], etag_buf[128];
 	ssize_t			 n;
 	int			 failed = 0, nk;
 	enum MHD_Result		 ret;
@@ -314,10 +393,23 @@ answer_write(struct front_req *r, struct MHD_Connection *c, int status)
 			failed = 1;
 		}
 	}
-	if (!failed && keys.n > 0 && inval_record(r->bucket, r->s3.bucket,
-	    (const char *const *)keys.v, keys.n) == -1)
+	if (!failed)
+		etag = write_etag(r, &body, etag_buf, sizeof(etag_buf));
+	/* The same bytes again (a fresh CI build re-uploads every file):
+	 * nothing for the CDN to forget.  Only on a fresh index entry. */
+	idx = inval_index();
+	if (!failed && etag != NULL && idx != NULL && keys.n == 1 &&
+	    r->bucket->skip_unchanged && r->bucket->index == CFG_INDEX_LEARN &&
+	    etag_index_same(idx, r->s3.bucket, keys.v[0], etag, util_now() -
+	    r->bucket->index_max_age_ms / 1000)) {
+		r->skipped = 1;
+		inval_note_skipped(r->bucket, 1);
+	} else if (!failed && keys.n > 0 && inval_record(r->bucket,
+	    r->s3.bucket, (const char *const *)keys.v, keys.n) == -1)
 		failed = 1;
-	r->keys_recorded = failed ? 0 : keys.n;
+	r->keys_recorded = failed || r->skipped ? 0 : keys.n;
+	if (idx != NULL)
+		index_after_write(r, idx, &keys, etag, failed);
 	strvec_fini(&keys);
 	if (failed) {
 		buf_fini(&body);
@@ -359,6 +451,13 @@ answer_upstream(struct front_req *r, struct MHD_Connection *c)
 		return answer_write(r, c, status);
 	head = strcmp(r->method, "HEAD") == 0;
 	cl = upstream_content_length(r->x);
+	/* A listing (every aws s3 sync starts with one) teaches the index
+	 * each key's ETag as it streams by. */
+	if (status == 200 && r->s3.op == S3_OP_LIST_OBJECTS && !head &&
+	    inval_bucket_wants(r->bucket) && r->bucket->index ==
+	    CFG_INDEX_LEARN && inval_index() != NULL)
+		r->learner = etag_learner_new(inval_index(), r->s3.bucket,
+		    util_now());
 	if (status == 204 || status == 304 || status < 200 ||
 	    (head && cl < 0))
 		resp = MHD_create_response_from_buffer(0, NULL,
@@ -367,8 +466,8 @@ answer_upstream(struct front_req *r, struct MHD_Connection *c)
 		/* For HEAD libmicrohttpd sends the size as Content-Length
 		 * and never calls the reader. */
 		resp = MHD_create_response_from_callback(cl >= 0 ?
-		    (uint64_t)cl : MHD_SIZE_UNKNOWN, BLOCK_SIZE, body_reader,
-		    r, NULL);
+		    (uint64_t)cl : MHD_SIZE_UNKNOWN, cl > 0 && cl < BLOCK_SIZE ?
+		    (size_t)cl : BLOCK_SIZE, body_reader, r, NULL);
 	if (resp == NULL)
 		return MHD_NO;
 	add_upstream_headers(r, resp);
@@ -417,6 +516,9 @@ answer_list_buckets(struct front_req *r, struct MHD_Connection *c)
 	return ret;
 }
 
+#define TCHARS	"!#$%&'*+-.^_`|~0123456789" \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
 /* --- request head --------------------------------------------------------- */
 
 static enum MHD_Result
@@ -430,8 +532,16 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *k,
 	if (v == NULL)
 		v = "";
 	r->hdr_bytes += strlen(k) + strlen(v) + 4;
+	/* A field name is a token (RFC 9110 §5.1): no space, CR, colon or
+	 * fold may pass, or the upstream would read a different head. */
+	if (*k == '\0')
+		r->bad_header = 1;
+	for (p = k; *p != '\0'; p++)
+		if (strchr(TCHARS, *p) == NULL)
+			r->bad_header = 1;
 	for (p = v; *p != '\0'; p++)
-		if (*p == '\r' || *p == '\n')
+		if (*p == '\r' || *p == '\n' || (unsigned char)*p == 0x7f ||
+		    ((unsigned char)*p < 0x20 && *p != '\t'))
 			r->bad_header = 1;
 	if (r->n_hdrs == r->hdrs_cap) {
 		size_t cap = r->hdrs_cap ? r->hdrs_cap * 2 : 32;
@@ -485,8 +595,13 @@ build_forward(struct front_req *r)
 		    "x-amz-decoded-content-length") == 0 ||
 		    strcasecmp(r->hdrs[i].name, "x-amz-trailer") == 0))
 			skip = 1;
-		if (!skip)
-			r->fwd[r->n_fwd++] = r->hdrs[i];
+		if (!skip) {
+			r->fwd[r->n_fwd] = r->hdrs[i];
+			if (r->copy_src != NULL && strcasecmp(r->hdrs[i].name,
+			    "x-amz-copy-source") == 0)
+				r->fwd[r->n_fwd].value = r->copy_src;
+			r->n_fwd++;
+		}
 	}
 	if (r->ce_fwd != NULL && r->ce_fwd[0] != '\0') {
 		r->fwd[r->n_fwd].name = "Content-Encoding";
@@ -665,8 +780,8 @@ start_streaming(struct front_req *r, struct MHD_Connection *c)
 		    aws_chunked_checksum(trailer)));
 	}
 	if (build_forward(r) == -1 || start_upstream(r) == -1)
-		return answer_error(r, c, S3_ERR_INTERNAL_ERROR,
-		    "cannot start the upstream request");
+		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
+		    "cannot start the upstream request (credentials?)");
 	if (header(r, "expect") != NULL) {
 		switch (upstream_wait_continue(r->x, EXPECT_WAIT_MS)) {
 		case 1:
@@ -679,6 +794,54 @@ start_streaming(struct front_req *r, struct MHD_Connection *c)
 		}
 	}
 	return MHD_YES;
+}
+
+/*
+ * x-amz-copy-source ("[/]bucket/key[?versionId=v]", URL-encoded): a copy
+ * reads the source, so the source bucket must be one we serve and this
+ * client must be allowed to read it; and it is named upstream by its
+ * upstream name.  Without this a client could copy from any bucket the
+ * proxy's own credentials can read.
+ */
+static enum s3_err
+copy_source(struct front_req *r, const struct cfg *acfg)
+{
+	const struct cfg_bucket	*src;
+	const char		*v, *slash, *up;
+	struct buf		 name, out;
+	enum s3_err		 e = S3_ERR_INVALID_ARGUMENT;
+
+	v = header(r, "x-amz-copy-source");
+	if (*v == '/')
+		v++;
+	slash = strchr(v, '/');
+	if (slash == NULL || slash == v || slash[1] == '\0')
+		return S3_ERR_INVALID_ARGUMENT;
+	buf_init(&name);
+	buf_init(&out);
+	if (sigv4_uri_decode(&name, v, (size_t)(slash - v)) == -1 ||
+	    !buf_ok(&name) || !s3_bucket_name_valid(buf_str(&name)))
+		goto out;
+	src = cfg_bucket_find(r->front->cfg, buf_str(&name));
+	if (src == NULL || (r->auth.client != NULL &&
+	    !cfg_client_may(r->auth.client, buf_str(&name), 0))) {
+		e = S3_ERR_ACCESS_DENIED;
+		goto out;
+	}
+	up = src->upstream_bucket != NULL ? src->upstream_bucket :
+	    buf_str(&name);
+	buf_printf(&out, "%s%s", up, slash);
+	if (!buf_ok(&out)) {
+		e = S3_ERR_INTERNAL_ERROR;
+		goto out;
+	}
+	r->copy_src = buf_take(&out);
+	e = S3_OK;
+out:
+	(void)acfg;
+	buf_fini(&name);
+	buf_fini(&out);
+	return e;
 }
 
 static enum MHD_Result
@@ -698,7 +861,8 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
 		return answer_error(r, c, S3_ERR_INTERNAL_ERROR, NULL);
 	if (r->bad_header)
 		return answer_error(r, c, S3_ERR_INVALID_ARGUMENT,
-		    "Header values must not contain CR or LF.");
+		    "Header names must be tokens and values must not contain "
+		    "control characters.");
 	if (r->hdr_bytes + strlen(r->target) > cfg->server.max_header_size)
 		return answer_error(r, c, S3_ERR_REQUEST_HEADER_TOO_LARGE,
 		    NULL);
@@ -736,6 +900,13 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
 		return answer_error(r, c, S3_ERR_NO_SUCH_BUCKET, NULL);
 	r->upstream_bucket = r->bucket->upstream_bucket != NULL ?
 	    r->bucket->upstream_bucket : r->s3.bucket;
+	if (header(r, "x-amz-copy-source") != NULL) {
+		e = copy_source(r, acfg);
+		if (e != S3_OK)
+			return answer_error(r, c, e, e == S3_ERR_ACCESS_DENIED ?
+			    "The copy source is not readable with this key." :
+			    "Invalid copy source.");
+	}
 
 	ce = header(r, "content-encoding");
 	if (r->auth.payload == AUTH_PAYLOAD_STREAMING ||
@@ -780,9 +951,11 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
 		r->state = FR_SPOOL;
 		return MHD_YES;
 	}
+	/* No valid credentials (an expired set being refreshed) is an
+	 * outage SDKs should retry, not an internal error. */
 	if (start_upstream(r) == -1)
-		return answer_error(r, c, S3_ERR_INTERNAL_ERROR,
-		    "cannot start the upstream request");
+		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
+		    "cannot start the upstream request (credentials?)");
 	r->state = FR_BODY;
 	if (r->has_body && r->body_len > 0 && header(r, "expect") != NULL) {
 		/* Expect: 100-continue end to end: if the upstream refuses
@@ -1039,6 +1212,98 @@ on_complete(struct front_req *r, struct MHD_Connection *c)
 
 /* --- libmicrohttpd callbacks -------------------------------------------- */
 
+static struct conn_watch *
+watch_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+watch_set(struct http_front *f, struct MHD_Connection *c, int in_request)
+{
+	struct conn_watch	*w = watch_of(c);
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&f->watch_lock);
+	w->in_request = in_request;
+	if (!in_request)
+		w->since = util_mono_ms();
+	pthread_mutex_unlock(&f->watch_lock);
+}
+
+static void
+notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http_front	*f = cls;
+	struct conn_watch	*w;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		w = calloc(1, sizeof(*w));
+		if (w == NULL || ci == NULL) {
+			free(w);
+			return;
+		}
+		w->fd = ci->connect_fd;
+		w->since = util_mono_ms();
+		pthread_mutex_lock(&f->watch_lock);
+		w->next = f->watch;
+		if (f->watch != NULL)
+			f->watch->prev = w;
+		f->watch = w;
+		pthread_mutex_unlock(&f->watch_lock);
+		*socket_context = w;
+		return;
+	}
+	w = *socket_context;
+	if (w == NULL)
+		return;
+	/* Unlinked before libmicrohttpd closes the socket, so the
+	 * watchdog never touches a descriptor that was reused. */
+	pthread_mutex_lock(&f->watch_lock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		f->watch = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&f->watch_lock);
+	free(w);
+	*socket_context = NULL;
+}
+
+static void *
+watchdog_main(void *arg)
+{
+	struct http_front	*f = arg;
+	struct conn_watch	*w;
+	int64_t			 limit = f->cfg->server.client_timeout_ms, now;
+
+	while (!atomic_load(&f->watchdog_stop)) {
+		usleep(250000);
+		now = util_mono_ms();
+		pthread_mutex_lock(&f->watch_lock);
+		for (w = f->watch; w != NULL; w = w->next) {
+			if (w->in_request || w->cut || now - w->since <= limit)
+				continue;
+			/* The connection's own thread sees the error and
+			 * closes it. */
+			shutdown(w->fd, SHUT_RDWR);
+			w->cut = 1;
+			atomic_fetch_add(&f->cut_slow, 1);
+		}
+		pthread_mutex_unlock(&f->watch_lock);
+	}
+	return NULL;
+}
+
 static enum MHD_Result
 access_cb(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -1048,8 +1313,10 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 
 	if (r == NULL)
 		return MHD_NO;
-	if (r->state == FR_NEW)
+	if (r->state == FR_NEW) {
+		watch_set(r->front, c, 1);
 		return on_head(r, c, method);
+	}
 	if (*upload_data_size > 0) {
 		on_body(r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
@@ -1087,6 +1354,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	if (r == NULL)
 		return;
 	*req_cls = NULL;
+	watch_set(r->front, c, 0);
 	akid = r->auth.access_key_id[0] != '\0' ? r->auth.access_key_id : "-";
 	log_event(LOG_INFO, "request", (struct log_field[]){
 	    LOG_STR("id", r->id),
@@ -1102,14 +1370,17 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	    -1),
 	    LOG_NUM("ms", util_mono_ms() - r->t0),
 	    LOG_NUM("keys_journaled", r->keys_recorded),
+	    LOG_STR("unchanged", r->skipped ? "yes" : "no"),
 	    LOG_STR("end", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" :
-	    "aborted") }, 13);
+	    "aborted") }, 14);
 	metrics_request(r->s3.op, r->status, r->received, r->bytes_out,
 	    r->upstream_answered ? upstream_ms(r->x) : -1);
+	etag_learner_free(r->learner);
 	upstream_free(r->x);
 	aws_chunked_decoder_free(r->acd);
 	aws_chunked_encoder_free(r->ace);
 	free(r->ce_fwd);
+	free(r->copy_src);
 	if (r->spool_fd != -1)
 		close(r->spool_fd);
 	EVP_MD_CTX_free(r->sha);
@@ -1177,7 +1448,7 @@ http_front_start(const struct cfg *cfg)
 {
 	struct http_front	*f;
 	struct addrinfo		 hints, *ai = NULL;
-	struct MHD_OptionItem	 opts[16];
+	struct MHD_OptionItem	 opts[20];
 	char			 host[256], port_s[8];
 	unsigned		 port;
 	unsigned		 flags;
@@ -1205,6 +1476,7 @@ http_front_start(const struct cfg *cfg)
 		return NULL;
 	}
 	f->cfg = cfg;
+	pthread_mutex_init(&f->watch_lock, NULL);
 	atomic_store(&f->auth_cfg, cfg);
 	f->started = util_now();
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -1220,6 +1492,8 @@ http_front_start(const struct cfg *cfg)
 	    (intptr_t)uri_cb, f };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 	    (intptr_t)completed_cb, f };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+	    (intptr_t)notify_cb, f };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	    (intptr_t)(cfg->server.client_timeout_ms / 1000), NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
@@ -1230,6 +1504,10 @@ http_front_start(const struct cfg *cfg)
 	    (intptr_t)(1024 * 1024), NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE,
 	    1024, NULL };
+	/* Refuse what RFC 9112 says to refuse (obs-fold, space before the
+	 * colon) rather than guess. */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_STRICT_FOR_CLIENT, 1,
+	    NULL };
 	if (cfg->server.tls_cert[0] != '\0') {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			log_error("server.tls_cert is set, but libmicrohttpd "
@@ -1256,6 +1534,8 @@ http_front_start(const struct cfg *cfg)
 	if (f->mhd == NULL)
 		log_error("cannot listen on %s (in use, not permitted, or a "
 		    "bad certificate or key)", cfg->server.listen);
+	else if (pthread_create(&f->watchdog, NULL, watchdog_main, f) == 0)
+		f->watchdog_on = 1;
 fail:
 	freeaddrinfo(ai);
 	if (f->mhd == NULL) {
@@ -1296,8 +1576,13 @@ http_front_stop(struct http_front *f)
 {
 	if (f == NULL)
 		return;
+	if (f->watchdog_on) {
+		atomic_store(&f->watchdog_stop, 1);
+		pthread_join(f->watchdog, NULL);
+	}
 	if (f->mhd != NULL)
 		MHD_stop_daemon(f->mhd);
+	pthread_mutex_destroy(&f->watch_lock);
 	free_tls(f);
 	free(f);
 }

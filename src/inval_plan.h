@@ -29,12 +29,27 @@ struct inval_plan_params {
 	unsigned	 wildcard_threshold;	/* >= 2 */
 	unsigned	 max_wildcards;		/* 0 = no limit */
 	unsigned	 max_paths;		/* 0 = no limit */
+	/*
+	 * Cost-aware planning, when known != NULL: every path the
+	 * distribution serves now (sorted, unique; changed ones may or may
+	 * not be among them).  The plan then minimises
+	 *     billable paths + eviction_weight * needless evictions
+	 * where a needless eviction is a known, unchanged path covered by a
+	 * wildcard of the plan, exactly, by a dynamic programme over the
+	 * folder tree, within max_wildcards and max_paths.  Without known,
+	 * the threshold rule above.
+	 */
+	const char *const *known;
+	size_t		 n_known;
+	double		 eviction_weight;	/* paths per needless eviction */
 };
 
 struct inval_plan_result {
 	struct strvec	 paths;		/* sorted */
 	size_t		 n_wildcards;
 	size_t		 n_exact;
+	size_t		 n_evicted;	/* known unchanged paths covered; 0
+					 * without known */
 };
 
 /* Returns 0, or -1 when out of memory (result then empty). */

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "cloudfront.h"
+#include "etag_index.h"
 #include "inval_map.h"
 #include "inval_plan.h"
 #include "inval_worker.h"
@@ -73,6 +74,10 @@ struct dist {
 	uint64_t	 month_paths;
 	uint64_t	 batches_sent, batches_retried, batches_failed;
 	uint64_t	 paths_rejected;
+	uint64_t	 keys_pending;		/* keys behind pending paths */
+	uint64_t	 skipped_pending;	/* unchanged writes since */
+	uint64_t	 keys_skipped;		/* totals */
+	uint64_t	 evictions;		/* needless, when known */
 	char		 last_error[256];	/* cleared by a success */
 	char		 last_rejected[256];	/* kept: a permanent error */
 };
@@ -142,6 +147,9 @@ static struct {
 	int64_t			 next_call_ms;
 	uint64_t		 compacted_size;
 	char			 instance[33];	/* random, kept in state_dir */
+	struct etag_index	*index;
+	int64_t			 index_saved_ms;
+	const char		*budget_mode;	/* "normal", "tight", "over" */
 } w = {
 	.mtx = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
@@ -318,6 +326,7 @@ merge_write(const struct cfg_bucket *bk, uint64_t seq,
 		 * distribution with no paths must not look pending. */
 		if (d->pending.n == before)
 			continue;
+		d->keys_pending += n;
 		if (d->pending_from == 0 || seq < d->pending_from)
 			d->pending_from = seq;
 		if (seq > d->pending_upto)
@@ -370,6 +379,54 @@ load_instance(const char *dir, char *err, size_t errsz)
 	}
 	memcpy(w.instance, hex, 33);
 	return 0;
+}
+
+/*
+ * Paths submitted this month, per distribution, kept in state_dir/usage
+ * ("yyyymm distribution count" lines) so a restart does not forget what the
+ * month has cost.  Rewritten (tmp, rename) after each accepted batch.
+ * mtx held.
+ */
+static void
+usage_save(void)
+{
+	char	 path[4096], tmp[4200];
+	FILE	*f;
+	size_t	 i;
+
+	snprintf(path, sizeof(path), "%s/usage", w.cfg->server.state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		return;
+	for (i = 0; i < w.n_dists; i++)
+		fprintf(f, "%d %s %" PRIu64 "\n", w.month, w.dists[i].id,
+		    w.dists[i].month_paths);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+static void
+usage_load(void)
+{
+	char		 path[4096], id[129];
+	struct dist	*d;
+	unsigned long long n;
+	FILE		*f;
+	int		 month;
+
+	snprintf(path, sizeof(path), "%s/usage", w.cfg->server.state_dir);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	while (fscanf(f, "%d %128s %llu", &month, id, &n) == 3) {
+		if (month != w.month)
+			continue;
+		d = dist_get(id);
+		if (d != NULL)
+			d->month_paths = n;
+	}
+	fclose(f);
 }
 
 /* --- replay ------------------------------------------------------------- */
@@ -775,23 +832,137 @@ journal_mark(enum journal_type type, uint64_t id, const char *inval_id)
  * mutex is not held on entry.  On a journal failure the batch stays queued
  * unjournaled and is journaled again before it is sent.
  */
+struct known_ctx {
+	struct inval_map_cfg	 mc;
+	struct strvec		*out;
+	int			 oom;
+};
+
+static int
+known_cb(void *arg, const char *key)
+{
+	struct known_ctx	*k = arg;
+
+	if (inval_map_key(&k->mc, key, k->out, NULL) == -1) {
+		k->oom = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void
+inval_known_paths(const struct cfg *cfg, struct etag_index *idx,
+    const char *dist, struct strvec *out)
+{
+	const struct cfg_bucket	*bk;
+	struct known_ctx	 k;
+	size_t			 i, j;
+
+	if (idx == NULL)
+		return;
+	for (i = 0; i < cfg->n_buckets; i++) {
+		bk = &cfg->buckets[i];
+		if (strcmp(bk->name, "*") == 0 || bk->index != CFG_INDEX_LEARN)
+			continue;
+		for (j = 0; j < bk->n_distributions; j++)
+			if (strcmp(bk->distributions[j], dist) == 0)
+				break;
+		if (j == bk->n_distributions)
+			continue;
+		/* Only a key set known whole is worth planning with: one
+		 * bucket of this distribution not listed completely within
+		 * index_max_age, and the plan falls back to the threshold
+		 * rule (unknown objects would be evicted uncounted). */
+		if (etag_index_listed_at(idx, bk->name) < util_now() -
+		    bk->index_max_age_ms / 1000) {
+			strvec_fini(out);
+			strvec_init(out);
+			return;
+		}
+		memset(&k, 0, sizeof(k));
+		k.mc.origin_path = bk->origin_path != NULL ?
+		    bk->origin_path : "";
+		k.mc.index_documents = (const char *const *)bk->index_documents;
+		k.mc.n_index_documents = bk->n_index_documents;
+		k.mc.index_without_slash = bk->index_without_slash;
+		k.out = out;
+		etag_index_each(idx, bk->name, known_cb, &k);
+		if (k.oom) {
+			strvec_fini(out);
+			strvec_init(out);
+			return;
+		}
+	}
+	strvec_sort_unique(out);
+}
+
+static uint64_t month_total(void);
+static double month_cost(const struct cfg *, uint64_t);
+
+/*
+ * Near the free tier or the budget, paths cost more than evictions: the
+ * planner is told so by a smaller eviction weight.  mtx held.
+ */
+static double
+budget_weight(void)
+{
+	const struct cfg	*c = w.cfg;
+	static const char *const names[] = { "normal", "tight", "over" };
+	double			 allowed, used, ratio, f;
+	int			 level;
+
+	used = (double)month_total();
+	allowed = (double)c->cloudfront.monthly_free_paths;
+	if (c->cloudfront.monthly_budget_usd > 0)
+		allowed += c->cloudfront.monthly_budget_usd / PRICE_PER_PATH;
+	ratio = allowed > 0 ? used / allowed : 1.0;
+	level = ratio < 0.8 ? 0 : ratio < 1.0 ? 1 : 2;
+	f = level == 0 ? 1.0 : level == 1 ? 0.2 : 0.02;
+	if (w.budget_mode != names[level]) {
+		if (level > 0)
+			log_warn("budget: %.0f of %.0f paths used this month "
+			    "(%s): preferring fewer, wider paths", used,
+			    allowed, names[level]);
+		w.budget_mode = names[level];
+	}
+	return c->cloudfront.eviction_weight * f;
+}
+
+/*
+ * Plan the taken paths of one distribution into batches that each fit
+ * CloudFront's limits, journal them, and queue them.  Worker thread; the
+ * mutex is not held on entry.  On a journal failure the batch stays queued
+ * unjournaled and is journaled again before it is sent.
+ */
 static void
-plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto)
+plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto,
+    uint64_t keys, uint64_t skipped)
 {
 	struct inval_plan_params pp;
 	struct inval_plan_result res;
 	struct batch		*list = NULL, **tail = &list, *b = NULL;
 	struct batch		**bt;
+	struct strvec		 known;
 	char			 dist[128];
 	size_t			 i, n;
+	uint64_t		 month;
 	int			 wild;
+	double			 weight;
 
 	pthread_mutex_lock(&w.mtx);
 	snprintf(dist, sizeof(dist), "%s", w.dists[di].id);
+	weight = budget_weight();
 	pthread_mutex_unlock(&w.mtx);
+	strvec_init(&known);
+	inval_known_paths(w.cfg, w.index, dist, &known);
 	memset(&pp, 0, sizeof(pp));
 	pp.wildcard_threshold = w.cfg->cloudfront.wildcard_threshold;
 	pp.max_wildcards = CF_MAX_WILDCARDS;
+	if (known.n > 0) {
+		pp.known = (const char *const *)known.v;
+		pp.n_known = known.n;
+		pp.eviction_weight = weight;
+	}
 	memset(&res, 0, sizeof(res));
 	if (inval_plan(&pp, (const char *const *)paths->v, paths->n,
 	    &res) == -1) {
@@ -800,10 +971,11 @@ plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto)
 		inval_plan_fini(&res);
 		strvec_init(&res.paths);
 		if (strvec_push(&res.paths, "/*") == -1)
-			return;
+			goto out;
+		res.n_wildcards = 1;
 	}
 	/* Wildcards first, all in the first batch (at most 15), then file
-	 * paths, at most 3,000 a batch. */
+	 * paths; at most 3,000 paths a request. */
 	for (wild = 1; wild >= 0; wild--) {
 		for (i = 0; i < res.paths.n; i++) {
 			n = strlen(res.paths.v[i]);
@@ -835,14 +1007,28 @@ plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto)
 			b->next_ms = -1;	/* -1: not journaled yet */
 		}
 	}
+	pthread_mutex_lock(&w.mtx);
+	w.dists[di].evictions += res.n_evicted;
+	month = month_total() + res.paths.n;
+	pthread_mutex_unlock(&w.mtx);
+	/* What this batch costs, visibly (issue: "Visible cost"). */
 	log_event(LOG_INFO, "plan", (struct log_field[]){
 	    LOG_STR("distribution", dist),
+	    LOG_NUM("keys_changed", keys),
+	    LOG_NUM("keys_unchanged_skipped", skipped),
 	    LOG_NUM("paths_changed", paths->n),
-	    LOG_NUM("paths_planned", res.paths.n),
-	    LOG_NUM("wildcards", res.n_wildcards),
-	    LOG_NUM("seq_from", from), LOG_NUM("seq_upto", upto) }, 6);
+	    LOG_NUM("paths_exact", res.n_exact),
+	    LOG_NUM("paths_wildcard", res.n_wildcards),
+	    LOG_NUM("needless_evictions", known.n > 0 ?
+	    (int64_t)res.n_evicted : -1),
+	    LOG_NUM("objects_known", known.n),
+	    LOG_NUM("paths_month", month),
+	    LOG_NUM("cost_month_millicents", (int64_t)(month_cost(w.cfg,
+	    month) * 100000.0)),
+	    LOG_NUM("seq_from", from), LOG_NUM("seq_upto", upto) }, 12);
 out:
 	inval_plan_fini(&res);
+	strvec_fini(&known);
 	pthread_mutex_lock(&w.mtx);
 	for (bt = &w.dists[di].batches; *bt != NULL; bt = &(*bt)->next)
 		;
@@ -970,6 +1156,7 @@ send_batch(size_t di, struct batch *b)
 			w.month = this_month();
 		}
 		d->month_paths += b->paths.n;
+		usage_save();
 		d->last_error[0] = '\0';
 		b->next_ms = util_mono_ms() + w.cfg->cloudfront.poll_interval_ms;
 		recent_note(b, dist, "accepted");
@@ -1161,7 +1348,7 @@ worker_main(void *arg)
 	struct batch	*b, *act;
 	size_t		 i, act_dist = 0;
 	int64_t		 now, next, due, q, md, best;
-	uint64_t	 from, upto;
+	uint64_t	 from, upto, tkeys, tskipped;
 	int		 act_poll;
 	struct timespec	 ts;
 
@@ -1187,13 +1374,16 @@ worker_main(void *arg)
 			strvec_init(&d->pending);
 			from = d->pending_from;
 			upto = d->pending_upto;
+			tkeys = d->keys_pending;
+			tskipped = d->skipped_pending;
+			d->keys_pending = d->skipped_pending = 0;
 			if (upto > d->covered)
 				d->covered = upto;
 			d->pending_from = d->pending_upto = 0;
 			d->first_ms = d->last_ms = 0;
 			pthread_mutex_unlock(&w.mtx);
 			strvec_sort_unique(&taken);
-			plan_dist(i, &taken, from, upto);
+			plan_dist(i, &taken, from, upto, tkeys, tskipped);
 			strvec_fini(&taken);
 			pthread_mutex_lock(&w.mtx);
 			w.dirty = 1;
@@ -1262,6 +1452,17 @@ worker_main(void *arg)
 		}
 		if (w.inbox != NULL || w.flush_now)
 			continue;
+		/* The index is a cache: saved now and then, and at stop. */
+		if (w.index != NULL && util_mono_ms() - w.index_saved_ms >
+		    600000) {
+			w.index_saved_ms = util_mono_ms();
+			pthread_mutex_unlock(&w.mtx);
+			if (etag_index_save(w.index) == -1)
+				log_warn("cannot save the ETag index: %s",
+				    strerror(errno));
+			pthread_mutex_lock(&w.mtx);
+			continue;
+		}
 		if (next < 0) {
 			pthread_cond_wait(&w.wake, &w.mtx);
 		} else {
@@ -1285,6 +1486,29 @@ worker_main(void *arg)
 }
 
 /* --- the public side ------------------------------------------------------------- */
+
+struct etag_index *
+inval_index(void)
+{
+	return w.index;
+}
+
+void
+inval_note_skipped(const struct cfg_bucket *bk, size_t n)
+{
+	struct dist	*d;
+	size_t		 i;
+
+	pthread_mutex_lock(&w.mtx);
+	for (i = 0; i < bk->n_distributions; i++) {
+		d = dist_find(bk->distributions[i]);
+		if (d == NULL)
+			continue;
+		d->skipped_pending += n;
+		d->keys_skipped += n;
+	}
+	pthread_mutex_unlock(&w.mtx);
+}
 
 int
 inval_bucket_wants(const struct cfg_bucket *bk)
@@ -1479,6 +1703,9 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 	memset(&rs, 0, sizeof(rs));
 	if (load_instance(cfg->server.state_dir, err, errsz) == -1)
 		goto fail;
+	w.index = etag_index_open(cfg->server.state_dir,
+	    (size_t)cfg->server.index_max_memory);
+	w.index_saved_ms = util_mono_ms();
 	if (journal_open(cfg->server.state_dir, replay_cb, &rs, &w.j, err,
 	    errsz) == -1)
 		goto fail;
@@ -1491,6 +1718,7 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 				snprintf(err, errsz, "out of memory");
 				goto fail;
 			}
+	usage_load();
 	if (restore(&rs) == -1) {
 		pthread_mutex_unlock(&w.mtx);
 		snprintf(err, errsz, "out of memory replaying the journal");
@@ -1542,6 +1770,10 @@ inval_stop(void)
 	pthread_mutex_unlock(&w.mtx);
 	pthread_join(w.thread, NULL);
 	w.started = 0;
+	if (w.index != NULL && etag_index_save(w.index) == -1)
+		log_warn("cannot save the ETag index: %s", strerror(errno));
+	etag_index_close(w.index);
+	w.index = NULL;
 	cloudfront_fini();
 	journal_close(w.j);
 	w.j = NULL;
@@ -1643,6 +1875,23 @@ inval_metrics(struct buf *b)
 		buf_printf(b, "s3inval_paths_rejected_total{distribution="
 		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
 		    w.dists[i].paths_rejected);
+	buf_puts(b, "# HELP s3inval_keys_unchanged_total Writes that stored the "
+	    "same ETag again: not invalidated.\n"
+	    "# TYPE s3inval_keys_unchanged_total counter\n");
+	for (i = 0; i < w.n_dists; i++)
+		buf_printf(b, "s3inval_keys_unchanged_total{distribution="
+		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
+		    w.dists[i].keys_skipped);
+	buf_puts(b, "# HELP s3inval_needless_evictions_total Unchanged "
+	    "objects the plans' wildcards evicted (as far as known).\n"
+	    "# TYPE s3inval_needless_evictions_total counter\n");
+	for (i = 0; i < w.n_dists; i++)
+		buf_printf(b, "s3inval_needless_evictions_total{distribution="
+		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
+		    w.dists[i].evictions);
+	buf_printf(b, "# HELP s3inval_index_bytes Memory of the ETag index.\n"
+	    "# TYPE s3inval_index_bytes gauge\ns3inval_index_bytes %zu\n",
+	    w.index != NULL ? etag_index_bytes(w.index) : (size_t)0);
 	buf_puts(b, "# HELP s3inval_paths_month Paths submitted this "
 	    "calendar month (UTC).\n# TYPE s3inval_paths_month gauge\n");
 	for (i = 0; i < w.n_dists; i++) {
@@ -1700,10 +1949,12 @@ inval_status_json(struct buf *b)
 	buf_printf(b, "{\"paths_pending\":%" PRIu64 ",\"batches_open\":%"
 	    PRIu64 ",\"writes_recorded\":%" PRIu64 ",\"journal_errors\":%"
 	    PRIu64 ",\"month\":{\"paths\":%" PRIu64 ",\"free_paths\":%u,"
-	    "\"estimated_cost_usd\":%.3f},\"distributions\":[", pending, open,
+	    "\"estimated_cost_usd\":%.3f,\"budget\":\"%s\"},"
+	    "\"distributions\":[", pending, open,
 	    w.writes_recorded, w.journal_errors, total,
 	    w.cfg != NULL ? w.cfg->cloudfront.monthly_free_paths : 1000,
-	    month_cost(w.cfg, total));
+	    month_cost(w.cfg, total),
+	    w.budget_mode != NULL ? w.budget_mode : "normal");
 	for (i = 0; i < w.n_dists; i++) {
 		d = &w.dists[i];
 		unsent = inflight = 0;
@@ -1720,10 +1971,11 @@ inval_status_json(struct buf *b)
 		    "\"wildcards_in_progress\":%zu,\"paths_month\":%" PRIu64
 		    ",\"batches_sent\":%" PRIu64 ",\"batches_retried\":%" PRIu64
 		    ",\"batches_failed\":%" PRIu64 ",\"paths_rejected\":%" PRIu64
-		    ",\"last_rejected\":", d->pending.n, unsent, inflight,
+		    ",\"keys_unchanged\":%" PRIu64 ",\"needless_evictions\":%"
+		    PRIu64 ",\"last_rejected\":", d->pending.n, unsent, inflight,
 		    d->inflight_files, d->inflight_wild, d->month_paths,
 		    d->batches_sent, d->batches_retried, d->batches_failed,
-		    d->paths_rejected);
+		    d->paths_rejected, d->keys_skipped, d->evictions);
 		json_str(b, d->last_rejected);
 		/* A success clears a transient error; a rejected path stays
 		 * the last error until another error replaces it. */

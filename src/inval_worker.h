@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "etag_index.h"
 
 /* Open the journal in server.state_dir, replay it, start the thread.
  * Returns 0, or -1 with a message in err. */
@@ -63,6 +64,20 @@ struct inval_flush_result {
  * acknowledged before the call is Completed at CloudFront or time runs
  * out. */
 void	inval_flush(int64_t wait_ms, struct inval_flush_result *);
+
+/* The ETag index (issue: content-aware skip), or NULL before start. */
+struct etag_index *inval_index(void);
+
+/* The paths distribution dist serves now, as far as idx knows (what a
+ * wildcard would evict), sorted; nothing when nothing is known.  For the
+ * worker and `s3inval plan`. */
+struct strvec;
+void	inval_known_paths(const struct cfg *, struct etag_index *,
+	    const char *dist, struct strvec *);
+
+/* n writes to bucket stored the same ETag again and were not journaled:
+ * counted per distribution, shown with the next batch. */
+void	inval_note_skipped(const struct cfg_bucket *, size_t n);
 
 /* 1 when the journal accepts writes (for /readyz). */
 int	inval_ready(void);

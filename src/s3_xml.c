@@ -132,3 +132,31 @@ out:
 	xmlFreeDoc(doc);
 	return rc;
 }
+
+int
+s3_xml_result_etag(const char *p, size_t n, char *out, size_t outsz)
+{
+	xmlDocPtr	 doc;
+	xmlNodePtr	 root, c;
+	char		*t;
+	int		 rc = -1;
+
+	doc = parse(p, n);
+	if (doc == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	for (c = root != NULL ? root->children : NULL; c != NULL;
+	    c = c->next) {
+		if (!is(c, "ETag"))
+			continue;
+		t = text(c);
+		if (t != NULL && strlen(t) > 0 && strlen(t) < outsz) {
+			memcpy(out, t, strlen(t) + 1);
+			rc = 0;
+		}
+		free(t);
+		break;
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}

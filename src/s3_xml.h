@@ -29,4 +29,11 @@ int	s3_xml_is_error(const char *, size_t);
 int	s3_xml_deleted_keys(const char *, size_t, int url_encoded,
 	    struct strvec *out);
 
+/*
+ * The <ETag> of a CopyObjectResult or CompleteMultipartUploadResult,
+ * copied into out (quotes kept as sent).  Returns 0, or -1 when there is
+ * none or it does not fit.
+ */
+int	s3_xml_result_etag(const char *, size_t, char *out, size_t outsz);
+
 #endif

@@ -30,7 +30,7 @@
 
 #define HEAD_MAX	(64 * 1024)	/* response head bytes we keep */
 #define CURL_BUF	(64 * 1024)
-#define POOL_IDLE_MAX	256
+#define POOL_IDLE_MAX	64	/* each keeps UPSTREAM_BUF: 16 MiB at most */
 
 /* Immutable after upstream_init(). */
 static struct {
@@ -47,6 +47,7 @@ static struct {
 struct handle {
 	CURLM		*multi;
 	CURL		*easy;
+	char		*rbuf;		/* UPSTREAM_BUF, kept with the handle */
 	struct handle	*next;
 };
 
@@ -127,6 +128,7 @@ upstream_fini(void)
 		pool_head = h->next;
 		curl_easy_cleanup(h->easy);
 		curl_multi_cleanup(h->multi);
+		free(h->rbuf);
 		free(h);
 	}
 	pool_idle = 0;
@@ -164,9 +166,11 @@ pool_get(void)
 		return NULL;
 	h->multi = curl_multi_init();
 	h->easy = curl_easy_init();
-	if (h->multi == NULL || h->easy == NULL) {
+	h->rbuf = malloc(UPSTREAM_BUF);
+	if (h->multi == NULL || h->easy == NULL || h->rbuf == NULL) {
 		curl_easy_cleanup(h->easy);
 		curl_multi_cleanup(h->multi);
+		free(h->rbuf);
 		free(h);
 		return NULL;
 	}
@@ -189,6 +193,7 @@ pool_put(struct handle *h, int reusable)
 	if (h != NULL) {
 		curl_easy_cleanup(h->easy);
 		curl_multi_cleanup(h->multi);
+		free(h->rbuf);
 		free(h);
 	}
 }
@@ -487,10 +492,12 @@ upstream_start(const struct upstream_req *rq)
 		goto out;
 	x->content_length = -1;
 	x->started = x->last_progress = util_mono_ms();
-	x->rbuf = malloc(UPSTREAM_BUF);
+	/* Buffers live with the pooled handle: a small request allocates
+	 * (and faults in) nothing large. */
 	x->h = pool_get();
-	if (x->rbuf == NULL || x->h == NULL)
+	if (x->h == NULL)
 		goto out;
+	x->rbuf = x->h->rbuf;
 	e = x->h->easy;
 
 	/* Host and path, exactly as they will be sent and signed. */
@@ -812,7 +819,6 @@ upstream_free(struct upstream_xfer *x)
 	curl_slist_free_all(x->slist);
 	curl_slist_free_all(x->connect_to);
 	clear_headers(x);
-	free(x->rbuf);
 	free(x);
 }
 

@@ -130,6 +130,27 @@ test_pieces(void **state)
 	assert_int_equal(s3_xml_is_error(doc, n), 0);
 }
 
+static void
+test_result_etag(void **state)
+{
+	const char	*copy = "<CopyObjectResult><LastModified>2026-01-01T00:00:00"
+	    "Z</LastModified><ETag>\"9b2cf535f27731c974343645a3985328\""
+	    "</ETag></CopyObjectResult>";
+	const char	*mpu = "  \n<CompleteMultipartUploadResult xmlns=\"x\">"
+	    "<Bucket>b</Bucket><Key>k</Key><ETag>&quot;3858f62230ac3c915f300c"
+	    "664312c11f-9&quot;</ETag></CompleteMultipartUploadResult>";
+	char		 e[80];
+
+	assert_int_equal(s3_xml_result_etag(copy, strlen(copy), e, sizeof(e)),
+	    0);
+	assert_string_equal(e, "\"9b2cf535f27731c974343645a3985328\"");
+	assert_int_equal(s3_xml_result_etag(mpu, strlen(mpu), e, sizeof(e)),
+	    0);
+	assert_string_equal(e, "\"3858f62230ac3c915f300c664312c11f-9\"");
+	assert_int_equal(s3_xml_result_etag("<Error/>", 8, e, sizeof(e)), -1);
+	assert_int_equal(s3_xml_result_etag(copy, strlen(copy), e, 8), -1);
+}
+
 int
 main(void)
 {
@@ -139,6 +160,7 @@ main(void)
 		cmocka_unit_test(test_deleted_url_encoded),
 		cmocka_unit_test(test_deleted_bad),
 		cmocka_unit_test(test_pieces),
+		cmocka_unit_test(test_result_etag),
 	};
 
 	return cmocka_run_group_tests_name("s3_xml", tests, NULL, NULL);
