@@ -37,6 +37,13 @@ skipped=0
 lane() {
 	name=$1
 	shift
+	tests=""
+	case "${*:-}" in
+	*TESTS_OVERRIDE=*)
+		tests=$(printf '%s\n' "$@" | sed -n 's/^TESTS_OVERRIDE=//p')
+		set -- $(printf '%s\n' "$@" | grep -v '^TESTS_OVERRIDE=')
+		;;
+	esac
 	dir="build/$name"
 	echo "=== lane $name: configure $*"
 	rm -rf "$dir"
@@ -52,7 +59,11 @@ lane() {
 		status=1
 		return
 	}
-	(cd "$dir" && make -j"$jobs" check >check.out 2>&1) || status=1
+	if [ -n "$tests" ]; then
+		(cd "$dir" && make -j"$jobs" check TESTS="$tests" >check.out 2>&1) || status=1
+	else
+		(cd "$dir" && make -j"$jobs" check >check.out 2>&1) || status=1
+	fi
 	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$dir/check.out" | sed "s/^/[$name] /"
 	if grep -qE '^(FAIL|ERROR|XPASS):' "$dir/check.out"; then
 		echo "--- lane $name: failures (from $dir/test-suite.log)"
@@ -61,11 +72,61 @@ lane() {
 	count "$dir"
 }
 
+# Another run of some tests in a lane's build dir: $1 lane, $2 name,
+# $3 tests, $4 extra make arguments (e.g. LOG_COMPILER).
+rerun() {
+	dir="build/$1"
+	name=$2
+	[ -f "$dir/Makefile" ] || return
+	echo "=== $name"
+	(cd "$dir" && eval "make -j\"$jobs\" check TEST_SUITE_LOG=$name.log TESTS=\"$3\" $4" \
+	    >"$name.out" 2>&1) || status=1
+	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$dir/$name.out" | sed "s/^/[$name] /"
+	if grep -qE '^(FAIL|ERROR|XPASS):' "$dir/$name.out"; then
+		echo "--- $name: failures (from $dir/$name.log)"
+		sed -n '/^FAIL\|^ERROR/,+40p' "$dir/$name.log" | head -n 120
+	fi
+	log="$dir/$name.log"
+	p=$(sed -n 's/^# PASS: *\([0-9]*\).*/\1/p' "$log" | head -n1)
+	f=$(sed -n 's/^# FAIL: *\([0-9]*\).*/\1/p' "$log" | head -n1)
+	e=$(sed -n 's/^# ERROR: *\([0-9]*\).*/\1/p' "$log" | head -n1)
+	pass=$((pass + ${p:-0}))
+	fail=$((fail + ${f:-0} + ${e:-0}))
+	[ -f "$log" ] || fail=$((fail + 1))
+}
+
 lane main
 if [ "${S3INVAL_NO_SANITIZERS:-}" != "1" ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    lane asan --enable-sanitizers=address,undefined
+
+	# valgrind memcheck on every unit test (the main lane's binaries).
+	unit=$(make -s -C build/main print-unit-tests 2>/dev/null)
+	rerun main valgrind "$unit" \
+	    "LOG_COMPILER='valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite'"
+
+	# ThreadSanitizer on the threaded parts: the journal's group commit,
+	# the index, and the worker driven through the daemon.
+	TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+	    lane tsan --enable-sanitizers=thread \
+	    TESTS_OVERRIDE="tests/unit/test_journal tests/unit/test_etag_index tests/integration/t07_fake_cloudfront.py tests/integration/t08_crash.py"
+
+	# libFuzzer on every parser of outside input, bounded.
+	if [ -f scripts/fuzz.sh ]; then
+		echo "=== fuzz"
+		FUZZ_SECONDS=${FUZZ_SECONDS:-15} sh scripts/fuzz.sh >build/fuzz.out 2>&1 || status=1
+		tail -n 40 build/fuzz.out
+		line=$(tail -n 1 build/fuzz.out)
+		p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
+		f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
+		if [ -z "$p" ]; then
+			fail=$((fail + 1))
+		else
+			pass=$((pass + p))
+			fail=$((fail + f))
+		fi
+	fi
 fi
 
 [ "$fail" -eq 0 ] || status=1
