@@ -63,8 +63,9 @@ usage(FILE *f)
 "\n"
 "Every key of [server] [upstream] [auth] [cloudfront] [log] can be set as\n"
 "S3INVAL_<SECTION>_<KEY>. Upstream credentials come from the AWS chain:\n"
-"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE in the shared\n"
-"credentials file. See s3inval(8) and s3inval.conf(5).\n", CFG_DEFAULT_PATH);
+"environment, shared files (AWS_PROFILE), web identity, container\n"
+"credentials, EC2 IMDSv2. See s3inval(8) and s3inval.conf(5).\n",
+	    CFG_DEFAULT_PATH);
 }
 
 /* -c FILE, or the default file when it exists, or none. */

@@ -46,7 +46,7 @@ def main():
          "%d keys; missing %s" % (len(keys), missing))
     example = read("config", "s3inval.conf.example")
     missing = [k[2] for k in keys
-               if not re.search(r"^#?%s = " % re.escape(k[2]), example,
+               if not re.search(r"^#?%s =" % re.escape(k[2]), example,
                                 re.M)]
     t.ok(not missing, "every key is in config/s3inval.conf.example",
          "missing %s" % missing)
