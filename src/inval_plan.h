@@ -35,9 +35,10 @@ struct inval_plan_params {
 	 * not be among them).  The plan then minimises
 	 *     billable paths + eviction_weight * needless evictions
 	 * where a needless eviction is a known, unchanged path covered by a
-	 * wildcard of the plan, exactly, by a dynamic programme over the
-	 * folder tree, within max_wildcards and max_paths.  Without known,
-	 * the threshold rule above.
+	 * wildcard of the plan, by a dynamic programme over the folder tree:
+	 * exact within max_wildcards; within max_paths exact while that is
+	 * affordable, else a Lagrangian search never worse than the threshold
+	 * rule.  Without known, the threshold rule above.
 	 */
 	const char *const *known;
 	size_t		 n_known;
