@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1824,12 +1825,40 @@ month_cost(const struct cfg *cfg, uint64_t total)
 	    PRICE_PER_PATH;
 }
 
+/* The per-distribution series of /metrics: one table, one loop. */
+static const struct {
+	const char	*name;
+	const char	*type;
+	size_t		 off;
+	const char	*help;
+} dist_metrics[] = {
+	{ "batches_sent_total", "counter", offsetof(struct dist, batches_sent),
+	    "Invalidation batches CloudFront accepted." },
+	{ "batches_retried_total", "counter",
+	    offsetof(struct dist, batches_retried),
+	    "Retries after throttling or errors." },
+	{ "batches_failed_total", "counter",
+	    offsetof(struct dist, batches_failed),
+	    "Batches refused (kept pending unless a path was invalid)." },
+	{ "paths_rejected_total", "counter",
+	    offsetof(struct dist, paths_rejected),
+	    "Paths CloudFront refused as invalid." },
+	{ "keys_unchanged_total", "counter",
+	    offsetof(struct dist, keys_skipped),
+	    "Writes that stored the same ETag again: not invalidated." },
+	{ "needless_evictions_total", "counter",
+	    offsetof(struct dist, evictions),
+	    "Unchanged objects the plans' wildcards evicted (as far as "
+	    "known)." },
+	{ "paths_month", "gauge", offsetof(struct dist, month_paths),
+	    "Paths submitted this calendar month (UTC)." },
+};
+
 void
 inval_metrics(struct buf *b)
 {
 	struct journal_stats	 st;
-	struct dist		*d;
-	size_t			 i;
+	size_t			 i, k;
 	uint64_t		 pending = 0, open = 0;
 
 	memset(&st, 0, sizeof(st));
@@ -1849,56 +1878,19 @@ inval_metrics(struct buf *b)
 	buf_printf(b, "# HELP s3inval_batches_open Batches not yet "
 	    "Completed.\n# TYPE s3inval_batches_open gauge\n"
 	    "s3inval_batches_open %" PRIu64 "\n", open);
-	buf_puts(b, "# HELP s3inval_batches_sent_total Invalidation batches "
-	    "CloudFront accepted.\n# TYPE s3inval_batches_sent_total counter\n");
-	for (i = 0; i < w.n_dists; i++)
-		buf_printf(b, "s3inval_batches_sent_total{distribution=\"%s\"} "
-		    "%" PRIu64 "\n", w.dists[i].id, w.dists[i].batches_sent);
-	buf_puts(b, "# HELP s3inval_batches_retried_total Retries after "
-	    "throttling or errors.\n# TYPE s3inval_batches_retried_total "
-	    "counter\n");
-	for (i = 0; i < w.n_dists; i++)
-		buf_printf(b, "s3inval_batches_retried_total{distribution="
-		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
-		    w.dists[i].batches_retried);
-	buf_puts(b, "# HELP s3inval_batches_failed_total Batches refused "
-	    "(kept pending unless a path was invalid).\n"
-	    "# TYPE s3inval_batches_failed_total counter\n");
-	for (i = 0; i < w.n_dists; i++)
-		buf_printf(b, "s3inval_batches_failed_total{distribution="
-		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
-		    w.dists[i].batches_failed);
-	buf_puts(b, "# HELP s3inval_paths_rejected_total Paths CloudFront "
-	    "refused as invalid.\n# TYPE s3inval_paths_rejected_total "
-	    "counter\n");
-	for (i = 0; i < w.n_dists; i++)
-		buf_printf(b, "s3inval_paths_rejected_total{distribution="
-		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
-		    w.dists[i].paths_rejected);
-	buf_puts(b, "# HELP s3inval_keys_unchanged_total Writes that stored the "
-	    "same ETag again: not invalidated.\n"
-	    "# TYPE s3inval_keys_unchanged_total counter\n");
-	for (i = 0; i < w.n_dists; i++)
-		buf_printf(b, "s3inval_keys_unchanged_total{distribution="
-		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
-		    w.dists[i].keys_skipped);
-	buf_puts(b, "# HELP s3inval_needless_evictions_total Unchanged "
-	    "objects the plans' wildcards evicted (as far as known).\n"
-	    "# TYPE s3inval_needless_evictions_total counter\n");
-	for (i = 0; i < w.n_dists; i++)
-		buf_printf(b, "s3inval_needless_evictions_total{distribution="
-		    "\"%s\"} %" PRIu64 "\n", w.dists[i].id,
-		    w.dists[i].evictions);
+	for (k = 0; k < sizeof(dist_metrics) / sizeof(dist_metrics[0]); k++) {
+		buf_printf(b, "# HELP s3inval_%s %s\n# TYPE s3inval_%s %s\n",
+		    dist_metrics[k].name, dist_metrics[k].help,
+		    dist_metrics[k].name, dist_metrics[k].type);
+		for (i = 0; i < w.n_dists; i++)
+			buf_printf(b, "s3inval_%s{distribution=\"%s\"} %" PRIu64
+			    "\n", dist_metrics[k].name, w.dists[i].id,
+			    *(const uint64_t *)(const void *)((const char *)
+			    &w.dists[i] + dist_metrics[k].off));
+	}
 	buf_printf(b, "# HELP s3inval_index_bytes Memory of the ETag index.\n"
 	    "# TYPE s3inval_index_bytes gauge\ns3inval_index_bytes %zu\n",
 	    w.index != NULL ? etag_index_bytes(w.index) : (size_t)0);
-	buf_puts(b, "# HELP s3inval_paths_month Paths submitted this "
-	    "calendar month (UTC).\n# TYPE s3inval_paths_month gauge\n");
-	for (i = 0; i < w.n_dists; i++) {
-		d = &w.dists[i];
-		buf_printf(b, "s3inval_paths_month{distribution=\"%s\"} %"
-		    PRIu64 "\n", d->id, d->month_paths);
-	}
 	buf_printf(b, "# HELP s3inval_cost_usd_month Estimated invalidation "
 	    "cost this month: %u paths free, then $0.005 a path.\n"
 	    "# TYPE s3inval_cost_usd_month gauge\n"

@@ -1870,3 +1870,36 @@ def run_s3inval_to_exit(config_path, env, logdir, name="s3inval",
     dt = time.time() - t0
     stop(p)
     return rc, dt, p.log_text()
+
+
+# --- moto's CloudFront -------------------------------------------------------
+
+def moto_distribution(moto_url, name):
+    """A CloudFront distribution created at moto for an S3 origin `name`;
+    returns (boto3 cloudfront client to moto, distribution id)."""
+    import boto3
+    cf = boto3.client("cloudfront", endpoint_url=moto_url,
+                      aws_access_key_id="moto", aws_secret_access_key="moto",
+                      region_name="us-east-1")
+    dist = cf.create_distribution(DistributionConfig={
+        "CallerReference": "s3itest-" + name,
+        "Origins": {"Quantity": 1, "Items": [{
+            "Id": "o", "DomainName": name + ".s3.amazonaws.com",
+            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all",
+            "MinTTL": 0, "ForwardedValues": {
+                "QueryString": False, "Cookies": {"Forward": "none"}}},
+        "Comment": "", "Enabled": True})["Distribution"]["Id"]
+    return cf, dist
+
+
+def moto_invalidated_paths(cf, dist):
+    """Every path of every invalidation moto holds for dist, as a set."""
+    out = set()
+    for s in cf.list_invalidations(DistributionId=dist)[
+            "InvalidationList"].get("Items", []):
+        inv = cf.get_invalidation(DistributionId=dist, Id=s["Id"])
+        out |= set(inv["Invalidation"]["InvalidationBatch"]["Paths"]
+                   .get("Items", []))
+    return out

@@ -50,21 +50,9 @@ def main():
 
 def run(t, ws):
     from botocore.exceptions import ClientError
-    import boto3
 
     moto, moto_url = s3itest.start_moto(ws.logdir)
-    cf = boto3.client("cloudfront", endpoint_url=moto_url,
-                      aws_access_key_id="m", aws_secret_access_key="m",
-                      region_name="us-east-1")
-    dist = cf.create_distribution(DistributionConfig={
-        "CallerReference": "t09", "Origins": {"Quantity": 1, "Items": [{
-            "Id": "o", "DomainName": "full.s3.amazonaws.com",
-            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all",
-            "MinTTL": 0, "ForwardedValues": {
-                "QueryString": False, "Cookies": {"Forward": "none"}}},
-        "Comment": "", "Enabled": True})["Distribution"]["Id"]
+    cf, dist = s3itest.moto_distribution(moto_url, "t09")
     conf = s3itest.write_config(
         ws.logdir, moto_url,
         sections={"bucket " + BUCKET: {"distributions": dist}},
@@ -121,12 +109,7 @@ def run(t, ws):
 
     r = subprocess.run([s3itest.S3INVAL_BIN, "flush", "--wait=30", "--admin",
                         admin], capture_output=True, text=True, timeout=60)
-    paths = set()
-    for s in cf.list_invalidations(DistributionId=dist)[
-            "InvalidationList"].get("Items", []):
-        inv = cf.get_invalidation(DistributionId=dist, Id=s["Id"])
-        paths |= set(inv["Invalidation"]["InvalidationBatch"]["Paths"]
-                     .get("Items", []))
+    paths = s3itest.moto_invalidated_paths(cf, dist)
     missing = ["/" + k for k in acked if "/" + k not in paths]
     t.ok(r.returncode == 0 and not missing,
          "once space returns, every acknowledged write is invalidated",

@@ -52,36 +52,9 @@ def main():
     return code
 
 
-def make_dist(moto_url):
-    import boto3
-    cf = boto3.client("cloudfront", endpoint_url=moto_url,
-                      aws_access_key_id="m", aws_secret_access_key="m",
-                      region_name="us-east-1")
-    d = cf.create_distribution(DistributionConfig={
-        "CallerReference": "t16", "Origins": {"Quantity": 1, "Items": [{
-            "Id": "o", "DomainName": "svc.s3.amazonaws.com",
-            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all",
-            "MinTTL": 0, "ForwardedValues": {
-                "QueryString": False, "Cookies": {"Forward": "none"}}},
-        "Comment": "", "Enabled": True})["Distribution"]["Id"]
-    return cf, d
-
-
-def paths_of(cf, dist):
-    out = set()
-    for s in cf.list_invalidations(DistributionId=dist)[
-            "InvalidationList"].get("Items", []):
-        inv = cf.get_invalidation(DistributionId=dist, Id=s["Id"])
-        out |= set(inv["Invalidation"]["InvalidationBatch"]["Paths"]
-                   .get("Items", []))
-    return out
-
-
 def run(t, ws):
     moto, moto_url = s3itest.start_moto(ws.logdir)
-    cf, dist = make_dist(moto_url)
+    cf, dist = s3itest.moto_distribution(moto_url, "t16")
     s3itest.moto_client(moto_url).create_bucket(Bucket=BUCKET)
 
     # --- SIGTERM during an upload -----------------------------------------
@@ -130,7 +103,7 @@ def run(t, ws):
         Bucket=BUCKET, Key="in flight/big.bin")["Body"].read()
     t.ok(obj == body, "the object stored upstream is whole",
          "%d of %d bytes" % (len(obj), len(body)))
-    t.ok("/in%20flight/big.bin" in paths_of(cf, dist),
+    t.ok("/in%20flight/big.bin" in s3itest.moto_invalidated_paths(cf, dist),
          "flush_on_shutdown: its invalidation was submitted before the exit",
          s3itest.tail(d.log_path))
 

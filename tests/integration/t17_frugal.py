@@ -91,20 +91,8 @@ def main():
 
 
 def run(t, ws):
-    import boto3
     moto, moto_url = s3itest.start_moto(ws.logdir)
-    cf = boto3.client("cloudfront", endpoint_url=moto_url,
-                      aws_access_key_id="m", aws_secret_access_key="m",
-                      region_name="us-east-1")
-    dist = cf.create_distribution(DistributionConfig={
-        "CallerReference": "t17", "Origins": {"Quantity": 1, "Items": [{
-            "Id": "o", "DomainName": "frugal.s3.amazonaws.com",
-            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all",
-            "MinTTL": 0, "ForwardedValues": {
-                "QueryString": False, "Cookies": {"Forward": "none"}}},
-        "Comment": "", "Enabled": True})["Distribution"]["Id"]
+    cf, dist = s3itest.moto_distribution(moto_url, "t17")
     s3itest.moto_client(moto_url).create_bucket(Bucket=BUCKET)
     conf = s3itest.write_config(
         ws.logdir, moto_url,
