@@ -77,6 +77,7 @@ struct dist {
 	uint64_t	 paths_rejected;
 	uint64_t	 keys_pending;		/* keys behind pending paths */
 	uint64_t	 skipped_pending;	/* unchanged writes since */
+	int64_t		 last_skip_ms;
 	uint64_t	 keys_skipped;		/* totals */
 	uint64_t	 evictions;		/* needless, when known */
 	char		 last_error[256];	/* cleared by a success */
@@ -1389,6 +1390,23 @@ worker_main(void *arg)
 			pthread_mutex_lock(&w.mtx);
 			w.dirty = 1;
 		}
+		/* A deploy whose every write stored the same bytes: nothing
+		 * to submit, but its figures get their line too. */
+		for (i = 0; i < w.n_dists; i++) {
+			d = &w.dists[i];
+			if (d->pending.n > 0 || d->skipped_pending == 0 ||
+			    (!w.flush_now && now - d->last_skip_ms < q))
+				continue;
+			log_event(LOG_INFO, "plan", (struct log_field[]){
+			    LOG_STR("distribution", d->id),
+			    LOG_NUM("keys_changed", 0),
+			    LOG_NUM("keys_unchanged_skipped",
+			    d->skipped_pending),
+			    LOG_NUM("paths_exact", 0),
+			    LOG_NUM("paths_wildcard", 0),
+			    LOG_NUM("paths_month", month_total()) }, 6);
+			d->skipped_pending = 0;
+		}
 		w.flush_now = 0;
 		pthread_cond_broadcast(&w.progress);
 
@@ -1446,8 +1464,12 @@ worker_main(void *arg)
 		}
 		for (i = 0; i < w.n_dists; i++) {
 			d = &w.dists[i];
-			if (d->pending.n == 0)
+			if (d->pending.n == 0) {
+				if (d->skipped_pending > 0)
+					next = min_deadline(next,
+					    d->last_skip_ms + q);
 				continue;
+			}
 			next = min_deadline(next, d->last_ms + q);
 			next = min_deadline(next, d->first_ms + md);
 		}
@@ -1507,7 +1529,9 @@ inval_note_skipped(const struct cfg_bucket *bk, size_t n)
 			continue;
 		d->skipped_pending += n;
 		d->keys_skipped += n;
+		d->last_skip_ms = util_mono_ms();
 	}
+	pthread_cond_signal(&w.wake);
 	pthread_mutex_unlock(&w.mtx);
 }
 
