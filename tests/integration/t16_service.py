@@ -16,10 +16,10 @@ import sys
 
 try:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import http.client
     import signal
     import socket
     import subprocess
-    import threading
     import time
     import traceback
     import s3itest
@@ -67,31 +67,38 @@ def run(t, ws):
         cloudfront__max_requests_per_second="50",
         cloudfront__flush_on_shutdown="yes")
     d = s3itest.start_s3inval(conf, None, ws.logdir, name="s3inval-term")
-    s3 = s3itest.s3_client(d.url, read_timeout=60)
     body = os.urandom(256 * 1024) * 160          # 40 MiB
     result = {}
-
-    def upload():
-        try:
-            r = s3.put_object(Bucket=BUCKET, Key="in flight/big.bin",
-                              Body=body)
-            result["status"] = r["ResponseMetadata"]["HTTPStatusCode"]
-        except Exception as e:
-            result["error"] = repr(e)
-
-    th = threading.Thread(target=upload)
-    th.start()
-    time.sleep(0.3)
+    # By hand, so the upload is surely in flight when SIGTERM comes: the
+    # head and the first MiB go before the signal, the rest after.
+    url = d.url + "/" + BUCKET + "/in%20flight/big.bin"
+    h = s3itest.sign_request("PUT", url, body, {
+        "Content-Length": str(len(body))})
+    host, port = d.url.rsplit("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    conn.putrequest("PUT", "/" + BUCKET + "/in%20flight/big.bin",
+                    skip_accept_encoding=True)
+    for k, v in h.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    conn.send(body[:MiB])
+    time.sleep(0.5)
     t0 = time.time()
     os.kill(d.proc.pid, signal.SIGTERM)
     time.sleep(0.3)
-    port = int(d.url.rsplit(":", 1)[1])
+    port = int(port)
     try:
         socket.create_connection(("127.0.0.1", port), 1).close()
         refused = False
     except OSError:
         refused = True
-    th.join(60)
+    try:
+        conn.send(body[MiB:])
+        resp = conn.getresponse()
+        resp.read()
+        result["status"] = resp.status
+    except Exception as e:
+        result["error"] = repr(e)
     rc = d.proc.wait(30)
     took = time.time() - t0
     t.ok(refused, "after SIGTERM new connections are refused")
