@@ -112,6 +112,22 @@ if [ "${S3INVAL_NO_SANITIZERS:-}" != "1" ]; then
 	    lane tsan --enable-sanitizers=thread \
 	    TESTS_OVERRIDE="tests/unit/test_journal tests/unit/test_etag_index tests/integration/t07_fake_cloudfront.py tests/integration/t08_crash.py"
 
+	# make distcheck: the tarball holds everything it needs, builds out
+	# of tree, installs and uninstalls cleanly.  Its own check runs the
+	# unit tests and the CLI and docs checks (the rest ran above).
+	echo "=== distcheck"
+	if (cd build/main && make distcheck \
+	    TESTS="$unit tests/integration/t00_docs.py tests/integration/t01_cli.py" \
+	    >distcheck.out 2>&1); then
+		echo "[distcheck] PASS: make distcheck"
+		pass=$((pass + 1))
+	else
+		echo "[distcheck] FAIL: make distcheck (build/main/distcheck.out)"
+		tail -n 40 build/main/distcheck.out
+		fail=$((fail + 1))
+		status=1
+	fi
+
 	# libFuzzer on every parser of outside input, bounded.
 	if [ -f scripts/fuzz.sh ]; then
 		echo "=== fuzz"
