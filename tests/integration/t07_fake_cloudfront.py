@@ -71,36 +71,9 @@ CF_BASE = {"quiet_period": "300ms", "max_delay": "5s",
            "wildcard_threshold": "100000", "timeout": "10s"}
 RETRY_BASE, RETRY_MAX = 0.2, 2.0
 
-# CloudFront: RFC 1738 unsafe and non-ASCII bytes encoded, '*' and '?' too
-# (Developer Guide, "Specifying the objects to invalidate"); as in t06.
-SAFE = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-           b"$-_.+!'(),;/:@=&")
-
-
-def cf_encode(path):
-    return "".join(chr(b) if b in SAFE else "%%%02X" % b
-                   for b in path.encode("utf-8"))
-
-
-def key_paths(key, origin="", index=("index.html",)):
-    if origin:
-        prefix = origin.strip("/") + "/"
-        if not key.startswith(prefix):
-            return set()
-        key = key[len(prefix):]
-    p = "/" + key
-    out = {cf_encode(p)}
-    last = key.rsplit("/", 1)[-1]
-    if last in index:
-        out.add(cf_encode(p[:len(p) - len(last)]))
-    return out
-
-
-def keys_paths(keys, origin=""):
-    out = set()
-    for k in keys:
-        out |= key_paths(k, origin)
-    return out
+cf_encode = s3itest.cf_encode
+key_paths = s3itest.key_paths
+keys_paths = s3itest.keys_paths
 
 
 def covers(pattern, path):
