@@ -119,7 +119,7 @@ aws s3 ls --recursive s3://demo-blog $ep
 echo "\$ s3inval flush --wait=30"
 "$bin" flush --wait=30 --admin "http://127.0.0.1:$admin_port"
 echo
-echo "demo: one page edited, synced again (aws s3 sync re-uploads only it):"
+echo "demo: one page edited, synced again (aws s3 sync may re-upload more; s3inval invalidates only what changed):"
 printf '<p>Edited.</p>\n' >>"$work/site/posts/2026/second-post/index.html"
 aws s3 sync "$work/site" s3://demo-blog $ep
 "$bin" flush --wait=30 --admin "http://127.0.0.1:$admin_port" >/dev/null
