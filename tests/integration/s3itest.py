@@ -1656,18 +1656,26 @@ def stats_delta(before, after):
 BAD_UPSTREAM = os.path.join(FIXTURES, "bad_upstream.py")
 
 
-class BadUpstream(Proc):
-    """tests/fixtures/bad_upstream.py: its control API."""
+class ControlAPI(Proc):
+    """A fixture with a JSON control API under CONTROL_PREFIX."""
+
+    CONTROL_PREFIX = None
 
     def control(self, method, what, payload=None):
         body = json.dumps(payload).encode() if payload is not None else None
-        st, _, data = http_request(self.url + "/__bad/" + what, method,
-                                   body=body, headers={
+        st, _, data = http_request(self.url + self.CONTROL_PREFIX + what,
+                                   method, body=body, headers={
                                        "Content-Type": "application/json"})
         if st != 200:
-            raise RuntimeError("bad_upstream %s %s: %d %r" % (
-                method, what, st, data[:300]))
+            raise RuntimeError("%s %s %s: %d %r" % (
+                self.name, method, what, st, data[:300]))
         return json.loads(data)
+
+
+class BadUpstream(ControlAPI):
+    """tests/fixtures/bad_upstream.py: its control API."""
+
+    CONTROL_PREFIX = "/__bad/"
 
     def rules(self, *rules):
         """Append rules ({"mode", "count", "match", params...})."""
@@ -1740,18 +1748,10 @@ def start_fake_cloudfront_at(logdir, port, distributions=None,
 FAKE_AWS_METADATA = os.path.join(FIXTURES, "fake_aws_metadata.py")
 
 
-class FakeMetadata(Proc):
+class FakeMetadata(ControlAPI):
     """tests/fixtures/fake_aws_metadata.py: its control API."""
 
-    def control(self, method, what, payload=None):
-        body = json.dumps(payload).encode() if payload is not None else None
-        st, _, data = http_request(self.url + "/__fake/" + what, method,
-                                   body=body, headers={
-                                       "Content-Type": "application/json"})
-        if st != 200:
-            raise RuntimeError("fake_aws_metadata %s %s: %d %r" % (
-                method, what, st, data[:300]))
-        return json.loads(data)
+    CONTROL_PREFIX = "/__fake/"
 
     def configure(self, **config):
         """POST /__fake/config: lifetime_s, fail_next, fail_status,
