@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <ini.h>
 #include <openssl/crypto.h>
@@ -1832,6 +1833,16 @@ check_all(struct loader *ld)
 	if (c->auth.mode == CFG_AUTH_SIGV4 && c->n_clients == 0)
 		report(ld, &o[K_auth_mode],
 		    "auth.mode = sigv4 but no [client] section");
+}
+
+const char *
+cfg_path(const char *opt)
+{
+	if (opt != NULL)
+		return opt;
+	if (access(CFG_DEFAULT_PATH, R_OK) == 0)
+		return CFG_DEFAULT_PATH;
+	return NULL;
 }
 
 int

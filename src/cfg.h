@@ -142,6 +142,10 @@ struct cfg {
  * found goes to errs, one line each; returns how many there were.  *out is
  * set only when that count is 0; the caller frees it with cfg_free().
  */
+/* The file to load: opt (-c FILE) when given, else CFG_DEFAULT_PATH when
+ * it is readable, else NULL (defaults and environment only). */
+const char *cfg_path(const char *opt);
+
 int	cfg_load(const char *path, char *const *envp, FILE *errs,
 	    struct cfg **out);
 void	cfg_free(struct cfg *);

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,17 +21,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
 #include "admin.h"
 #include "buf.h"
 #include "cfg.h"
+#include "cmd.h"
 #include "credentials.h"
 #include "http_front.h"
-#include "inval_map.h"
-#include "inval_plan.h"
 #include "inval_worker.h"
 #include "log.h"
 #include "upstream.h"
@@ -68,17 +65,6 @@ usage(FILE *f)
 	    CFG_DEFAULT_PATH);
 }
 
-/* -c FILE, or the default file when it exists, or none. */
-static const char *
-config_path(const char *opt)
-{
-	if (opt != NULL)
-		return opt;
-	if (access(CFG_DEFAULT_PATH, R_OK) == 0)
-		return CFG_DEFAULT_PATH;
-	return NULL;
-}
-
 static int
 mkdir_p(const char *path)
 {
@@ -101,259 +87,6 @@ mkdir_p(const char *path)
 	return 0;
 }
 
-static int
-cmd_check_config(int argc, char **argv)
-{
-	struct cfg	*cfg = NULL;
-	const char	*file = NULL;
-	int		 ch, n;
-
-	optind = 1;
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
-		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	n = cfg_load(config_path(file), environ, stderr, &cfg);
-	if (n > 0) {
-		fprintf(stderr, "s3inval: %d error%s in the configuration\n",
-		    n, n == 1 ? "" : "s");
-		return 2;
-	}
-	cfg_print(cfg, stdout);
-	cfg_free(cfg);
-	return 0;
-}
-
-static size_t
-collect(char *p, size_t size, size_t n, void *ud)
-{
-	return buf_append(ud, p, size * n) == 0 ? size * n : 0;
-}
-
-/* s3inval flush [--wait[=SECONDS]] [--admin URL]: POST /flush. */
-static int
-cmd_flush(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "wait", optional_argument, NULL, 'w' },
-		{ "admin", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct buf	 url, body;
-	const char	*admin = NULL, *env;
-	char		*end;
-	long		 wait_s = -1, status = 0;
-	int		 ch, rc = 1;
-	CURL		*e;
-	CURLcode	 cc;
-
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'w':
-			wait_s = 300;
-			if (optarg != NULL) {
-				wait_s = strtol(optarg, &end, 10);
-				if (*optarg == '\0' || *end != '\0' ||
-				    wait_s < 0 || wait_s > 3600) {
-					fprintf(stderr, "s3inval flush: --wait "
-					    "takes 0 to 3600 seconds\n");
-					return 2;
-				}
-			}
-			break;
-		case 'a':
-			admin = optarg;
-			break;
-		default:
-			fprintf(stderr, "usage: s3inval flush [--wait[=SECONDS]]"
-			    " [--admin URL]\n");
-			return ch == 'h' ? 0 : 2;
-		}
-	}
-	buf_init(&url);
-	buf_init(&body);
-	env = getenv("S3INVAL_SERVER_ADMIN_LISTEN");
-	if (admin != NULL)
-		buf_puts(&url, admin);
-	else
-		buf_printf(&url, "http://%s", env != NULL && *env != '\0' ?
-		    env : "127.0.0.1:9090");
-	while (url.len > 0 && url.data[url.len - 1] == '/')
-		url.data[--url.len] = '\0';
-	if (strstr(buf_str(&url), "://") == NULL) {
-		struct buf	 t;
-
-		buf_init(&t);
-		buf_printf(&t, "http://%s", buf_str(&url));
-		buf_fini(&url);
-		url = t;
-	}
-	buf_puts(&url, "/flush");
-	if (wait_s >= 0)
-		buf_printf(&url, "?wait=%ld", wait_s);
-	e = curl_easy_init();
-	if (e == NULL || !buf_ok(&url))
-		goto out;
-	curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, wait_s > 0 ? wait_s + 30 : 30L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
-	cc = curl_easy_perform(e);
-	if (cc != CURLE_OK) {
-		fprintf(stderr, "s3inval flush: %s: %s\n", buf_str(&url),
-		    curl_easy_strerror(cc));
-		goto out;
-	}
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	fputs(buf_str(&body), stdout);
-	if (status != 200) {
-		fprintf(stderr, "s3inval flush: HTTP %ld\n", status);
-		goto out;
-	}
-	/* With --wait, success means everything is Completed. */
-	rc = (wait_s > 0 && strstr(buf_str(&body), "\"done\":true") == NULL) ?
-	    1 : 0;
-	if (rc == 1)
-		fprintf(stderr, "s3inval flush: not all Completed within %lds\n",
-		    wait_s);
-out:
-	curl_easy_cleanup(e);
-	buf_fini(&url);
-	buf_fini(&body);
-	return rc;
-}
-
-/* s3inval plan [-c FILE] [--bucket NAME]: the worker's mapping and
- * planning on keys from stdin, a dry run. */
-static int
-cmd_plan(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "bucket", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct cfg		*cfg = NULL;
-	const struct cfg_bucket	*bk = NULL;
-	struct inval_map_cfg	 mc;
-	struct inval_plan_params pp;
-	struct inval_plan_result res;
-	struct strvec		 keys, paths, known;
-	struct etag_index	*idx = NULL;
-	const char		*file = NULL, *name = NULL;
-	char			*line = NULL;
-	size_t			 cap = 0, i, k, nd;
-	ssize_t			 n;
-	int			 ch, rc = 2;
-
-	strvec_init(&keys);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
-		case 'b':
-			name = optarg;
-			break;
-		default:
-			fprintf(stderr, "usage: s3inval plan [-c FILE] "
-			    "[--bucket NAME] < keys\n");
-			return ch == 'h' ? 0 : 2;
-		}
-	}
-	if (cfg_load(config_path(file), environ, stderr, &cfg) > 0)
-		return 2;
-	if (name != NULL)
-		bk = cfg_bucket_find(cfg, name);
-	else
-		for (i = 0; i < cfg->n_buckets; i++)
-			if (strcmp(cfg->buckets[i].name, "*") != 0) {
-				if (bk != NULL) {
-					fprintf(stderr, "s3inval plan: several "
-					    "buckets: name one with --bucket\n");
-					goto out;
-				}
-				bk = &cfg->buckets[i];
-			}
-	if (bk == NULL) {
-		fprintf(stderr, "s3inval plan: no such bucket in the "
-		    "configuration\n");
-		goto out;
-	}
-	while ((n = getline(&line, &cap, stdin)) != -1) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-		if (n > 0 && strvec_push(&keys, line) == -1)
-			goto out;
-	}
-	memset(&mc, 0, sizeof(mc));
-	mc.origin_path = bk->origin_path != NULL ? bk->origin_path : "";
-	mc.index_documents = (const char *const *)bk->index_documents;
-	mc.n_index_documents = bk->n_index_documents;
-	mc.index_without_slash = bk->index_without_slash;
-	memset(&pp, 0, sizeof(pp));
-	pp.wildcard_threshold = cfg->cloudfront.wildcard_threshold;
-	pp.max_wildcards = 15;
-	/* The index the daemon saved, if any: what wildcards would evict. */
-	idx = etag_index_open(cfg->server.state_dir, 0);
-	nd = bk->n_distributions > 0 ? bk->n_distributions : 1;
-	for (i = 0; i < nd; i++) {
-		strvec_init(&paths);
-		strvec_init(&known);
-		for (k = 0; k < keys.n; k++)
-			if (inval_map_key(&mc, keys.v[k], &paths, NULL) == -1)
-				goto out;
-		strvec_sort_unique(&paths);
-		if (bk->n_distributions > 0)
-			inval_known_paths(cfg, idx, bk->distributions[i],
-			    &known);
-		pp.known = known.n > 0 ? (const char *const *)known.v : NULL;
-		pp.n_known = known.n;
-		pp.eviction_weight = cfg->cloudfront.eviction_weight;
-		if (inval_plan(&pp, (const char *const *)paths.v, paths.n,
-		    &res) == -1) {
-			strvec_fini(&paths);
-			strvec_fini(&known);
-			goto out;
-		}
-		printf("# distribution %s: %zu keys, %zu paths -> %zu to "
-		    "submit (%zu exact, %zu wildcard)",
-		    bk->n_distributions > 0 ? bk->distributions[i] :
-		    "(none configured)", keys.n, paths.n, res.paths.n,
-		    res.n_exact, res.n_wildcards);
-		if (known.n > 0)
-			printf(", %zu unchanged objects evicted of %zu known",
-			    res.n_evicted, known.n);
-		else
-			printf(", no index: threshold rule");
-		printf("; $%.3f beyond the free tier\n",
-		    (double)res.paths.n * 0.005);
-		for (k = 0; k < res.paths.n; k++)
-			printf("%s\n", res.paths.v[k]);
-		inval_plan_fini(&res);
-		strvec_fini(&paths);
-		strvec_fini(&known);
-	}
-	rc = 0;
-out:
-	etag_index_close(idx);
-	free(line);
-	strvec_fini(&keys);
-	cfg_free(cfg);
-	return rc;
-}
 
 /*
  * SIGHUP: read the configuration again and take its [client] sections and
@@ -366,7 +99,7 @@ reload(const char *file, struct http_front *front, struct cfg ***olds,
     size_t *n)
 {
 	struct cfg	*nc = NULL, **v;
-	const char	*path = config_path(file);
+	const char	*path = cfg_path(file);
 	int		 errs;
 
 	errs = cfg_load(path, environ, stderr, &nc);
@@ -420,64 +153,6 @@ graceful_stop(const struct cfg *cfg, struct http_front *front)
 	}
 }
 
-/* s3inval healthcheck [--admin URL]: GET /healthz, for container
- * HEALTHCHECKs (no curl or wget in the image). */
-static int
-cmd_healthcheck(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "admin", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct buf	 url;
-	const char	*admin = NULL, *env;
-	long		 status = 0;
-	int		 ch, rc = 1;
-	CURL		*e;
-
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch != 'a') {
-			fprintf(stderr, "usage: s3inval healthcheck "
-			    "[--admin URL]\n");
-			return 2;
-		}
-		admin = optarg;
-	}
-	buf_init(&url);
-	env = getenv("S3INVAL_SERVER_ADMIN_LISTEN");
-	if (admin != NULL)
-		buf_puts(&url, admin);
-	else
-		buf_printf(&url, "http://%s", env != NULL && *env != '\0' ?
-		    env : "127.0.0.1:9090");
-	if (strstr(buf_str(&url), "://") == NULL) {
-		struct buf	 t;
-
-		buf_init(&t);
-		buf_printf(&t, "http://%s", buf_str(&url));
-		buf_fini(&url);
-		url = t;
-	}
-	buf_puts(&url, "/healthz");
-	e = curl_easy_init();
-	if (e != NULL && buf_ok(&url)) {
-		curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
-		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(e, CURLOPT_TIMEOUT, 5L);
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-		if (curl_easy_perform(e) == CURLE_OK &&
-		    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) ==
-		    CURLE_OK && status == 200)
-			rc = 0;
-	}
-	if (rc != 0)
-		fprintf(stderr, "s3inval healthcheck: %s: not healthy\n",
-		    buf_str(&url));
-	curl_easy_cleanup(e);
-	buf_fini(&url);
-	return rc;
-}
 
 static int
 run_daemon(int argc, char **argv)
@@ -510,7 +185,7 @@ run_daemon(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	n = cfg_load(config_path(file), environ, stderr, &cfg);
+	n = cfg_load(cfg_path(file), environ, stderr, &cfg);
 	if (n > 0) {
 		fprintf(stderr, "s3inval: %d error%s in the configuration\n",
 		    n, n == 1 ? "" : "s");
