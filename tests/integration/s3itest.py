@@ -562,7 +562,11 @@ class TAP:
         """The exit status: 0 once the plan is complete, failures or not
         (the TAP lines carry them; a non-zero status would make the
         automake driver count the script as an ERROR on top); 1 when the
-        plan was not met or the run bailed out."""
+        plan was not met or the run bailed out.  Without plan(), the plan
+        is printed here, after the last test (TAP allows it at the end):
+        nobody counts cases by hand."""
+        if not self._done and self.planned is None:
+            self.plan(self.n)
         if not self._done and self.planned is not None and \
                 self.n != self.planned:
             self.diag("planned %d tests, ran %d" % (self.planned, self.n))
@@ -606,6 +610,28 @@ class Workspace:
         else:
             sys.stdout.write("# logs kept in %s\n" % self.logdir)
             sys.stdout.flush()
+
+
+def main(name, run, budget=120, peers=True):
+    """The whole of a test script's main(): run(t, ws) with a TAP whose
+    plan is printed at the end, a Workspace whose logs stay when anything
+    failed, and everything started stopped.  peers: the scenario needs
+    moto, aws-cli and boto3 (missing_peers()).  Returns the exit status:
+    sys.exit(s3itest.main(NAME, run))."""
+    t = TAP(budget=budget)
+    ws = Workspace(name)
+    try:
+        why = missing_peers() if peers else None
+        if why:
+            t.missing_tool(name, why)
+        else:
+            run(t, ws)
+    except Exception:
+        t.ok(False, "aborted", traceback.format_exc())
+    finally:
+        code = t.done()
+        ws.finish(t.passed())
+    return code
 
 
 # ---------------------------------------------------------------------------

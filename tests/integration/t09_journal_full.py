@@ -26,26 +26,6 @@ except Exception as e:  # a broken library must still speak TAP
 
 NAME = "t09_journal_full"
 BUCKET = "full-bucket"
-CASES = 6
-
-
-def main():
-    t = s3itest.TAP(budget=120)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("journal full scenario", why)
-            return t.done()
-        run(t, ws)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
 
 
 def run(t, ws):
@@ -124,4 +104,4 @@ def run(t, ws):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=120))
