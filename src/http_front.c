@@ -32,10 +32,8 @@
 #include "auth.h"
 #include "aws_chunked.h"
 #include "buf.h"
-#include "etag_index.h"
 #include "http_front.h"
-#include "inval_map.h"
-#include "inval_worker.h"
+#include "inval_queue.h"
 #include "log.h"
 #include "metrics.h"
 #include "s3_err.h"
@@ -50,9 +48,6 @@
 /* Data bytes per aws-chunked chunk sent upstream (fixed, so the framed
  * length, and with it Content-Length, is known before the first byte). */
 #define UP_CHUNK	(64 * 1024)
-/* The largest write response read whole before answering: a DeleteObjects
- * result lists up to 1,000 keys of up to 1,024 bytes, escaped. */
-#define WRITE_BODY_MAX	(8 * 1024 * 1024)
 
 /*
  * A connection, as the watchdog sees it.  libmicrohttpd's timeout is an
@@ -144,7 +139,7 @@ struct front_req {
 	int			 upstream_answered;
 	size_t			 keys_recorded;
 	int			 skipped;	/* same ETag: not invalidated */
-	struct etag_learner	*learner;	/* a listing passing through */
+	struct iq_read		*learner;	/* a listing passing through */
 };
 
 /* --- responses ---------------------------------------------------------- */
@@ -250,8 +245,7 @@ body_reader(void *cls, uint64_t pos, char *dst, size_t max)
 	n = upstream_read(r->x, dst, max);
 	if (n > 0) {
 		r->bytes_out += (uint64_t)n;
-		if (r->learner != NULL)
-			etag_learner_feed(r->learner, dst, (size_t)n);
+		inval_queue_read_feed(r->learner, dst, (size_t)n);
 		return n;
 	}
 	if (n == 0)
@@ -259,14 +253,6 @@ body_reader(void *cls, uint64_t pos, char *dst, size_t max)
 	log_event(LOG_WARN, "upstream_abort", (struct log_field[]){
 	    LOG_STR("id", r->id), LOG_STR("detail", upstream_error(r->x)) }, 2);
 	return MHD_CONTENT_READER_END_WITH_ERROR;
-}
-
-static int
-is_write(enum s3_op op)
-{
-	return op == S3_OP_PUT_OBJECT || op == S3_OP_COPY_OBJECT ||
-	    op == S3_OP_DELETE_OBJECT || op == S3_OP_DELETE_OBJECTS ||
-	    op == S3_OP_COMPLETE_MPU;
 }
 
 static void
@@ -289,133 +275,67 @@ add_upstream_headers(struct front_req *r, struct MHD_Response *resp)
 		MHD_add_response_header(resp, "x-amz-request-id", r->id);
 }
 
-/* The ETag a successful write reports: the ETag header of PutObject, the
- * <ETag> of a Copy or Complete result. */
-static const char *
-write_etag(struct front_req *r, const struct buf *body, char *out,
-    size_t outsz)
-{
-	const struct upstream_header *h;
-	size_t			 i, n;
-
-	if (r->s3.op == S3_OP_PUT_OBJECT) {
-		h = upstream_headers(r->x, &n);
-		for (i = 0; i < n; i++)
-			if (strcasecmp(h[i].name, "etag") == 0 &&
-			    strlen(h[i].value) < outsz) {
-				memcpy(out, h[i].value, strlen(h[i].value) + 1);
-				return out;
-			}
-		return NULL;
-	}
-	if ((r->s3.op == S3_OP_COPY_OBJECT ||
-	    r->s3.op == S3_OP_COMPLETE_MPU) &&
-	    s3_xml_result_etag(buf_str(body), body->len, out, outsz) == 0)
-		return out;
-	return NULL;
-}
-
 /*
- * Keep the index true after a write: the new ETag, or the key forgotten.
- * After a failure the key is forgotten too: the client retries the same
- * bytes, and a remembered ETag would wrongly skip that retry.
- */
-static void
-index_after_write(struct front_req *r, struct etag_index *idx,
-    const struct strvec *keys, const char *etag, int failed)
-{
-	size_t	 i;
-
-	if (r->bucket->index != CFG_INDEX_LEARN)
-		return;
-	for (i = 0; i < keys->n; i++) {
-		if (!failed && etag != NULL && keys->n == 1 &&
-		    r->s3.op != S3_OP_DELETE_OBJECT &&
-		    r->s3.op != S3_OP_DELETE_OBJECTS)
-			etag_index_put(idx, r->s3.bucket, keys->v[i], etag,
-			    util_now(), 0);
-		else
-			etag_index_del(idx, r->s3.bucket, keys->v[i]);
-	}
-}
-
-/*
- * A 2xx to a write (DESIGN §3): find the keys it changed, journal them,
- * and only then answer.  CopyObject, CompleteMultipartUpload and
- * DeleteObjects bodies are small and read whole first: the first two can
- * be 200 with an <Error>, the last lists what was really deleted.
+ * A 2xx to a write (DESIGN §3): the write path decides what it changed and
+ * records it, and only then is the client answered.  CopyObject,
+ * CompleteMultipartUpload and DeleteObjects bodies are small and read whole
+ * first: the first two can be 200 with an <Error>, the last lists what was
+ * really deleted.
  */
 static enum MHD_Result
 answer_write(struct front_req *r, struct MHD_Connection *c, int status)
 {
 	struct MHD_Response	*resp;
 	struct buf		 body;
-	struct strvec		 keys;
-	struct etag_index	*idx;
-	const char		*enc, *etag = NULL;
-	char			 blk[BLOCK_SIZE], etag_buf[128];
+	struct iq_write		 w;
+	struct iq_result	 res;
+	struct sigv4_header	*rh = NULL;
+	const struct upstream_header *uh;
+	char			 blk[BLOCK_SIZE];
+	size_t			 i, nh;
 	ssize_t			 n;
-	int			 failed = 0, nk;
+	int			 failed = 0;
 	enum MHD_Result		 ret;
 
 	buf_init(&body);
-	strvec_init(&keys);
-	if (r->s3.op == S3_OP_PUT_OBJECT || r->s3.op == S3_OP_DELETE_OBJECT) {
-		if (strvec_push(&keys, r->s3.key) == -1)
-			failed = 1;
-	}
-	while (r->s3.op != S3_OP_PUT_OBJECT &&
-	    r->s3.op != S3_OP_DELETE_OBJECT && !failed) {
+	while (inval_queue_wants_body(r->s3.op) && !failed) {
 		n = upstream_read(r->x, blk, sizeof(blk));
 		if (n == 0)
 			break;
-		if (n < 0 || body.len + (size_t)n > WRITE_BODY_MAX ||
+		if (n < 0 || body.len + (size_t)n > IQ_BODY_MAX ||
 		    buf_append(&body, blk, (size_t)n) == -1)
 			failed = 1;
 	}
-	if (failed) {
+	uh = upstream_headers(r->x, &nh);
+	rh = calloc(nh + 1, sizeof(*rh));
+	if (failed || rh == NULL) {
 		buf_fini(&body);
-		strvec_fini(&keys);
+		free(rh);
 		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
 		    "The upstream's answer to the write could not be read.");
 	}
-	if (r->s3.op == S3_OP_COPY_OBJECT || r->s3.op == S3_OP_COMPLETE_MPU) {
-		if (!s3_xml_is_error(buf_str(&body), body.len) &&
-		    strvec_push(&keys, r->s3.key) == -1)
-			failed = 1;
-	} else if (r->s3.op == S3_OP_DELETE_OBJECTS) {
-		enc = s3_req_param(&r->s3, "encoding-type");
-		nk = s3_xml_deleted_keys(buf_str(&body), body.len,
-		    enc != NULL && strcmp(enc, "url") == 0, &keys);
-		if (nk < 0) {
-			/* Unreadable: we cannot tell what was deleted.  The
-			 * client is told to retry rather than lose any. */
-			failed = 1;
-		}
+	for (i = 0; i < nh; i++) {
+		rh[i].name = uh[i].name;
+		rh[i].value = uh[i].value;
 	}
-	if (!failed)
-		etag = write_etag(r, &body, etag_buf, sizeof(etag_buf));
-	/* The same bytes again (a fresh CI build re-uploads every file):
-	 * nothing for the CDN to forget.  Only on a fresh index entry. */
-	idx = inval_index();
-	if (!failed && etag != NULL && idx != NULL && keys.n == 1 &&
-	    r->bucket->skip_unchanged && r->bucket->index == CFG_INDEX_LEARN &&
-	    etag_index_same(idx, r->s3.bucket, keys.v[0], etag, util_now() -
-	    r->bucket->index_max_age_ms / 1000)) {
-		r->skipped = 1;
-		inval_note_skipped(r->bucket, 1);
-	} else if (!failed && keys.n > 0 && inval_record(r->bucket,
-	    r->s3.bucket, (const char *const *)keys.v, keys.n) == -1)
-		failed = 1;
-	r->keys_recorded = failed || r->skipped ? 0 : keys.n;
-	if (idx != NULL)
-		index_after_write(r, idx, &keys, etag, failed);
-	strvec_fini(&keys);
+	memset(&w, 0, sizeof(w));
+	w.bucket = r->bucket;
+	w.s3 = &r->s3;
+	w.req_headers = r->hdrs;
+	w.n_req_headers = r->n_hdrs;
+	w.status = status;
+	w.resp_headers = rh;
+	w.n_resp_headers = nh;
+	w.body = buf_str(&body);
+	w.body_len = body.len;
+	failed = inval_queue_write(&w, &res) == -1;
+	free(rh);
+	r->skipped = res.outcome == IQ_UNCHANGED;
+	r->keys_recorded = res.keys;
 	if (failed) {
 		buf_fini(&body);
 		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
-		    "The write could not be recorded for CDN invalidation; "
-		    "please retry.");
+		    res.message);
 	}
 	resp = MHD_create_response_from_buffer(body.len, body.data,
 	    MHD_RESPMEM_MUST_COPY);
@@ -446,18 +366,12 @@ answer_upstream(struct front_req *r, struct MHD_Connection *c)
 		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
 		    "The upstream is unreachable or did not answer in time.");
 	r->upstream_answered = 1;
-	if (status / 100 == 2 && inval_bucket_wants(r->bucket) &&
-	    is_write(r->s3.op))
+	if (inval_queue_wants(r->bucket, r->s3.op, status))
 		return answer_write(r, c, status);
 	head = strcmp(r->method, "HEAD") == 0;
 	cl = upstream_content_length(r->x);
-	/* A listing (every aws s3 sync starts with one) teaches the index
-	 * each key's ETag as it streams by. */
-	if (status == 200 && r->s3.op == S3_OP_LIST_OBJECTS && !head &&
-	    inval_bucket_wants(r->bucket) && r->bucket->index ==
-	    CFG_INDEX_LEARN && inval_index() != NULL)
-		r->learner = etag_learner_new(inval_index(), r->s3.bucket,
-		    util_now());
+	r->learner = inval_queue_read_begin(r->bucket, &r->s3, r->method,
+	    status);
 	if (status == 204 || status == 304 || status < 200 ||
 	    (head && cl < 0))
 		resp = MHD_create_response_from_buffer(0, NULL,
@@ -1375,7 +1289,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	    "aborted") }, 14);
 	metrics_request(r->s3.op, r->status, r->received, r->bytes_out,
 	    r->upstream_answered ? upstream_ms(r->x) : -1);
-	etag_learner_free(r->learner);
+	inval_queue_read_end(r->learner);
 	upstream_free(r->x);
 	aws_chunked_decoder_free(r->acd);
 	aws_chunked_encoder_free(r->ace);

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * inval_queue: the write path between the front and the invalidation
+ * worker (DESIGN §3, §4).  The front calls it once per answered request
+ * and knows nothing of the worker, the journal or the ETag index.
+ *
+ * For a request the upstream answered with a 2xx, inval_queue decides
+ * what it changed (which keys of which bucket), skips a write that stored
+ * exactly what CloudFront already serves (the ETag index), and records the
+ * rest durably (journal, group commit) before handing it to the worker.
+ * Only once inval_queue_write() returned success may the client see the
+ * upstream's 2xx; on failure the client gets 503 so that it retries.
+ *
+ * Reads that pass through teach the index: a listing's keys and ETags as
+ * the body streams by (inval_queue_read_*).
+ *
+ * Threads: any request thread may call these; the state they touch (the
+ * journal, the worker's inbox, the index) has its own locks.  Nothing is
+ * kept between calls but the struct iq_read a caller owns.
+ */
+#ifndef S3I_INVAL_QUEUE_H
+#define S3I_INVAL_QUEUE_H
+
+#include <stddef.h>
+
+#include "cfg.h"
+#include "s3_req.h"
+#include "sigv4.h"
+
+/* What the front knows of an answered request. */
+struct iq_write {
+	const struct cfg_bucket	*bucket;	/* the [bucket] serving it */
+	const struct s3_req	*s3;		/* client-facing bucket, key, op */
+	const struct sigv4_header *req_headers;	/* as the client sent them */
+	size_t			 n_req_headers;
+	int			 status;	/* the upstream's */
+	const struct sigv4_header *resp_headers; /* the upstream's */
+	size_t			 n_resp_headers;
+	const char		*body;		/* when inval_queue_wants_body() */
+	size_t			 body_len;
+};
+
+enum iq_outcome {
+	IQ_NONE = 0,		/* not a write, or nothing to invalidate */
+	IQ_RECORDED,		/* journaled and handed to the worker */
+	IQ_UNCHANGED,		/* stored what was there: nothing to do */
+	IQ_FAILED		/* could not be recorded: answer 503 */
+};
+
+struct iq_result {
+	enum iq_outcome	 outcome;
+	size_t		 keys;		/* recorded */
+	const char	*message;	/* for IQ_FAILED, static */
+};
+
+/* The largest write response read whole before answering: a DeleteObjects
+ * result lists up to 1,000 keys of up to 1,024 bytes, escaped. */
+#define IQ_BODY_MAX	(8 * 1024 * 1024)
+
+/* 1 when the answer to this request must pass inval_queue_write() before
+ * the client may see it (a 2xx to a write of a bucket with
+ * distributions). */
+int	inval_queue_wants(const struct cfg_bucket *, enum s3_op, int status);
+
+/* 1 when inval_queue_write() needs the response body, read whole (at most
+ * IQ_BODY_MAX bytes): CopyObject and CompleteMultipartUpload may be a 200
+ * with an <Error>; DeleteObjects lists what it deleted. */
+int	inval_queue_wants_body(enum s3_op);
+
+/* Decide, skip or record; blocks until the record is durable.  Returns 0,
+ * or -1 with res->outcome IQ_FAILED. */
+int	inval_queue_write(const struct iq_write *, struct iq_result *res);
+
+/* A read's response, to learn from as it streams by; NULL when there is
+ * nothing to learn.  The caller feeds every body byte, then ends it. */
+struct iq_read;
+
+struct iq_read *inval_queue_read_begin(const struct cfg_bucket *,
+	    const struct s3_req *, const char *method, int status);
+void	inval_queue_read_feed(struct iq_read *, const char *, size_t);
+void	inval_queue_read_end(struct iq_read *);
+
+#endif
