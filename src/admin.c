@@ -458,12 +458,13 @@ gate(struct areq *r, const char *method, const char *url)
 	const char	*host, *cl, *te;
 
 	host = header_once(r->c, "Host");
-	if (!admin_auth_host_ok(a->cfg->server.admin_listen, host)) {
+	if (!admin_auth_host_ok(a->cfg->server.admin_listen,
+	    a->cfg->server.admin_hosts, host)) {
 		refused(a, RF_HOST, 421, peer_of(r->c), method, url,
 		    MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "Host"));
 		return text(r, 421, "421 Misdirected Request: the Host header "
 		    "must name this admin listener (its address, localhost, "
-		    "127.0.0.1 or [::1])\n");
+		    "127.0.0.1, [::1] or a name in server.admin_hosts)\n");
 	}
 	if (a->has_token && !admin_auth_bearer_ok(a->digest,
 	    header_once(r->c, "Authorization"))) {

@@ -72,7 +72,7 @@ port_ok(const char *rest, unsigned port)
 }
 
 int
-admin_auth_host_ok(const char *listen, const char *host)
+admin_auth_host_ok(const char *listen, const char *names, const char *host)
 {
 	struct lit	 want, got, loop;
 	const char	*rest, *close;
@@ -105,9 +105,10 @@ admin_auth_host_ok(const char *listen, const char *host)
 	if (br && got.family == 0)
 		return 0;		/* "[name]" is nothing */
 	literal(lhost, strchr(lhost, ':') != NULL, &want);
-	if (got.family == 0)		/* a name: only these two */
+	if (got.family == 0)		/* a name: only those named */
 		return strcasecmp(name, "localhost") == 0 ||
-		    (want.family == 0 && strcasecmp(name, lhost) == 0);
+		    (want.family == 0 && strcasecmp(name, lhost) == 0) ||
+		    (names != NULL && util_token_in(names, name));
 	if (lit_any(&want) || lit_eq(&got, &want))
 		return 1;
 	literal(br ? "::1" : "127.0.0.1", br, &loop);

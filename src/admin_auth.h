@@ -7,8 +7,10 @@
  * rebinding); its requests then carry that name in Host.  So a request is
  * served only when its Host names the listen address itself: host:port as
  * configured, the bare host, localhost, 127.0.0.1 or [::1] (with the
- * listen port or none).  A listener on a wildcard address (0.0.0.0, ::)
- * takes any IP literal: no DNS name can rebind to one.
+ * listen port or none), or a name listed in server.admin_hosts (the
+ * service name compose or CI gives the container).  A listener on a
+ * wildcard address (0.0.0.0, ::) takes any IP literal: no DNS name can
+ * rebind to one.
  *
  * Bearer token: server.admin_token, or the first line of
  * server.admin_token_file, read once (the daemon at start, the CLI on each
@@ -29,9 +31,12 @@
 
 /*
  * 1 when the Host header value host (NULL: none) names the listener on
- * listen ("host:port", "[v6]:port", as server.admin_listen), else 0.
+ * listen ("host:port", "[v6]:port", as server.admin_listen), or is one
+ * of the comma-separated names (server.admin_hosts; NULL: none), with
+ * the listen port or none; else 0.
  */
-int	admin_auth_host_ok(const char *listen, const char *host);
+int	admin_auth_host_ok(const char *listen, const char *names,
+	    const char *host);
 
 /*
  * NULL when tok is usable as a token: ADMIN_TOKEN_MIN to ADMIN_TOKEN_MAX

@@ -2,7 +2,7 @@
 /*
  * test_admin_auth: the admin listener's Host check against a table of
  * listen addresses and Host values (DNS rebinding sends a name; an IP
- * literal cannot be rebound); the token rules (RFC 6750 b64token, 16 to
+ * literal cannot be rebound; server.admin_hosts names more); the token rules (RFC 6750 b64token, 16 to
  * 1024 characters); reading admin_token_file (one line, an absolute path,
  * not both keys); and the bearer comparison.
  *
@@ -82,6 +82,15 @@ static const struct {
 	{ "0.0.0.0:9090", "10.1.2.3:9091", 0 },
 	{ "[::]:9090", "192.168.1.1:9090", 1 },
 	{ "[::]:9090", "rebind.example:9090", 0 },
+	/* Names from server.admin_hosts, on any listen address. */
+	{ "0.0.0.0:9090", "s3inval:9090", 1 },
+	{ "0.0.0.0:9090", "S3INVAL", 1 },
+	{ "0.0.0.0:9090", "s3inval:9091", 0 },
+	{ "0.0.0.0:9090", "s3inval.evil.example:9090", 0 },
+	{ "127.0.0.1:9090", "admin.svc.internal:9090", 1 },
+	{ "127.0.0.1:9090", "svc.internal:9090", 0 },
+	{ "127.0.0.1:9090", "s3inval,admin.svc.internal", 0 },
+	{ "127.0.0.1:9090", "", 0 },
 };
 
 static void
@@ -91,7 +100,8 @@ test_host(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-		if (admin_auth_host_ok(hosts[i].listen, hosts[i].host) !=
+		if (admin_auth_host_ok(hosts[i].listen,
+		    " s3inval,admin.svc.internal ", hosts[i].host) !=
 		    hosts[i].ok)
 			fail_msg("listen %s, Host %s: want %s", hosts[i].listen,
 			    hosts[i].host != NULL ? hosts[i].host : "(none)",
