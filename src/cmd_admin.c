@@ -390,8 +390,8 @@ judge_flush(const struct target *t, const struct answer *an, long wait_s)
 	if (wait_s > 0 && !json_is_true(done)) {
 		fprintf(stderr, "s3inval flush: not all Completed within %ld "
 		    "s: %" JSON_INTEGER_FORMAT " path(s) pending, %"
-		    JSON_INTEGER_FORMAT " batch(es) open (submitted or "
-		    "running); the daemon keeps working on them\n", wait_s,
+		    JSON_INTEGER_FORMAT " batch(es) open (unsent or in "
+		    "progress); the daemon keeps working on them\n", wait_s,
 		    json_integer_value(json_object_get(doc, "paths_pending")),
 		    json_integer_value(json_object_get(doc, "batches_open")));
 		rc = EX_NOT_DONE;
