@@ -640,14 +640,16 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 static void
 refuse_conn(struct admin *a, int fd, const struct sockaddr *sa)
 {
+#define BUSY_BODY	"admin listener: too many connections\n"
 	static const char	 busy[] =
 	    "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Retry-After: 1\r\n"
 	    "Connection: close\r\n"
-	    "Content-Length: 38\r\n"
+	    "Content-Length: 37\r\n"
 	    "\r\n"
-	    "admin listener: too many connections\n";
+	    BUSY_BODY;
+	_Static_assert(sizeof(BUSY_BODY) - 1 == 37, "Content-Length");
 	char			 sink[512];
 	ssize_t			 n;
 
@@ -830,7 +832,11 @@ admin_start(const struct cfg *cfg)
 		log_error("admin listener: pipe: %s", strerror(errno));
 		goto fail;
 	}
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET |
+	/* poll(), not epoll: with epoll, libmicrohttpd 0.9.75 left
+	 * connections handed to it in a burst unserved until some other
+	 * event woke it (closed by their clients, still counted, the
+	 * listener full); poll() sees their state every round. */
+	flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET |
 	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, a,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,

@@ -9,7 +9,7 @@
  * binds to loopback unless admin_allow_remote.
  *
  * Threads (issue 14: idle and slow clients must not starve /healthz):
- * libmicrohttpd serves every connection from one internal epoll thread,
+ * libmicrohttpd serves every connection from one internal poll() thread,
  * whose handlers never block.  The two answers that may take long
  * (/readyz asks the upstream; /flush?wait=S waits for CloudFront) run on a
  * thread of their own while their connection is suspended, at most

@@ -204,6 +204,7 @@ def run(t, ws):
         cloudfront__poll_interval="200ms",
         cloudfront__max_requests_per_second="50")
     a = s3itest.start_s3inval(conf_a, None, ws.logdir, name="s3inval-a")
+    s3itest.wait_port(aport, a)     # it starts after the S3 listener
     hp = "127.0.0.1:%d" % aport
 
     def bad_hosts():
@@ -327,8 +328,14 @@ def run(t, ws):
                     busy.append(s.recv(300))
                 except OSError:
                     busy.append(b"")
-            n503 = sum(b.startswith(b"HTTP/1.1 503") and b"Retry-After"
-                       in b for b in busy)
+            n503 = 0
+            for b in busy:
+                head, _, body = b.partition(b"\r\n\r\n")
+                m = re.search(rb"\r\nContent-Length: (\d+)(\r\n|$)", head)
+                if (head.startswith(b"HTTP/1.1 503") and m and
+                        b"\r\nRetry-After: 1" in head and
+                        int(m.group(1)) == len(body)):
+                    n503 += 1
         finally:
             for s in socks:
                 s.close()
@@ -380,6 +387,7 @@ def run(t, ws):
         cloudfront__endpoint="http://127.0.0.1:%d" % s3itest.free_port(),
         cloudfront__quiet_period="200ms", cloudfront__retry_base="200ms")
     b = s3itest.start_s3inval(conf_b, None, ws.logdir, name="s3inval-b")
+    s3itest.wait_port(bport, b)
 
     def token_needed():
         bad = []
