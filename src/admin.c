@@ -355,11 +355,25 @@ do_ready(struct areq *r)
 	buf_puts(&r->body, why != NULL ? why : "ready\n");
 }
 
+/* The answer is in r: hand the connection back to libmicrohttpd, whose
+ * thread queues it (handle()).  r must not be touched after. */
+static void
+job_done(struct areq *r)
+{
+	struct admin	*a = r->a;
+
+	atomic_store(&r->finished, 1);
+	MHD_resume_connection(r->c);
+	pthread_mutex_lock(&a->lock);
+	if (--a->jobs == 0)
+		pthread_cond_broadcast(&a->idle);
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void *
 job_main(void *arg)
 {
 	struct areq	*r = arg;
-	struct admin	*a = r->a;
 
 	r->type = "text/plain; charset=utf-8";
 	if (r->job == JOB_FLUSH) {
@@ -367,13 +381,7 @@ job_main(void *arg)
 		r->status = do_flush(r->wait_s, r->strict, &r->body);
 	} else
 		do_ready(r);
-	atomic_store(&r->finished, 1);
-	/* From here on r belongs to libmicrohttpd's thread again. */
-	MHD_resume_connection(r->c);
-	pthread_mutex_lock(&a->lock);
-	if (--a->jobs == 0)
-		pthread_cond_broadcast(&a->idle);
-	pthread_mutex_unlock(&a->lock);
+	job_done(r);
 	return NULL;
 }
 
@@ -407,12 +415,7 @@ start_job(struct areq *r, enum job job)
 		r->status = 503;
 		r->type = "text/plain; charset=utf-8";
 		buf_puts(&r->body, "cannot start a thread\n");
-		atomic_store(&r->finished, 1);
-		MHD_resume_connection(r->c);
-		pthread_mutex_lock(&a->lock);
-		if (--a->jobs == 0)
-			pthread_cond_broadcast(&a->idle);
-		pthread_mutex_unlock(&a->lock);
+		job_done(r);
 	}
 	return MHD_YES;
 }
