@@ -387,6 +387,11 @@ judge_flush(const struct target *t, const struct answer *an, long wait_s)
 			print_failed(item);
 		rc = EX_NOT_DONE;
 	}
+	if (!json_is_true(done) && json_is_true(json_object_get(doc,
+	    "stopping")))
+		fprintf(stderr, "s3inval flush: the daemon is stopping; what "
+		    "is not Completed stays in its journal for the next "
+		    "start\n");
 	if (wait_s > 0 && !json_is_true(done)) {
 		fprintf(stderr, "s3inval flush: not all Completed within %ld "
 		    "s: %" JSON_INTEGER_FORMAT " path(s) pending, %"

@@ -155,16 +155,17 @@ def cli_reads_json(t):
         def failing():
             stub.status, stub.body = 200, json.dumps({
                 "done": False, "paths_pending": 3, "batches_open": 0,
-                "waited_ms": 5, "failed": [
-                    {"distribution": "E24GONE",
-                     "error": "NoSuchDistribution"},
+                "waited_ms": 5, "stopping": True, "failed": [
+                    {"distribution": "E24GONE", "paths": 3,
+                     "reason": "NoSuchDistribution", "gives_up_in_s": 60},
                     "E24DENIED: AccessDenied"]}).encode()
             rc, out, err = cli(["flush", "--admin", url])
             return (rc == 1 and "E24GONE" in err and "NoSuchDistribution"
-                    in err and "E24DENIED: AccessDenied" in err), \
-                show(rc, out, err)
+                    in err and "E24DENIED: AccessDenied" in err and
+                    "stopping" in err), show(rc, out, err)
         t.case("flush prints each distribution of the JSON's \"failed\" "
-               "array and exits 1", failing)
+               "array (and that the daemon is stopping) and exits 1",
+               failing)
 
         def none_failing():
             stub.status, stub.body = 200, b'{"done":true,"paths_pending":' \
