@@ -1007,8 +1007,13 @@ set_value(struct loader *ld, const struct keydef *kd, void *base,
 	case T_STRING:
 		break;
 	case T_NONEMPTY:
-	case T_SECRET:
 		if (*text == '\0')
+			why = "must not be empty";
+		break;
+	case T_SECRET:
+		/* An optional secret (server.admin_token) may be empty:
+		 * none.  A client's never is. */
+		if (*text == '\0' && kd->scope != SCOPE_GLOBAL)
 			why = "must not be empty";
 		break;
 	case T_WORD:
@@ -1807,6 +1812,10 @@ check_all(struct loader *ld)
 	if (*c->server.tls_key != '\0' && *c->server.tls_cert == '\0')
 		report(ld, &o[K_server_tls_key],
 		    "tls_key is set but tls_cert is not");
+	if (*c->server.admin_token != '\0' &&
+	    *c->server.admin_token_file != '\0')
+		report(ld, &o[K_server_admin_token_file],
+		    "admin_token and admin_token_file are both set: keep one");
 	if (c->server.max_header_size == 0)
 		report(ld, &o[K_server_max_header_size],
 		    "max_header_size must not be 0");
@@ -1988,7 +1997,10 @@ fmt_value(struct buf *b, const struct keydef *kd, const void *base)
 	field = field_ptr(base, kd->off);
 	switch (kd->type) {
 	case T_SECRET:
-		buf_puts(b, MASK);
+		/* Unset shows as empty: nothing is hidden. */
+		s = *(char *const *)field;
+		if (s != NULL && *s != '\0')
+			buf_puts(b, MASK);
 		break;
 	case T_STRING:
 	case T_NONEMPTY:

@@ -83,6 +83,9 @@ struct cfg {
 		char	*listen;		/* host:port */
 		char	*admin_listen;		/* host:port */
 		int	 admin_allow_remote;
+		char	*admin_hosts;		/* "a, b": more Host names */
+		char	*admin_token;		/* secret; "" = none */
+		char	*admin_token_file;	/* "" = none */
 		char	*state_dir;
 		char	*virtual_host_base;	/* "" = path-style only */
 		char	*tls_cert;

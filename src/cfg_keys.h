@@ -34,7 +34,13 @@ CFG_KEY(server, admin_listen, HOSTPORT, server.admin_listen,
     "127.0.0.1:9090", NULL,
     "admin address (/healthz /readyz /metrics /status /flush)")
 CFG_KEY(server, admin_allow_remote, BOOL, server.admin_allow_remote, "no",
-    NULL, "allow admin_listen on a non-loopback address (no auth on it)")
+    NULL, "allow admin_listen on a non-loopback address (set a token too)")
+CFG_KEY(server, admin_hosts, STRING, server.admin_hosts, "", NULL,
+    "other names a request's Host may give the admin listener, as s3inval")
+CFG_KEY(server, admin_token, SECRET, server.admin_token, "", NULL,
+    "bearer token every admin request must carry (never printed)")
+CFG_KEY(server, admin_token_file, STRING, server.admin_token_file, "", NULL,
+    "absolute path of a file holding admin_token instead, read at start")
 CFG_KEY(server, state_dir, NONEMPTY, server.state_dir, "/var/lib/s3inval",
     NULL, "directory of the journal and learned state")
 CFG_KEY(server, virtual_host_base, HOST, server.virtual_host_base, "", NULL,

@@ -450,6 +450,11 @@ def start_s3inval(config_path, env=None, logdir=None, name="s3inval",
     if admin:
         d.admin_url = "http://" + admin
     wait_port(port, d, timeout)
+    # The admin listener opens after the S3 one: a test that asks it
+    # first must not race the daemon's start-up.
+    host_port = admin.rsplit(":", 1)
+    if admin and host_port[0] in ("127.0.0.1", "localhost", "0.0.0.0"):
+        wait_port(int(host_port[1]), d, timeout)
     return d
 
 
@@ -1878,6 +1883,11 @@ def start_s3inval_env(config_path, env, logdir, name="s3inval",
     if admin:
         d.admin_url = "http://" + admin
     wait_port(port, d, timeout)
+    # The admin listener opens after the S3 one: a test that asks it
+    # first must not race the daemon's start-up.
+    host_port = admin.rsplit(":", 1)
+    if admin and host_port[0] in ("127.0.0.1", "localhost", "0.0.0.0"):
+        wait_port(int(host_port[1]), d, timeout)
     return d
 
 

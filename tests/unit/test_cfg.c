@@ -1104,6 +1104,56 @@ test_print_units(void **state)
 	cfg_free(c);
 }
 
+/* ---- server.admin_token -------------------------------------------- */
+
+static const struct {
+	const char	*text;
+	const char	*printed;	/* in cfg_print()'s output */
+	const char	*err;		/* NULL: loads */
+} admin_tokens[] = {
+	{ "", "admin_token =\n", NULL },
+	{ "[server]\nadmin_token =\n", "admin_token =\n", NULL },
+	{ "[server]\nadmin_token = s3cr3t-t0ken-0123456789\n",
+	    "admin_token = ********\n", NULL },
+	{ "[server]\nadmin_token_file = /run/secrets/admin\n",
+	    "admin_token_file = /run/secrets/admin\n", NULL },
+	{ "[server]\nadmin_token = s3cr3t-t0ken-0123456789\n"
+	    "admin_token_file = /run/secrets/admin\n", NULL,
+	    "F:3: admin_token and admin_token_file are both set: keep one\n" },
+	/* Only the server's token may be empty, never a client's secret. */
+	{ "[client c]\naccess_key_id = AKIA1\nsecret_access_key =\n", NULL,
+	    "F:3: bad secret_access_key: must not be empty\n" },
+};
+
+static void
+test_admin_token(void **state)
+{
+	struct cfg	*c;
+	char		*errs, *p;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(admin_tokens) / sizeof(admin_tokens[0]); i++) {
+		if (admin_tokens[i].err != NULL) {
+			assert_int_equal(load(admin_tokens[i].text, env_none,
+			    &c, &errs), 1);
+			assert_string_equal(errs, admin_tokens[i].err);
+			free(errs);
+			continue;
+		}
+		if (load(admin_tokens[i].text, env_none, &c, &errs) != 0)
+			fail_msg("%s: %s", admin_tokens[i].text, errs);
+		free(errs);
+		p = print_str(c);
+		if (strstr(p, admin_tokens[i].printed) == NULL)
+			fail_msg("%s: no \"%s\" in\n%s", admin_tokens[i].text,
+			    admin_tokens[i].printed, p);
+		assert_null(strstr(p, "s3cr3t"));
+		free(p);
+		cfg_free(c);
+	}
+}
+
 /* ---- the example file ---------------------------------------------- */
 
 static char *
@@ -1256,6 +1306,7 @@ main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_print_units),
+		cmocka_unit_test(test_admin_token),
 		cmocka_unit_test(test_example_documents_keys),
 		cmocka_unit_test(test_example_loads),
 	};
