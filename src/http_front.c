@@ -33,6 +33,7 @@
 #include "aws_chunked.h"
 #include "buf.h"
 #include "etag_index.h"
+#include "http_frame.h"
 #include "http_front.h"
 #include "inval_map.h"
 #include "inval_worker.h"
@@ -107,6 +108,8 @@ struct front_req {
 	const char		*upstream_bucket;
 	struct auth_result	 auth;
 	const char		*method;
+	struct http_frame_verdict frame;	/* framing, checked first */
+	int			 close;		/* end the connection after */
 
 	struct sigv4_header	*hdrs;		/* all, as received */
 	size_t			 n_hdrs;
@@ -173,11 +176,12 @@ resource(const struct front_req *r)
 }
 
 /* While stopping, every answer ends its connection, so keep-alive clients
- * move to the next instance instead of holding this one open. */
+ * move to the next instance instead of holding this one open; and so does
+ * the answer to a request whose framing says so (http_frame.h). */
 static void
 closing(struct front_req *r, struct MHD_Response *resp)
 {
-	if (atomic_load(&r->front->stopping))
+	if (atomic_load(&r->front->stopping) || r->close)
 		MHD_add_response_header(resp, "Connection", "close");
 }
 
@@ -844,18 +848,46 @@ out:
 	return e;
 }
 
+/* A head refused by a framing rule (http_frame_table.h): one S3 error,
+ * and the connection ends with it. */
 static enum MHD_Result
-on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
+answer_frame(struct front_req *r, struct MHD_Connection *c,
+    enum http_frame_rule rule)
+{
+	log_event(LOG_INFO, "framing_refused", (struct log_field[]){
+	    LOG_STR("id", r->id), LOG_STR("rule", http_frame_name(rule)),
+	    LOG_STR("field", r->frame.field != NULL ? r->frame.field : "-") },
+	    3);
+	r->close = http_frame_closes(rule);
+	return answer_error(r, c, http_frame_error(rule),
+	    http_frame_message(rule));
+}
+
+static enum MHD_Result
+on_head(struct front_req *r, struct MHD_Connection *c, const char *method,
+    const char *version)
 {
 	const struct cfg	*cfg = r->front->cfg;
 	const struct cfg	*acfg = atomic_load(&r->front->auth_cfg);
 	struct auth_input	 ai;
 	const char		*cl, *te, *ce;
 	enum s3_err		 e;
+	enum http_frame_rule	 fr;
 	char			*end;
-	int			 ret;
+	int			 ret, queued;
 
 	r->method = method;
+	/* Framing first (issue 14 item 1): nothing else reads a head that
+	 * a proxy in front could have framed differently. */
+	fr = http_frame_check_mhd(c, method, version, r->target, &r->frame,
+	    &queued);
+	if (queued) {
+		r->state = FR_ANSWERED;	/* MHD answered: one answer only */
+		return MHD_YES;
+	}
+	if (fr != HTTP_FRAME_OK)
+		return answer_frame(r, c, fr);
+	r->close = r->frame.close_after;
 	if (MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, r) <
 	    0 || r->target == NULL)
 		return answer_error(r, c, S3_ERR_INTERNAL_ERROR, NULL);
@@ -1315,7 +1347,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_NO;
 	if (r->state == FR_NEW) {
 		watch_set(r->front, c, 1);
-		return on_head(r, c, method);
+		return on_head(r, c, method, version);
 	}
 	if (*upload_data_size > 0) {
 		on_body(r, upload_data, *upload_data_size);
