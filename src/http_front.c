@@ -912,9 +912,14 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method,
 	ai.n_headers = r->n_hdrs;
 	ai.bucket = r->s3.bucket;
 	ai.needs_write = s3_op_needs_write(r->s3.op);
-	/* CORS preflight carries no credentials (S3 User Guide, "CORS"). */
+	/* CORS preflight carries no credentials (S3 User Guide, "CORS"); so
+	 * it gets no body either: nothing is read, spooled or forwarded for
+	 * a request nobody signed (issue 14 item 2). */
 	if (r->s3.op == S3_OP_OPTIONS && header(r, "authorization") == NULL &&
 	    strstr(r->s3.query, "X-Amz-Signature") == NULL) {
+		fr = http_frame_preflight(&r->frame);
+		if (fr != HTTP_FRAME_OK)
+			return answer_frame(r, c, fr);
 		memset(&r->auth, 0, sizeof(r->auth));
 	} else {
 		e = auth_check(acfg, &ai, util_now(), &r->auth);
