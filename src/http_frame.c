@@ -187,10 +187,16 @@ line_end(const struct http_frame_head *h, size_t from, size_t to, int last)
 
 	if (to < from || to - from == 0)
 		return HTTP_FRAME_LAYOUT;
-	for (i = from; i < to; i++)
-		if (h->raw[i] != '\0')
-			return HTTP_FRAME_NUL;	/* a value cut short */
 	k = to - from;
+	for (i = from; i < to; i++) {
+		if (h->raw[i] == '\0')
+			continue;
+		/* After a CR LF, a line whose colon comes first: MHD takes
+		 * the colon's NUL for the empty line and ends the head. */
+		if (i == from + 3 && k >= 4 && h->raw[from + 2] == '\0')
+			return HTTP_FRAME_FIELD_NAME;
+		return HTTP_FRAME_NUL;		/* a value cut short */
+	}
 	if (k == (last ? 4u : 2u))
 		return HTTP_FRAME_OK;
 	if (k < (last ? 4u : 2u))

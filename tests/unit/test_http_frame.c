@@ -272,6 +272,7 @@ mhd_like(struct mangled *m, const char *req, size_t len)
 	size_t	 pos = 0, ll, last_len;
 	long	 start;
 	char	*line, *last = NULL, *colon = NULL, *tmp;
+	int	 last_seen = 0;
 
 	memset(m, 0, sizeof(*m));
 	assert_true(len <= HEAD_MAX);
@@ -321,7 +322,12 @@ mhd_like(struct mangled *m, const char *req, size_t len)
 			break;			/* the empty line (or a NUL) */
 		if (header_line(line, &colon) == -1)
 			goto refused;
+		/* After a field, MHD looks at the line again once its colon
+		 * is a NUL: an empty name reads as the empty line. */
+		if (last_seen && line[0] == '\0')
+			break;
 		last = line;
+		last_seen = 1;
 	}
 	m->head_size = pos - m->method;
 	connection_headers(m);
