@@ -18,6 +18,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+#include <gnutls/gnutls.h>
 
 #include "http_frame.h"
 
@@ -599,4 +602,98 @@ http_frame_check_mhd(struct MHD_Connection *c, const char *method,
 	r = http_frame_check(&h, v);
 	free(col.f);
 	return r;
+}
+
+/* --- TLS ------------------------------------------------------------------ */
+
+static ssize_t
+guard_pull(gnutls_transport_ptr_t tr, void *buf, size_t n)
+{
+	struct http_frame_tls_guard	*g = tr;
+	ssize_t				 r;
+	size_t				 take;
+	uint32_t			 len;
+
+	r = recv(g->fd, buf, n, 0);
+	if (r <= 0 || g->done)
+		return r;
+	g->pulled += (uint64_t)r;
+	if (g->head_n < sizeof(g->head)) {
+		take = sizeof(g->head) - g->head_n;
+		if (take > (size_t)r)
+			take = (size_t)r;
+		memcpy(g->head + g->head_n, buf, take);
+		g->head_n += take;
+	}
+	/* A handshake record whose first message is a ClientHello: its
+	 * length is known before its bytes are. */
+	if (g->head_n == sizeof(g->head) && g->head[0] == 22 &&
+	    g->head[5] == 1) {
+		len = (uint32_t)g->head[6] << 16 | (uint32_t)g->head[7] << 8 |
+		    g->head[8];
+		if (len > HTTP_FRAME_TLS_HANDSHAKE_MAX)
+			goto refuse;
+	}
+	if (g->pulled > HTTP_FRAME_TLS_BUDGET)
+		goto refuse;
+	return r;
+refuse:
+	errno = ECONNRESET;
+	return -1;
+}
+
+static ssize_t
+guard_push(gnutls_transport_ptr_t tr, const void *buf, size_t n)
+{
+	struct http_frame_tls_guard	*g = tr;
+
+	return send(g->fd, buf, n, MSG_NOSIGNAL);
+}
+
+static int
+guard_pull_timeout(gnutls_transport_ptr_t tr, unsigned int ms)
+{
+	struct http_frame_tls_guard	*g = tr;
+	struct pollfd			 p = { g->fd, POLLIN, 0 };
+
+	return poll(&p, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
+/* The client's Finished: the handshake is over, the budget no longer
+ * applies. */
+static int
+guard_finished(gnutls_session_t s, unsigned int htype, unsigned when,
+    unsigned int incoming, const gnutls_datum_t *msg)
+{
+	struct http_frame_tls_guard	*g = gnutls_transport_get_ptr(s);
+
+	(void)htype;
+	(void)when;
+	(void)msg;
+	if (incoming && g != NULL)
+		g->done = 1;
+	return 0;
+}
+
+int
+http_frame_tls_guard(struct MHD_Connection *c, struct http_frame_tls_guard *g)
+{
+	const union MHD_ConnectionInfo *ci, *fd;
+	gnutls_session_t		 s;
+
+	memset(g, 0, sizeof(*g));
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || ci->tls_session == NULL || fd == NULL)
+		return -1;
+	s = (gnutls_session_t)ci->tls_session;
+	g->fd = fd->connect_fd;
+	gnutls_handshake_set_max_packet_length(s, HTTP_FRAME_TLS_HANDSHAKE_MAX);
+	gnutls_transport_set_ptr(s, g);
+	gnutls_transport_set_push_function(s, guard_push);
+	gnutls_transport_set_pull_function(s, guard_pull);
+	gnutls_transport_set_pull_timeout_function(s, guard_pull_timeout);
+	gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_FINISHED,
+	    GNUTLS_HOOK_POST, guard_finished);
+	return 0;
 }

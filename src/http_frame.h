@@ -98,6 +98,38 @@ enum http_frame_rule http_frame_check_mhd(struct MHD_Connection *,
 	    const char *method, const char *version, const char *target,
 	    struct http_frame_verdict *v, int *queued);
 
+/*
+ * TLS: what an unauthenticated handshake may make GnuTLS hold (issue 14
+ * item 2).  GnuTLS's own limit (gnutls_handshake_set_max_packet_length,
+ * 128 KiB by default) is checked only once a whole message is in: it
+ * buffers a message's records as they come, so one ClientHello
+ * announcing 16 MiB held 16 MiB per connection.  So the guard reads the
+ * socket for GnuTLS: a ClientHello announcing more than
+ * HTTP_FRAME_TLS_HANDSHAKE_MAX, or more than HTTP_FRAME_TLS_BUDGET bytes
+ * read before the client's Finished, fails the read (ECONNRESET) and MHD
+ * closes the connection.  A real ClientHello is a few KiB, post-quantum
+ * key shares included, and we never ask for a client certificate.
+ */
+#define HTTP_FRAME_TLS_HANDSHAKE_MAX	(16 * 1024)
+#define HTTP_FRAME_TLS_BUDGET		(64 * 1024)
+
+/* One per TLS connection; it must live until MHD has released the
+ * GnuTLS session (MHD's connection-closed notification is after that). */
+struct http_frame_tls_guard {
+	int		 fd;
+	uint64_t	 pulled;	/* bytes read during the handshake */
+	unsigned char	 head[9];	/* record header + handshake header */
+	size_t		 head_n;
+	int		 done;		/* the client's Finished is in */
+};
+
+/* Put the guard between an MHD TLS connection's GnuTLS session and its
+ * socket, at MHD's connection-start notification (MHD creates the session
+ * before it, and nothing has been read yet).  Returns 0, or -1 when the
+ * connection has no TLS session (then the caller must close it). */
+int	 http_frame_tls_guard(struct MHD_Connection *,
+	    struct http_frame_tls_guard *);
+
 const char	*http_frame_name(enum http_frame_rule);	/* "CL_DUPLICATE" */
 unsigned	 http_frame_status(enum http_frame_rule);
 enum s3_err	 http_frame_error(enum http_frame_rule);

@@ -67,6 +67,7 @@ struct conn_watch {
 	int64_t			 since;		/* head phase began */
 	int			 in_request;	/* head done, being served */
 	int			 cut;
+	struct http_frame_tls_guard tls;	/* GnuTLS reads through it */
 	struct conn_watch	*prev, *next;
 };
 
@@ -1284,6 +1285,14 @@ notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
 		ci = MHD_get_connection_info(c,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		w = calloc(1, sizeof(*w));
+		/* Bound what a TLS handshake may make GnuTLS hold, before
+		 * its first byte is read (issue 14 item 2); a connection
+		 * that cannot be guarded is closed. */
+		if (f->tls_cert != NULL && ci != NULL && (w == NULL ||
+		    http_frame_tls_guard(c, &w->tls) == -1)) {
+			log_warn("tls: cannot guard the handshake; closing");
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		}
 		if (w == NULL || ci == NULL) {
 			free(w);
 			return;

@@ -25,6 +25,10 @@ t18_framing: hostile framing on raw sockets through the real binary
   with the answer: the request queued behind it is never read.
 - Good requests keep working: two signed GETs on one keep-alive
   connection, both answered.
+- Over TLS: a ClientHello whose handshake header announces 16 MiB, sent
+  whole on 6 connections at once, is refused early (the daemon stops
+  reading and closes long before 16 MiB is in), and the daemon's RSS grows
+  by less than 4 MiB per connection; a real TLS client still works.
 """
 
 import os
@@ -34,6 +38,8 @@ try:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import re
     import socket
+    import ssl
+    import struct
     import threading
     import time
     import s3itest
@@ -181,6 +187,14 @@ def files_under(root):
         for n in dn + fn:
             out.add(os.path.relpath(os.path.join(dp, n), root))
     return out
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
 
 
 # --- the rows ---------------------------------------------------------------
@@ -411,6 +425,87 @@ def keep_alive(t, stack):
            "200 with the object", fn)
 
 
+# --- TLS --------------------------------------------------------------------
+
+def client_hello_16mib():
+    """A TLS 1.2 record stream carrying one handshake message of type
+    client_hello whose header announces 2^24 - 1 bytes, then that many
+    bytes in 16 KiB records (what a peer would have to buffer)."""
+    size = (1 << 24) - 1
+    body = bytes([1]) + size.to_bytes(3, "big") + b"\x03\x03" + \
+        os.urandom(32)
+    out = [b"\x16\x03\x01" + struct.pack(">H", len(body)) + body]
+    left = size - (len(body) - 4)
+    rec = b"\x16\x03\x01" + struct.pack(">H", 16384) + b"\0" * 16384
+    while left > 0:
+        n = min(left, 16384)
+        out.append(rec if n == 16384 else
+                   b"\x16\x03\x01" + struct.pack(">H", n) + b"\0" * n)
+        left -= n
+    return b"".join(out)
+
+
+def tls_cases(t, ws):
+    stack = s3itest.https_stack(ws)
+    d = stack.s3inval
+    hello = client_hello_16mib()
+    conns = 6
+
+    def fn():
+        before = rss_kib(d.pid)
+        results = [None] * conns
+
+        def one(i):
+            s = socket.create_connection(("127.0.0.1", d.port), 10)
+            sent = 0
+            try:
+                for off in range(0, len(hello), 1 << 16):
+                    s.sendall(hello[off:off + (1 << 16)])
+                    sent = off + (1 << 16)
+            except OSError:
+                pass
+            finally:
+                s.close()
+            results[i] = sent
+        ths = [threading.Thread(target=one, args=(i,)) for i in
+               range(conns)]
+        peak = before
+        for th in ths:
+            th.start()
+        while any(th.is_alive() for th in ths):
+            peak = max(peak, rss_kib(d.pid))
+            time.sleep(0.02)
+        for th in ths:
+            th.join()
+        time.sleep(0.5)
+        after = rss_kib(d.pid)
+        growth = (max(peak, after) - before) / 1024.0
+        ok = all(r is not None and r < 8 * MIB for r in results) and \
+            growth < 4 * conns
+        return ok, ("bytes sent before the daemon closed: %r (of %d); RSS "
+                    "%d KiB before, %d KiB peak, %d KiB after: +%.1f MiB"
+                    % (results, len(hello), before, peak, after, growth))
+    t.case("TLS: a 16 MiB ClientHello on 6 connections at once is refused "
+           "early (closed before 8 MiB is in) and RSS grows < 4 MiB per "
+           "connection", fn)
+
+    def real_client():
+        ctx = ssl.create_default_context(cafile=stack.ca_file)
+        with socket.create_connection(("127.0.0.1", d.port), 10) as s:
+            with ctx.wrap_socket(s, server_hostname="127.0.0.1") as ts:
+                ts.sendall(("GET /%s/k HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            "Connection: close\r\n\r\n" % BUCKET).encode())
+                data = b""
+                while True:
+                    c = ts.recv(65536)
+                    if not c:
+                        break
+                    data += c
+        return data.startswith(b"HTTP/1.1 403 "), data[:200]
+    t.case("TLS: a real client still gets its answer (403 anonymous)",
+           real_client)
+
+
 def run(t, ws):
     rows = load_cases()
     rules = load_rules()
@@ -430,6 +525,7 @@ def run(t, ws):
     signed_chunked_put(t, stack)
     keep_alive(t, stack)
     t.case("the daemon is alive", stack.proxy_alive)
+    tls_cases(t, ws)
 
 
 if __name__ == "__main__":
