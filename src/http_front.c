@@ -1368,6 +1368,12 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* The request is complete only at the call without upload_data:
+	 * libmicrohttpd 0.9.75 also calls with no data while bytes wait
+	 * behind a bodiless request that expected 100-continue, when no
+	 * response can be queued yet (one answer per request, issue 14). */
+	if (upload_data != NULL)
+		return MHD_YES;
 	if (r->state == FR_ANSWERED)
 		return MHD_YES;
 	return on_complete(r, c);

@@ -404,6 +404,31 @@ def signed_chunked_put(t, stack):
            "queued behind it is never read", fn)
 
 
+def expect_pipelined(t, stack):
+    def fn():
+        d, v = stack.s3inval, stack.verifier
+        path = "/%s/expect/empty.txt" % BUCKET
+        url = "http://127.0.0.1:%d%s" % (d.port, path)
+        h = s3itest.sign_request("PUT", url, b"")
+        lines = ["PUT %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % d.port,
+                 "Content-Length: 0", "Expect: 100-continue"]
+        lines += ["%s: %s" % kv for kv in h.items()]
+        req = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        behind = ("GET /%s/behind HTTP/1.1\r\nHost: localhost\r\n"
+                  "Connection: close\r\n\r\n" % BUCKET).encode()
+        n0 = v.stats()["seen"]
+        raw, closed = exchange(d.port, req + behind, timeout=10)
+        n1 = v.stats()["seen"]
+        got, rest, starts = answers(raw)
+        return ([g[0] for g in got] == [100, 200, 403] and not rest and
+                n1 == n0 + 1, "answers %r; %d forwarded" % (
+                    [g[0] for g in got], n1 - n0))
+    t.case("a signed empty PUT with Expect: 100-continue and a request "
+           "right behind it: 100, its own 200, then the next request's "
+           "403 (libmicrohttpd calls with no data before the request is "
+           "complete: not an end)", fn)
+
+
 def keep_alive(t, stack):
     def fn():
         d = stack.s3inval
@@ -523,6 +548,7 @@ def run(t, ws):
     preflight_body(t, stack, chunked=False)
     preflight_bodiless(t, stack)
     signed_chunked_put(t, stack)
+    expect_pipelined(t, stack)
     keep_alive(t, stack)
     t.case("the daemon is alive", stack.proxy_alive)
     tls_cases(t, ws)
