@@ -10,11 +10,14 @@
  * a byte MHD did not account for (a NUL that cut a value short, a folded
  * line) and is refused.
  *
- * What this cannot see: a literal NUL byte right before a bare LF looks
- * like a CR LF ("a\0\n" and "a\r\n" leave the same bytes), and a line
- * that starts with a NUL ends the head for MHD.  Both need a bare LF,
- * which a front proxy that frames like us either rejects or also reads
- * as a line end; see README "Security".
+ * What this cannot see: MHD turns a CR, an LF, a field's colon and a
+ * NUL byte alike into NUL, so where a line end has a NUL byte or a line
+ * of a lone colon next to it *and* a bare LF, the count of NULs can be
+ * that of CR LF ("a\0\n", "\n:\n", "a\0\r\n\n" leave the bytes of
+ * "a\r\n" and "a\r\n\r\n"); a line starting with either also ends the
+ * head for MHD.  Every such pattern needs a bare LF (with CR LF line ends
+ * the counts never match), so a front proxy that rejects bare LF, or also
+ * ends a line there, is not misled; see README "Security".
  */
 #include "config.h"
 

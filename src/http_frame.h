@@ -17,8 +17,10 @@
  *
  * http_frame_check() is pure: no I/O, no globals, no allocation.
  * http_frame_check_mhd() only gathers its input from an MHD connection
- * (one allocation for the field list, freed before it returns).
- * Thread-safe: nothing shared.
+ * (one allocation for the field list, freed before it returns).  The TLS
+ * guard (below) is the one part that does I/O: it reads and writes the
+ * socket for GnuTLS.  Thread-safe: nothing shared; a guard is used by its
+ * connection's thread only.
  */
 #ifndef S3I_HTTP_FRAME_H
 #define S3I_HTTP_FRAME_H

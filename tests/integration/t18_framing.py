@@ -542,6 +542,11 @@ def run(t, ws):
          set(rules) - {"LAYOUT"} <= {r[1] for r in rows},
          "the framing table has %d rows (%d answered by the checker) and "
          "every rule but LAYOUT has one" % (len(rows), len(frame_rows)))
+    readme = open(os.path.join(s3itest.TOP_SRCDIR, "README.md"),
+                  encoding="utf-8").read()
+    missing = [r for r in rules if "`%s`" % r not in readme]
+    t.ok(not missing, "README's security section names every rule",
+         "missing: %s" % missing)
     for row in rows:
         row_case(t, stack, rules, errors, row)
     preflight_body(t, stack, chunked=True)
