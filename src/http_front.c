@@ -32,6 +32,7 @@
 #include "auth.h"
 #include "aws_chunked.h"
 #include "buf.h"
+#include "http_frame.h"
 #include "http_front.h"
 #include "inval_queue.h"
 #include "log.h"
@@ -61,6 +62,7 @@ struct conn_watch {
 	int64_t			 since;		/* head phase began */
 	int			 in_request;	/* head done, being served */
 	int			 cut;
+	struct http_frame_tls_guard tls;	/* GnuTLS reads through it */
 	struct conn_watch	*prev, *next;
 };
 
@@ -102,6 +104,8 @@ struct front_req {
 	const char		*upstream_bucket;
 	struct auth_result	 auth;
 	const char		*method;
+	struct http_frame_verdict frame;	/* framing, checked first */
+	int			 close;		/* end the connection after */
 
 	struct sigv4_header	*hdrs;		/* all, as received */
 	size_t			 n_hdrs;
@@ -168,11 +172,12 @@ resource(const struct front_req *r)
 }
 
 /* While stopping, every answer ends its connection, so keep-alive clients
- * move to the next instance instead of holding this one open. */
+ * move to the next instance instead of holding this one open; and so does
+ * the answer to a request whose framing says so (http_frame.h). */
 static void
 closing(struct front_req *r, struct MHD_Response *resp)
 {
-	if (atomic_load(&r->front->stopping))
+	if (atomic_load(&r->front->stopping) || r->close)
 		MHD_add_response_header(resp, "Connection", "close");
 }
 
@@ -758,18 +763,46 @@ out:
 	return e;
 }
 
+/* A head refused by a framing rule (http_frame_table.h): one S3 error,
+ * and the connection ends with it. */
 static enum MHD_Result
-on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
+answer_frame(struct front_req *r, struct MHD_Connection *c,
+    enum http_frame_rule rule)
+{
+	log_event(LOG_INFO, "framing_refused", (struct log_field[]){
+	    LOG_STR("id", r->id), LOG_STR("rule", http_frame_name(rule)),
+	    LOG_STR("field", r->frame.field != NULL ? r->frame.field : "-") },
+	    3);
+	r->close = http_frame_closes(rule);
+	return answer_error(r, c, http_frame_error(rule),
+	    http_frame_message(rule));
+}
+
+static enum MHD_Result
+on_head(struct front_req *r, struct MHD_Connection *c, const char *method,
+    const char *version)
 {
 	const struct cfg	*cfg = r->front->cfg;
 	const struct cfg	*acfg = atomic_load(&r->front->auth_cfg);
 	struct auth_input	 ai;
 	const char		*cl, *te, *ce;
 	enum s3_err		 e;
+	enum http_frame_rule	 fr;
 	char			*end;
-	int			 ret;
+	int			 ret, queued;
 
 	r->method = method;
+	/* Framing first (issue 14 item 1): nothing else reads a head that
+	 * a proxy in front could have framed differently. */
+	fr = http_frame_check_mhd(c, method, version, r->target, &r->frame,
+	    &queued);
+	if (queued) {
+		r->state = FR_ANSWERED;	/* MHD answered: one answer only */
+		return MHD_YES;
+	}
+	if (fr != HTTP_FRAME_OK)
+		return answer_frame(r, c, fr);
+	r->close = r->frame.close_after;
 	if (MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, r) <
 	    0 || r->target == NULL)
 		return answer_error(r, c, S3_ERR_INTERNAL_ERROR, NULL);
@@ -794,9 +827,14 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
 	ai.n_headers = r->n_hdrs;
 	ai.bucket = r->s3.bucket;
 	ai.needs_write = s3_op_needs_write(r->s3.op);
-	/* CORS preflight carries no credentials (S3 User Guide, "CORS"). */
+	/* CORS preflight carries no credentials (S3 User Guide, "CORS"); so
+	 * it gets no body either: nothing is read, spooled or forwarded for
+	 * a request nobody signed (issue 14 item 2). */
 	if (r->s3.op == S3_OP_OPTIONS && header(r, "authorization") == NULL &&
 	    strstr(r->s3.query, "X-Amz-Signature") == NULL) {
+		fr = http_frame_preflight(&r->frame);
+		if (fr != HTTP_FRAME_OK)
+			return answer_frame(r, c, fr);
 		memset(&r->auth, 0, sizeof(r->auth));
 	} else {
 		e = auth_check(acfg, &ai, util_now(), &r->auth);
@@ -1161,6 +1199,14 @@ notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
 		ci = MHD_get_connection_info(c,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		w = calloc(1, sizeof(*w));
+		/* Bound what a TLS handshake may make GnuTLS hold, before
+		 * its first byte is read (issue 14 item 2); a connection
+		 * that cannot be guarded is closed. */
+		if (f->tls_cert != NULL && ci != NULL && (w == NULL ||
+		    http_frame_tls_guard(c, &w->tls) == -1)) {
+			log_warn("tls: cannot guard the handshake; closing");
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		}
 		if (w == NULL || ci == NULL) {
 			free(w);
 			return;
@@ -1229,13 +1275,19 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_NO;
 	if (r->state == FR_NEW) {
 		watch_set(r->front, c, 1);
-		return on_head(r, c, method);
+		return on_head(r, c, method, version);
 	}
 	if (*upload_data_size > 0) {
 		on_body(r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* The request is complete only at the call without upload_data:
+	 * libmicrohttpd 0.9.75 also calls with no data while bytes wait
+	 * behind a bodiless request that expected 100-continue, when no
+	 * response can be queued yet (one answer per request, issue 14). */
+	if (upload_data != NULL)
+		return MHD_YES;
 	if (r->state == FR_ANSWERED)
 		return MHD_YES;
 	return on_complete(r, c);
