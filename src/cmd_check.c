@@ -45,7 +45,7 @@ cmd_check_config(int argc, char **argv)
 		    n, n == 1 ? "" : "s");
 		return 2;
 	}
-	perm_check(cfg, environ, warn_stderr, NULL);
+	perm_check(cfg, warn_stderr, NULL);
 	cfg_print(cfg, stdout);
 	cfg_free(cfg);
 	return 0;

@@ -318,7 +318,7 @@ run_daemon(int argc, char **argv)
 		startup_error(cfg, err);
 		goto out;
 	}
-	perm_check(cfg, environ, log_warn_cb, NULL);
+	perm_check(cfg, log_warn_cb, NULL);
 	if (!fg) {
 		if (detach_start() == -1) {
 			snprintf(err, sizeof(err), "cannot detach: %s",

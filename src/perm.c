@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "perm.h"
@@ -43,20 +44,18 @@ perm_others_may_write(const char *what, const char *path, int is_dir,
 	return 1;
 }
 
+/* An environment variable that is set and not empty, or NULL (as the
+ * credentials chain reads them). */
 static const char *
-env_get(char *const *envp, const char *name)
+env_val(const char *name)
 {
-	size_t	 n = strlen(name);
+	const char	*v = getenv(name);
 
-	for (; envp != NULL && *envp != NULL; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
+	return v != NULL && *v != '\0' ? v : NULL;
 }
 
 void
-perm_check(const struct cfg *cfg, char *const *envp, perm_warn_fn *warn,
-    void *arg)
+perm_check(const struct cfg *cfg, perm_warn_fn *warn, void *arg)
 {
 	/* Where the AWS SDKs look (credentials.h), and what each holds. */
 	static const struct {
@@ -83,9 +82,9 @@ perm_check(const struct cfg *cfg, char *const *envp, perm_warn_fn *warn,
 		    sizeof(msg) - strlen(msg) - 1);
 		warn(arg, msg);
 	}
-	home = env_get(envp, "HOME");
+	home = env_val("HOME");
 	for (i = 0; i < sizeof(aws) / sizeof(aws[0]); i++) {
-		p = env_get(envp, aws[i].var);
+		p = env_val(aws[i].var);
 		if (p == NULL && home != NULL) {
 			snprintf(path, sizeof(path), "%s/%s", home,
 			    aws[i].home_path);

@@ -20,9 +20,9 @@
 typedef void perm_warn_fn(void *arg, const char *msg);
 
 /* Every warning about cfg's file and state_dir, and about the AWS shared
- * files envp (a NULL-terminated "NAME=value" array) points at. */
-void	perm_check(const struct cfg *, char *const *envp, perm_warn_fn *,
-	    void *arg);
+ * files the environment points at (AWS_SHARED_CREDENTIALS_FILE,
+ * AWS_CONFIG_FILE, else under $HOME/.aws). */
+void	perm_check(const struct cfg *, perm_warn_fn *, void *arg);
 
 /*
  * 1, with a sentence in buf, when others may write path: its mode has o+w,
