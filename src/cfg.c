@@ -161,7 +161,7 @@ struct keydef {
 	size_t		 off;		/* of the value in its struct */
 	size_t		 noff;		/* lists: of the count */
 	const char	*def;		/* default text, or NULL */
-	const char	*choices;	/* T_ENUM: "a|b|c"; numbers: the max */
+	const char	*choices;	/* ENUM "a|b|c"; numbers: max */
 	const char	*desc;
 };
 
@@ -224,7 +224,7 @@ struct loader {
 	/* The file, read whole, and the line reader libinih calls. */
 	char		*data;
 	size_t		 len;
-	size_t		 pos;		/* next byte for read_line() */
+	size_t		 pos;		/* next byte to read */
 	int		 lineno;
 	int		 first_bad;	/* first syntax error we reported */
 	int		 inih_prev;	/* libinih has a name to continue */

@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,7 +93,7 @@ struct reload_state {
 	const char		*file;		/* -c FILE, or NULL */
 	struct http_front	*front;
 	const struct cfg	*current;	/* what the front uses */
-	struct cfg		**kept;		/* loaded since start */
+	struct cfg		**kept;		/* loaded since */
 	size_t			 n_kept;
 };
 
