@@ -42,60 +42,16 @@ SIGNAMES = {signal.SIGHUP: "HUP", signal.SIGTERM: "TERM",
             signal.SIGINT: "INT"}
 
 
-# --- a daemon that is not our child ------------------------------------------
+# --- detached daemons, killed at the end ------------------------------------
 
-def pid_alive(pid):
-    """True while pid runs (a zombie left to a lazy init counts as gone)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def wait_gone(pid, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-_detached = []       # PIDs of detached daemons, killed at the end
+_detached = []
 
 
 def kill_detached():
     for pid in _detached:
-        if pid_alive(pid):
-            send(pid, signal.SIGKILL)
-            wait_gone(pid, 5)
-
-
-def send(pid, sig):
-    """os.kill(), quiet when the process is gone already (the test then
-    fails on its exit status, not on an exception)."""
-    try:
-        os.kill(pid, sig)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-def lock_pid(state_dir):
-    try:
-        with open(os.path.join(state_dir, "lock")) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
+        if s3itest.pid_alive(pid):
+            s3itest.send_signal(pid, signal.SIGKILL)
+            s3itest.wait_gone(pid, 5)
 
 
 # --- scenarios ---------------------------------------------------------------
@@ -103,13 +59,10 @@ def read(path):
 def detached(t, ws, moto_url, cf, dist):
     """Without -f: back at once, serving, and invalidating."""
     log = ws.path("detached.log")
-    conf = s3itest.write_config(
-        ws.logdir, moto_url, name="detached.conf",
-        state_dir=ws.path("state-detached"),
-        sections={"bucket " + BUCKET: {"distributions": dist}},
-        cloudfront__endpoint=moto_url, cloudfront__quiet_period="200ms",
-        cloudfront__poll_interval="200ms",
-        cloudfront__max_requests_per_second="50", log__file=log)
+    conf = s3itest.moto_cf_config(ws.logdir, moto_url, BUCKET, dist,
+                                  "detached.conf",
+                                  state_dir=ws.path("state-detached"),
+                                  log__file=log)
     cfg = s3itest.read_config(conf)
     state = cfg["server"]["state_dir"]
     admin = "http://" + cfg["server"]["admin_listen"]
@@ -120,7 +73,7 @@ def detached(t, ws, moto_url, cf, dist):
         rc = p.proc.wait(30)
     except subprocess.TimeoutExpired:
         rc = None
-    pid = lock_pid(state)
+    pid = s3itest.lock_pid(state)
     if pid:
         _detached.append(pid)
 
@@ -131,9 +84,9 @@ def detached(t, ws, moto_url, cf, dist):
         except OSError as e:
             up = repr(e)
         return (rc == 0 and up is True and pid is not None
-                and pid != p.pid and pid_alive(pid)), \
+                and pid != p.pid and s3itest.pid_alive(pid)), \
             "rc %r, healthz %s, lock names %r (the parent was %d)\n%s" % (
-                rc, up, pid, p.pid, read(log)[-2000:])
+                rc, up, pid, p.pid, s3itest.read_text(log)[-2000:])
     if not t.case("without -f: the command exits 0 once the daemon serves; "
                   "state_dir/lock names the detached PID", returns):
         return
@@ -151,14 +104,14 @@ def detached(t, ws, moto_url, cf, dist):
         return r.returncode == 0 and not missing, \
             "flush rc %d %s %s; missing %s\n%s" % (
                 r.returncode, r.stdout, r.stderr, missing,
-                read(log)[-2000:])
+                s3itest.read_text(log)[-2000:])
     t.case("the detached daemon invalidates: flush --wait completes, moto "
            "holds the paths", invalidates)
 
     def stops():
-        send(pid, signal.SIGTERM)
-        gone = wait_gone(pid, 10)
-        text = read(log)
+        s3itest.send_signal(pid, signal.SIGTERM)
+        gone = s3itest.wait_gone(pid, 10)
+        text = s3itest.read_text(log)
         return gone and "SIGTERM: stopping" in text and \
             re.search(r"info stopped$", text, re.M) is not None, \
             "gone %s\n%s" % (gone, text[-1500:])
@@ -168,13 +121,9 @@ def detached(t, ws, moto_url, cf, dist):
 
 def hup_storm_traffic(t, ws, moto_url, cf, dist):
     """1,000 SIGHUPs while writes go on, then SIGTERM."""
-    conf = s3itest.write_config(
-        ws.logdir, moto_url, name="storm.conf",
-        state_dir=ws.path("state-storm"),
-        sections={"bucket " + BUCKET: {"distributions": dist}},
-        cloudfront__endpoint=moto_url, cloudfront__quiet_period="200ms",
-        cloudfront__poll_interval="200ms",
-        cloudfront__max_requests_per_second="50")
+    conf = s3itest.moto_cf_config(ws.logdir, moto_url, BUCKET, dist,
+                                  "storm.conf",
+                                  state_dir=ws.path("state-storm"))
     admin = "http://" + s3itest.read_config(conf)["server"]["admin_listen"]
     d = s3itest.start_s3inval(conf, None, ws.logdir, name="s3inval-storm")
     s3 = s3itest.s3_client(d.url)
@@ -198,13 +147,13 @@ def hup_storm_traffic(t, ws, moto_url, cf, dist):
     sent = 0
     try:
         for _ in range(1000):
-            sent += send(d.pid, signal.SIGHUP)
+            sent += s3itest.send_signal(d.pid, signal.SIGHUP)
             time.sleep(0.002)
         time.sleep(0.3)
     finally:
         stop.set()
         th.join(60)
-    send(d.pid, signal.SIGTERM)
+    s3itest.send_signal(d.pid, signal.SIGTERM)
     try:
         rc = d.proc.wait(30)
     except subprocess.TimeoutExpired:
@@ -248,7 +197,7 @@ def every_order(t, ws, moto_url):
         d = s3itest.start_s3inval(conf, None, ws.logdir,
                                   name="s3inval-" + names)
         for s in order:
-            send(d.pid, s)
+            s3itest.send_signal(d.pid, s)
         try:
             rc = d.proc.wait(20)
         except subprocess.TimeoutExpired:
@@ -269,14 +218,14 @@ def hup_flood(t, ws, moto_url):
     d = s3itest.start_s3inval(conf, None, ws.logdir, name="s3inval-flood")
     admin = "http://" + s3itest.read_config(conf)["server"]["admin_listen"]
     for _ in range(5000):
-        send(d.pid, signal.SIGHUP)
+        s3itest.send_signal(d.pid, signal.SIGHUP)
     time.sleep(1.5)
     alive = d.alive()
     try:
         st, _, _ = s3itest.http_request(admin + "/healthz", timeout=5)
     except OSError as e:
         st = repr(e)
-    send(d.pid, signal.SIGINT)
+    s3itest.send_signal(d.pid, signal.SIGINT)
     try:
         rc = d.proc.wait(20)
     except subprocess.TimeoutExpired:
@@ -334,7 +283,7 @@ def not_regular(t, ws, moto_url):
             os.mkfifo(conf)
         else:
             os.symlink("/dev/zero", conf)
-        send(d.pid, signal.SIGHUP)
+        s3itest.send_signal(d.pid, signal.SIGHUP)
         time.sleep(1.5)
         try:
             s3.put_object(Bucket="hup-fifo", Key=swap + ".txt", Body=b"1")
@@ -381,7 +330,7 @@ def stop_during_flush_wait(t, ws, moto_url):
     th.start()
     time.sleep(1.0)
     t0 = time.time()
-    send(d.pid, signal.SIGTERM)
+    s3itest.send_signal(d.pid, signal.SIGTERM)
     try:
         rc = d.proc.wait(70)
     except subprocess.TimeoutExpired:

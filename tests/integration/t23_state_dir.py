@@ -48,29 +48,6 @@ KNOWN_NAMES = SAFE_NAMES + OTHER_NAMES
 KNOWN_PATTERNS = [r"^spool\.[A-Za-z0-9]{6}$"]
 
 
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def lock_pid(state_dir):
-    try:
-        return int(read(os.path.join(state_dir, "lock")).split()[0])
-    except (ValueError, IndexError):
-        return None
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def second_instance(t, ws, moto_url):
     state = ws.path("state-shared")
     conf1 = s3itest.write_config(ws.logdir, moto_url, name="first.conf",
@@ -97,7 +74,7 @@ def second_instance(t, ws, moto_url):
             want = "server.state_dir %s is in use by s3inval PID %d" % (
                 state, holder)
             return (rc not in (0, None) and dt < 3 and want in out
-                    and pid_alive(holder)), \
+                    and s3itest.pid_alive(holder)), \
                 "rc %r after %.1fs; want %r in:\n%s" % (rc, dt, want, out)
         return fn
     t.case("a second instance (-f) on the same state_dir refuses to start, "
@@ -117,10 +94,10 @@ def second_instance(t, ws, moto_url):
         except s3itest.StartError as e:
             return False, str(e)
         dt = time.time() - t0
-        ok = dt < 3 and lock_pid(state) == d.pid
+        ok = dt < 3 and s3itest.lock_pid(state) == d.pid
         s3itest.stop(d)
         return ok, "started in %.1fs; lock names %r, daemon %d" % (
-            dt, lock_pid(state), d.pid)
+            dt, s3itest.lock_pid(state), d.pid)
     t.case("after kill -9 of the holder, a new instance starts at once and "
            "the lock names it", after_kill9)
 
@@ -128,19 +105,18 @@ def second_instance(t, ws, moto_url):
         p = s3itest.spawn("detached", [s3itest.S3INVAL_BIN, "-c", conf3],
                           ws.logdir, s3itest.daemon_env())
         rc = p.proc.wait(20)
-        pid = lock_pid(state)
+        pid = s3itest.lock_pid(state)
         try:
-            ok = rc == 0 and pid not in (None, p.pid) and pid_alive(pid)
+            ok = rc == 0 and pid not in (None, p.pid) and \
+                s3itest.pid_alive(pid)
             # The refusal must name the detached PID, not the parent's.
             ok2, diag = refuses(["-f"], conf2, "after-detached", pid)()
             return ok and ok2, "rc %r, lock %r, parent %d\n%s" % (
                 rc, pid, p.pid, diag)
         finally:
-            if pid and pid_alive(pid):
-                os.kill(pid, signal.SIGTERM)
-                deadline = time.time() + 10
-                while pid_alive(pid) and time.time() < deadline:
-                    time.sleep(0.05)
+            if pid:
+                s3itest.send_signal(pid, signal.SIGTERM)
+                s3itest.wait_gone(pid, 10)
     t.case("detached, the lock names the daemon's PID (not its parent's), "
            "and that is the PID a second instance names", detached_names_child)
 
@@ -156,7 +132,7 @@ def planted_links(t, ws, moto_url):
                                     state_dir=state)
         rc, dt, out = s3itest.run_s3inval_to_exit(
             conf, s3itest.daemon_env(), ws.logdir, name=name, timeout=10)
-        return read(target) == "precious\n", rc, out
+        return s3itest.read_text(target) == "precious\n", rc, out
 
     results = []
     for fname in SAFE_NAMES:
@@ -199,12 +175,8 @@ def planted_links(t, ws, moto_url):
 def known_files(t, ws, moto_url, cf, dist):
     """Every file the daemon leaves in state_dir is a known name."""
     state = ws.path("state-inventory")
-    conf = s3itest.write_config(
-        ws.logdir, moto_url, name="inventory.conf", state_dir=state,
-        sections={"bucket " + BUCKET: {"distributions": dist}},
-        cloudfront__endpoint=moto_url, cloudfront__quiet_period="200ms",
-        cloudfront__poll_interval="200ms",
-        cloudfront__max_requests_per_second="50")
+    conf = s3itest.moto_cf_config(ws.logdir, moto_url, BUCKET, dist,
+                                  "inventory.conf", state_dir=state)
     admin = "http://" + s3itest.read_config(conf)["server"]["admin_listen"]
     d = s3itest.start_s3inval(conf, None, ws.logdir, name="inventory")
     s3 = s3itest.s3_client(d.url)
