@@ -46,7 +46,6 @@ inval_queue_wants_body(enum s3_op op)
 static int
 changed_keys(const struct iq_write *w, struct strvec *keys)
 {
-	const char	*enc;
 	enum s3_op	 op = w->s3->op;
 
 	switch (op) {
@@ -55,13 +54,14 @@ changed_keys(const struct iq_write *w, struct strvec *keys)
 		return strvec_push(keys, w->s3->key);
 	case S3_OP_COPY_OBJECT:
 	case S3_OP_COMPLETE_MPU:
-		if (s3_xml_is_error(w->body, w->body_len))
+		if (s3_xml_is_error(w->body, w->body_len) != 0)
 			return 0;
 		return strvec_push(keys, w->s3->key);
 	case S3_OP_DELETE_OBJECTS:
-		enc = s3_req_param(w->s3, "encoding-type");
-		return s3_xml_deleted_keys(w->body, w->body_len,
-		    enc != NULL && strcmp(enc, "url") == 0, keys) < 0 ? -1 : 0;
+		/* Decoded only when the answer says so, whatever the
+		 * request's encoding-type asked (moto ignores it). */
+		return s3_xml_deleted_keys(w->body, w->body_len, keys) < 0 ?
+		    -1 : 0;
 	default:
 		return 0;
 	}
