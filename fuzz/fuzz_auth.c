@@ -354,7 +354,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    s3_req_parse(&s3, h.method, h.target,
 	    auth_header(h.h, h.n, "host"),
 	    cfg_sigv4->server.virtual_host_base,
-	    auth_header(h.h, h.n, "x-amz-copy-source") != NULL) == S3_OK) {
+	    auth_header(h.h, h.n, "x-amz-copy-source") != NULL ?
+	    S3_HDR_COPY_SOURCE : 0) == S3_OK) {
 		memset(&ai, 0, sizeof(ai));
 		ai.method = h.method;
 		ai.raw_path = s3.path;

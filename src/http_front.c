@@ -782,9 +782,9 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
 		    NULL);
 	e = s3_req_parse(&r->s3, method, r->target, header(r, "host"),
 	    cfg->server.virtual_host_base,
-	    header(r, "x-amz-copy-source") != NULL);
+	    header(r, "x-amz-copy-source") != NULL ? S3_HDR_COPY_SOURCE : 0);
 	if (e != S3_OK)
-		return answer_error(r, c, e, NULL);
+		return answer_error(r, c, e, r->s3.message);
 
 	memset(&ai, 0, sizeof(ai));
 	ai.method = method;
