@@ -793,7 +793,7 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method)
 	ai.headers = r->hdrs;
 	ai.n_headers = r->n_hdrs;
 	ai.bucket = r->s3.bucket;
-	ai.needs_write = s3_op_needs_write(r->s3.op);
+	ai.s3 = &r->s3;
 	/* CORS preflight carries no credentials (S3 User Guide, "CORS"). */
 	if (r->s3.op == S3_OP_OPTIONS && header(r, "authorization") == NULL &&
 	    strstr(r->s3.query, "X-Amz-Signature") == NULL) {

@@ -97,12 +97,6 @@ s3_op_refusal(enum s3_op op)
 	return row(op)->refusal;
 }
 
-int
-s3_op_needs_write(enum s3_op op)
-{
-	return s3_op_right(op) >= S3_RIGHT_W;
-}
-
 const char *
 s3_right_name(enum s3_right r)
 {

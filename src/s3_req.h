@@ -99,8 +99,6 @@ unsigned	 s3_op_flags(enum s3_op);
 const char	*s3_op_refusal(enum s3_op);
 /* "r", "w", "admin"; "" for none and refused. */
 const char	*s3_right_name(enum s3_right);
-/* 1 when the operation needs more than a read grant. */
-int		 s3_op_needs_write(enum s3_op);
 
 /*
  * A name for what the request is, for logs: the operation's S3 name, or
