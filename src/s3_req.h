@@ -2,9 +2,10 @@
 /*
  * s3_req: the S3 request model.  From a method, the raw request target and
  * the Host header, find the addressing style, the bucket, the key and the
- * query parameters, and name the operation (DESIGN §1, §3).  Pure: no I/O,
- * no globals.  Strings in struct s3_req are owned by it; s3_req_fini()
- * frees them.
+ * query parameters, and name the operation by the table of every S3
+ * operation (s3_op_table.h: how each is recognised, the right it needs,
+ * what its 2xx changes; DESIGN §1, §3).  Pure: no I/O, no globals.
+ * Strings in struct s3_req are owned by it; s3_req_fini() frees them.
  */
 #ifndef S3I_S3_REQ_H
 #define S3I_S3_REQ_H

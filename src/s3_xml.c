@@ -142,20 +142,37 @@ keys_under(xmlNodePtr root, const char *wrap, int decode, struct strvec *out)
 	return count;
 }
 
+/* The root element of the document when it is name, with *doc for the
+ * caller to free; NULL, and nothing to free, otherwise. */
+static xmlNodePtr
+root_named(const char *p, size_t n, const char *name, xmlDocPtr *doc)
+{
+	xmlNodePtr	 root;
+
+	*doc = parse(p, n);
+	if (*doc == NULL)
+		return NULL;
+	root = xmlDocGetRootElement(*doc);
+	if (root == NULL || !is(root, name)) {
+		xmlFreeDoc(*doc);
+		*doc = NULL;
+		return NULL;
+	}
+	return root;
+}
+
 int
 s3_xml_deleted_keys(const char *p, size_t n, struct strvec *out)
 {
 	xmlDocPtr	 doc;
 	xmlNodePtr	 root;
-	int		 rc = -1;
+	int		 rc;
 
-	doc = parse(p, n);
-	if (doc == NULL)
+	root = root_named(p, n, "DeleteResult", &doc);
+	if (root == NULL)
 		return -1;
-	root = xmlDocGetRootElement(doc);
-	if (root != NULL && is(root, "DeleteResult"))
-		rc = keys_under(root, "Deleted",
-		    child_says(root, "EncodingType", "url", 0), out);
+	rc = keys_under(root, "Deleted",
+	    child_says(root, "EncodingType", "url", 0), out);
 	xmlFreeDoc(doc);
 	return rc;
 }
@@ -166,18 +183,15 @@ s3_xml_delete_request(const char *p, size_t n, struct strvec *out,
 {
 	xmlDocPtr	 doc;
 	xmlNodePtr	 root;
-	int		 rc = -1;
+	int		 rc;
 
 	*quiet = 0;
-	doc = parse(p, n);
-	if (doc == NULL)
+	root = root_named(p, n, "Delete", &doc);
+	if (root == NULL)
 		return -1;
-	root = xmlDocGetRootElement(doc);
-	if (root != NULL && is(root, "Delete")) {
-		rc = keys_under(root, "Object", 0, out);
-		/* Fail closed: anything but "false" is quiet. */
-		*quiet = child_says(root, "Quiet", "false", 1);
-	}
+	rc = keys_under(root, "Object", 0, out);
+	/* Fail closed: anything but "false" is quiet. */
+	*quiet = child_says(root, "Quiet", "false", 1);
 	xmlFreeDoc(doc);
 	return rc;
 }
