@@ -30,8 +30,9 @@ struct auth_input {
 	const struct sigv4_header *headers;
 	size_t			 n_headers;
 	const char		*bucket;	/* client-facing; NULL: service */
-	const struct s3_req	*s3;		/* its operation decides the
-						 * right needed; NULL: unknown */
+	/* The parsed request: its operation decides the right needed
+	 * (NULL: an unknown one). */
+	const struct s3_req	*s3;
 };
 
 struct auth_result {
