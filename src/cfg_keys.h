@@ -25,7 +25,7 @@
  * (http[s]://host[:port]), HOST (a host name or empty), DURATION, SIZE,
  * UINT, DOUBLE, BOOL, ENUM, SECRET (never printed), BUCKET (a bucket name
  * or empty), PREFIX (an origin path); lists: IDS (CloudFront ids), NAMES
- * (file names), GRANTS (bucket:r or bucket:rw).
+ * (file names), GRANTS (bucket:RIGHT, RIGHT r, w, rw or admin).
  *
  * Keys of one section stay together: cfg_print() follows this order.
  *
@@ -145,7 +145,7 @@ CFG_KEY(client, access_key_id, WORD, access_key_id, NULL, NULL,
 CFG_KEY(client, secret_access_key, SECRET, secret_access_key, NULL, NULL,
     "its secret access key (required; never printed)")
 CFG_LIST(client, buckets, GRANTS, grants, "",
-    "buckets it may use: name:r or name:rw, comma-separated; * = any")
+    "rights per bucket, comma-separated: name:r|w|rw|admin; * = any")
 
 /* [bucket NAME], NAME as clients use it; [bucket *]: any bucket as itself */
 CFG_KEY(bucket, upstream_bucket, BUCKET, upstream_bucket, NULL, NULL,

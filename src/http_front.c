@@ -143,6 +143,10 @@ struct front_req {
 	int			 upstream_answered;
 	size_t			 keys_recorded;
 	int			 skipped;	/* same ETag: not invalidated */
+	/* A copy of the request body, when inval_queue_write() wants it
+	 * (DeleteObjects: the keys to fall back to). */
+	struct buf		 req_body;
+	int			 req_body_over;	/* past IQ_REQ_BODY_MAX */
 	struct iq_read		*learner;	/* a listing passing through */
 };
 
@@ -333,6 +337,10 @@ answer_write(struct front_req *r, struct MHD_Connection *c, int status)
 	w.n_resp_headers = nh;
 	w.body = buf_str(&body);
 	w.body_len = body.len;
+	if (inval_queue_wants_request_body(r->s3.op) && !r->req_body_over) {
+		w.req_body = buf_str(&r->req_body);
+		w.req_body_len = r->req_body.len;
+	}
 	failed = inval_queue_write(&w, &res) == -1;
 	free(rh);
 	r->skipped = res.outcome == IQ_UNCHANGED;
@@ -815,9 +823,9 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method,
 		    NULL);
 	e = s3_req_parse(&r->s3, method, r->target, header(r, "host"),
 	    cfg->server.virtual_host_base,
-	    header(r, "x-amz-copy-source") != NULL);
+	    header(r, "x-amz-copy-source") != NULL ? S3_HDR_COPY_SOURCE : 0);
 	if (e != S3_OK)
-		return answer_error(r, c, e, NULL);
+		return answer_error(r, c, e, r->s3.message);
 
 	memset(&ai, 0, sizeof(ai));
 	ai.method = method;
@@ -826,7 +834,7 @@ on_head(struct front_req *r, struct MHD_Connection *c, const char *method,
 	ai.headers = r->hdrs;
 	ai.n_headers = r->n_hdrs;
 	ai.bucket = r->s3.bucket;
-	ai.needs_write = s3_op_needs_write(r->s3.op);
+	ai.s3 = &r->s3;
 	/* CORS preflight carries no credentials (S3 User Guide, "CORS"); so
 	 * it gets no body either: nothing is read, spooled or forwarded for
 	 * a request nobody signed (issue 14 item 2). */
@@ -951,6 +959,20 @@ stream_push(void *arg, const char *data, size_t len)
 	return rc == 0 ? 0 : -1;
 }
 
+/* Keep what inval_queue_write() wants of the request body (as the client
+ * sent it, aws-chunked decoded), at most IQ_REQ_BODY_MAX bytes. */
+static void
+keep_request_body(struct front_req *r, const char *data, size_t len)
+{
+	if (r->req_body_over || !inval_queue_wants_request_body(r->s3.op))
+		return;
+	if (r->req_body.len + len > IQ_REQ_BODY_MAX ||
+	    buf_append(&r->req_body, data, len) == -1) {
+		buf_fini(&r->req_body);
+		r->req_body_over = 1;
+	}
+}
+
 /* Decoded bytes from the decoder: re-framed, or sent as they are with the
  * last byte held back until every check passed. */
 static int
@@ -960,6 +982,7 @@ stream_emit(void *arg, const char *data, size_t len)
 
 	if (len == 0)
 		return 0;
+	keep_request_body(r, data, len);
 	if (r->ace != NULL)
 		return aws_chunked_encode(r->ace, data, len, stream_push, r);
 	if (r->holding && stream_push(r, &r->held, 1) == -1)
@@ -1000,6 +1023,8 @@ on_body(struct front_req *r, const char *data, size_t len)
 	r->received += len;
 	if (r->state == FR_DRAIN || r->state == FR_ANSWERED)
 		return;
+	if (r->state != FR_STREAM)
+		keep_request_body(r, data, len);
 	if (r->state == FR_STREAM) {
 		if (aws_chunked_decode(r->acd, data, len, stream_emit, r) == -1)
 			stream_failed(r);
@@ -1347,6 +1372,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	aws_chunked_encoder_free(r->ace);
 	free(r->ce_fwd);
 	free(r->copy_src);
+	buf_fini(&r->req_body);
 	if (r->spool_fd != -1)
 		close(r->spool_fd);
 	EVP_MD_CTX_free(r->sha);

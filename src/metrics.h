@@ -13,6 +13,12 @@
 
 void	metrics_request(enum s3_op, unsigned status, uint64_t bytes_in,
 	    uint64_t bytes_out, int64_t upstream_ms);
+/* A successful write of an operation s3_op_table.h does not know
+ * (s3inval_unclassified_writes_total). */
+void	metrics_unclassified_write(void);
+/* A successful write whose answer could not be read, recorded by what its
+ * request could have changed (s3inval_write_fallbacks_total). */
+void	metrics_write_fallback(void);
 void	metrics_render(struct buf *);
 
 #endif
