@@ -142,13 +142,16 @@ static struct {
 	uint64_t		 keys_recorded;
 	uint64_t		 reappends;
 	int			 dirty;		/* compact and prune soon */
+	struct journal_stats	 jopen;		/* what the open found */
 
 	/* Owned by the worker thread. */
 	struct write_rec	*writes;
 	uint64_t		 next_batch_id;
 	int64_t			 next_call_ms;
 	uint64_t		 compacted_size;
+	int			 force_compact;	/* a recovery awaits it */
 	char			 instance[33];	/* random, kept in state_dir */
+	char			 boot[17];	/* random, this run's */
 	struct etag_index	*index;
 	int64_t			 index_saved_ms;
 	const char		*budget_mode;	/* "normal", "tight", "over" */
@@ -228,7 +231,9 @@ count_paths(struct batch *b)
 	}
 }
 
-/* CallerReference: the distribution, the batch's sequence and content. */
+/* CallerReference: the state_dir's instance, this run, the distribution,
+ * the batch's sequence and content.  Kept in the journal with the batch,
+ * so a retry after a restart sends the same one. */
 static void
 make_ref(struct batch *b, const char *dist)
 {
@@ -243,6 +248,9 @@ make_ref(struct batch *b, const char *dist)
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		goto fallback;
 	EVP_DigestUpdate(ctx, w.instance, strlen(w.instance) + 1);
+	/* This run's too: after damage, a lost batch's id may be handed
+	 * out again, and its reference must not come back with it. */
+	EVP_DigestUpdate(ctx, w.boot, strlen(w.boot) + 1);
 	EVP_DigestUpdate(ctx, dist, strlen(dist) + 1);
 	EVP_DigestUpdate(ctx, seq, strlen(seq) + 1);
 	for (i = 0; i < b->paths.n; i++)
@@ -507,6 +515,9 @@ replay_cb(void *arg, const struct journal_rec *r)
 			w.next_batch_id = r->batch_id + 1;
 		return 0;
 	case JOURNAL_ACCEPTED:
+		/* Its BATCH may be lost to damage: never reuse the id. */
+		if (r->batch_id >= w.next_batch_id)
+			w.next_batch_id = r->batch_id + 1;
 		rb = rbatch_find(rs, r->batch_id);
 		if (rb != NULL && r->invalidation_id != NULL) {
 			free(rb->b->inval_id);
@@ -515,6 +526,8 @@ replay_cb(void *arg, const struct journal_rec *r)
 		}
 		return 0;
 	case JOURNAL_COMPLETED:
+		if (r->batch_id >= w.next_batch_id)
+			w.next_batch_id = r->batch_id + 1;
 		rb = rbatch_find(rs, r->batch_id);
 		if (rb != NULL)
 			rb->done = 1;
@@ -670,7 +683,8 @@ compact(void)
 	int			 ok = 0;
 
 	journal_get_stats(w.j, &st);
-	if (st.size < COMPACT_MIN_BYTES || st.size < 2 * w.compacted_size)
+	if (!w.force_compact && (st.size < COMPACT_MIN_BYTES ||
+	    st.size < 2 * w.compacted_size))
 		return;
 	pthread_rwlock_wrlock(&w.hand);
 	pthread_mutex_lock(&w.mtx);
@@ -751,6 +765,11 @@ out:
 	free(recs);
 	journal_get_stats(w.j, &st);
 	w.compacted_size = st.size;
+	if (ok && w.force_compact && !st.lost) {
+		w.force_compact = 0;
+		log_info("journal: damaged file replaced; the whole-site "
+		    "invalidations that cover it are journaled");
+	}
 	if (ok)
 		log_debug("journal: compacted to %" PRIu64 " bytes", st.size);
 }
@@ -1508,6 +1527,99 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* --- a damaged journal ---------------------------------------------------- */
+
+/* 1 when id is a distribution of the configuration. */
+static int
+dist_configured(const char *id)
+{
+	const struct cfg_bucket	*bk;
+	size_t			 i, k;
+
+	for (i = 0; i < w.cfg->n_buckets; i++) {
+		bk = &w.cfg->buckets[i];
+		for (k = 0; k < bk->n_distributions; k++)
+			if (strcmp(bk->distributions[k], id) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * The journal may have lost acknowledged records (journal.h), and nobody
+ * can say which keys they held: every configured distribution gets one
+ * batch of the single path "/" "*", covering every write numbered so far
+ * (issue 13: invalidate more, never less).  It replaces what was pending
+ * there and the batches found unfinished, which it covers too.  The batch
+ * is journaled by the compaction that follows (which ends the recovery)
+ * or before it is sent, whichever comes first.  mtx held, at start.
+ */
+static int
+cover_loss(uint64_t upto, struct buf *names)
+{
+	struct batch	*b;
+	struct dist	*d;
+	size_t		 i;
+
+	for (i = 0; i < w.n_dists; i++) {
+		d = &w.dists[i];
+		if (!dist_configured(d->id))
+			continue;
+		while ((b = d->batches) != NULL) {
+			d->batches = b->next;
+			batch_free(b);
+		}
+		d->inflight_files = d->inflight_wild = 0;
+		strvec_fini(&d->pending);
+		strvec_init(&d->pending);
+		d->pending_from = d->pending_upto = 0;
+		d->keys_pending = 0;
+		d->first_ms = d->last_ms = 0;
+		b = batch_new(1, upto, d->id);
+		if (b == NULL || strvec_push(&b->paths, "/*") == -1) {
+			batch_free(b);
+			return -1;
+		}
+		count_paths(b);
+		make_ref(b, d->id);
+		b->next_ms = -1;		/* not journaled yet */
+		d->batches = b;
+		if (upto > d->covered)
+			d->covered = upto;
+		recent_note(b, d->id, "journal damage: whole site");
+		buf_printf(names, "%s%s", names->len > 0 ? ", " : "", d->id);
+	}
+	w.force_compact = 1;
+	w.dirty = 1;
+	return 0;
+}
+
+/* Say what the journal's open found: one line, with the numbers. */
+static void
+report_open(const char *covered)
+{
+	const struct journal_stats *st = &w.jopen;
+
+	if (st->lost)
+		log_event(LOG_ERROR, "journal_damaged", (struct log_field[]){
+		    LOG_NUM("bytes_dropped", st->bytes_dropped),
+		    LOG_NUM("bytes_damaged", st->bytes_damaged),
+		    LOG_STR("detail", st->damage),
+		    LOG_STR("action", "acknowledged writes may be lost: "
+		    "invalidating /* on every distribution"),
+		    LOG_STR("distributions", covered) }, 5);
+	else if (st->bytes_garbage > 0)
+		log_event(LOG_WARN, "journal_garbage", (struct log_field[]){
+		    LOG_NUM("bytes_dropped", st->bytes_garbage),
+		    LOG_STR("detail", st->damage),
+		    LOG_STR("action", "dropped; every record of the clean "
+		    "stop is there, nothing is lost") }, 3);
+	else if (st->bytes_torn > 0)
+		log_info("journal: %s; dropped", st->damage);
+	else if (st->damage[0] != '\0')
+		log_warn("journal: %s", st->damage);
+}
+
 /* --- the public side ------------------------------------------------------------- */
 
 struct etag_index *
@@ -1707,6 +1819,8 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 {
 	struct rstate	 rs;
 	struct rbatch	*rb;
+	struct buf	 covered;
+	unsigned char	 rnd[8];
 	size_t		 i, k;
 	int		 any = 0;
 	pthread_rwlockattr_t ra;
@@ -1728,6 +1842,11 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 	memset(&rs, 0, sizeof(rs));
 	if (load_instance(cfg->server.state_dir, err, errsz) == -1)
 		goto fail;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		snprintf(err, errsz, "no randomness for this run's id");
+		goto fail;
+	}
+	sigv4_hex(w.boot, rnd, sizeof(rnd));
 	w.index = etag_index_open(cfg->server.state_dir,
 	    (size_t)cfg->server.index_max_memory);
 	w.index_saved_ms = util_mono_ms();
@@ -1749,9 +1868,20 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory replaying the journal");
 		goto fail;
 	}
+	journal_get_stats(w.j, &w.jopen);
+	buf_init(&covered);
+	if (w.jopen.lost && (cover_loss(journal_last_seq(w.j), &covered) ==
+	    -1 || !buf_ok(&covered))) {
+		pthread_mutex_unlock(&w.mtx);
+		buf_fini(&covered);
+		snprintf(err, errsz, "out of memory covering journal damage");
+		goto fail;
+	}
 	w.dirty = 1;
 	w.running = 1;
 	pthread_mutex_unlock(&w.mtx);
+	report_open(buf_str(&covered));
+	buf_fini(&covered);
 	if (cloudfront_init(cfg->cloudfront.endpoint,
 	    (long)cfg->cloudfront.timeout_ms) == -1) {
 		snprintf(err, errsz, "cannot set up the CloudFront client");
@@ -1931,6 +2061,17 @@ inval_metrics(struct buf *b)
 	buf_printf(b, "# HELP s3inval_journal_errors_total Journal writes "
 	    "that failed.\n# TYPE s3inval_journal_errors_total counter\n"
 	    "s3inval_journal_errors_total %" PRIu64 "\n", w.journal_errors);
+	buf_printf(b, "# HELP s3inval_journal_damaged_bytes_total Journal "
+	    "bytes found damaged at start (unreadable, missing, or written "
+	    "after a clean stop).\n"
+	    "# TYPE s3inval_journal_damaged_bytes_total counter\n"
+	    "s3inval_journal_damaged_bytes_total %" PRIu64 "\n",
+	    w.jopen.bytes_damaged + w.jopen.bytes_garbage);
+	buf_printf(b, "# HELP s3inval_journal_torn_bytes_total Journal bytes "
+	    "of an unacknowledged write a crash cut short, dropped at start.\n"
+	    "# TYPE s3inval_journal_torn_bytes_total counter\n"
+	    "s3inval_journal_torn_bytes_total %" PRIu64 "\n",
+	    w.jopen.bytes_torn);
 	pthread_mutex_unlock(&w.mtx);
 }
 
@@ -1954,23 +2095,34 @@ json_str(struct buf *b, const char *s)
 void
 inval_status_json(struct buf *b)
 {
+	struct journal_stats st;
 	struct batch	*bt;
 	struct dist	*d;
 	size_t		 i, unsent, inflight;
 	uint64_t	 pending = 0, open = 0, total;
 
+	memset(&st, 0, sizeof(st));
+	if (w.started)
+		journal_get_stats(w.j, &st);
 	pthread_mutex_lock(&w.mtx);
 	all_done(0, &pending, &open);
 	total = month_total();
 	buf_printf(b, "{\"paths_pending\":%" PRIu64 ",\"batches_open\":%"
 	    PRIu64 ",\"writes_recorded\":%" PRIu64 ",\"journal_errors\":%"
 	    PRIu64 ",\"month\":{\"paths\":%" PRIu64 ",\"free_paths\":%u,"
-	    "\"estimated_cost_usd\":%.3f,\"budget\":\"%s\"},"
-	    "\"distributions\":[", pending, open,
-	    w.writes_recorded, w.journal_errors, total,
+	    "\"estimated_cost_usd\":%.3f,\"budget\":\"%s\"},",
+	    pending, open, w.writes_recorded, w.journal_errors, total,
 	    w.cfg != NULL ? w.cfg->cloudfront.monthly_free_paths : 1000,
 	    month_cost(w.cfg, total),
 	    w.budget_mode != NULL ? w.budget_mode : "normal");
+	buf_printf(b, "\"journal\":{\"bytes\":%" PRIu64 ",\"writable\":%s,"
+	    "\"damaged_bytes\":%" PRIu64 ",\"torn_bytes\":%" PRIu64
+	    ",\"lost\":%s,\"recovering\":%s,\"damage\":", st.size,
+	    st.failing ? "false" : "true",
+	    w.jopen.bytes_damaged + w.jopen.bytes_garbage, w.jopen.bytes_torn,
+	    w.jopen.lost ? "true" : "false", st.lost ? "true" : "false");
+	json_str(b, w.jopen.damage);
+	buf_puts(b, "},\"distributions\":[");
 	for (i = 0; i < w.n_dists; i++) {
 		d = &w.dists[i];
 		unsent = inflight = 0;
