@@ -142,6 +142,7 @@ static struct {
 	uint64_t		 keys_recorded;
 	uint64_t		 reappends;
 	int			 dirty;		/* compact and prune soon */
+	int64_t			 probe_ms;	/* inval_ready()'s last */
 	struct journal_stats	 jopen;		/* what the open found */
 
 	/* Owned by the worker thread. */
@@ -1802,15 +1803,32 @@ inval_flush(int64_t wait_ms, struct inval_flush_result *res)
 	res->waited_ms = util_mono_ms() - t0;
 }
 
+/*
+ * Not ready while the journal's last write failed (issue 13: /readyz
+ * fails until an append succeeds again).  A load balancer that believes
+ * it sends no more writes, so the only append that can clear it is ours:
+ * a probe, at most one a second, on the asking thread.
+ */
 int
 inval_ready(void)
 {
 	struct journal_stats	 st;
+	int64_t			 now = util_mono_ms();
+	int			 probe = 0;
 
 	if (!w.started)
 		return 1;
 	journal_get_stats(w.j, &st);
-	(void)st;
+	if (st.failing) {
+		pthread_mutex_lock(&w.mtx);
+		if (now - w.probe_ms >= 1000) {
+			w.probe_ms = now;
+			probe = 1;
+		}
+		pthread_mutex_unlock(&w.mtx);
+		if (!probe || journal_probe(w.j) == -1)
+			return 0;
+	}
 	return access(w.cfg->server.state_dir, W_OK) == 0;
 }
 

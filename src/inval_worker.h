@@ -79,7 +79,9 @@ void	inval_known_paths(const struct cfg *, struct etag_index *,
  * counted per distribution, shown with the next batch. */
 void	inval_note_skipped(const struct cfg_bucket *, size_t n);
 
-/* 1 when the journal accepts writes (for /readyz). */
+/* 1 when the journal accepts writes (for /readyz): 0 from a failed
+ * append until one succeeds again; while failing, a call may try one
+ * (blocking for an fdatasync, at most once a second). */
 int	inval_ready(void);
 
 void	inval_metrics(struct buf *);	/* Prometheus text */

@@ -1196,6 +1196,46 @@ lead(struct journal *j)
 	pthread_cond_broadcast(&j->cv);
 }
 
+/* Queue w behind the bytes just added to pend and wait for its group.
+ * mu held. */
+static void
+join_group(struct journal *j, struct waiter *w)
+{
+	w->next = j->waiters;
+	j->waiters = w;
+	while (!w->done) {
+		/* A waiting compaction goes first, or a steady stream
+		 * of groups could keep it out for good. */
+		if (!j->busy && j->compact_wait == 0 && j->pend.len > 0)
+			lead(j);
+		else
+			pthread_cond_wait(&j->cv, &j->mu);
+	}
+}
+
+int
+journal_probe(struct journal *j)
+{
+	struct buf	 b;
+	struct waiter	 w;
+	int		 err = 0;
+
+	buf_init(&b);
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_lock(&j->mu);
+	if (encode_seq(&b, j->last_seq) == -1 ||
+	    bytes_add(&j->pend, b.data, b.len) == -1)
+		err = errno;
+	else {
+		join_group(j, &w);
+		err = w.err;
+	}
+	pthread_mutex_unlock(&j->mu);
+	buf_fini(&b);
+	errno = err;
+	return err == 0 ? 0 : -1;
+}
+
 int
 journal_append(struct journal *j, struct journal_rec *rec)
 {
@@ -1233,16 +1273,7 @@ journal_append(struct journal *j, struct journal_rec *rec)
 	}
 	if (rec->type == JOURNAL_WRITE)
 		j->last_seq = seq;
-	w.next = j->waiters;
-	j->waiters = &w;
-	while (!w.done) {
-		/* A waiting compaction goes first, or a steady stream
-		 * of groups could keep it out for good. */
-		if (!j->busy && j->compact_wait == 0 && j->pend.len > 0)
-			lead(j);
-		else
-			pthread_cond_wait(&j->cv, &j->mu);
-	}
+	join_group(j, &w);
 	pthread_mutex_unlock(&j->mu);
 
 	if (w.err != 0) {

@@ -148,6 +148,11 @@ void	journal_close(struct journal *);
  * Returns 0, or -1 (errno set). */
 int	journal_append(struct journal *, struct journal_rec *rec);
 
+/* Append an internal record that replay skips, durably: whether the
+ * journal can be written now (a failed write sets stats.failing, a good
+ * one clears it).  Returns 0, or -1 with errno set. */
+int	journal_probe(struct journal *);
+
 /* Replace the journal with exactly these records (WRITE keep their seq).
  * Appends wait meanwhile.  Returns 0, or -1 (the old file stays).  After
  * an open that reported lost, the records must cover the loss: the first

@@ -1545,8 +1545,15 @@ child_fsize(const char *dir, const char *path)
 	if (journal_append(j, &r) != -1 || errno != EFBIG)
 		return 10;
 	journal_get_stats(j, &s);
-	if (s.errors != 2 || s.appends != 3)
+	if (s.errors != 2 || s.appends != 3 || !s.failing)
 		return 11;
+	/* A probe fails the same way and changes nothing. */
+	if (journal_probe(j) != -1 || errno != EFBIG)
+		return 20;
+	journal_get_stats(j, &s);
+	if (!s.failing || stat(path, &sb) == -1 ||
+	    (uint64_t)sb.st_size != s.size)
+		return 21;
 	journal_close(j);
 
 	/* Reopen, still limited: only the three complete records. */
@@ -1567,9 +1574,15 @@ child_fsize(const char *dir, const char *path)
 	if (group_failure(dir, j, &low, (uint64_t)s.size + 200) != 0)
 		return 19;
 
-	/* Space returns: appends work again, on the same journal. */
+	/* Space returns: a probe says so, and appends work again, on the
+	 * same journal. */
 	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
 		return 15;
+	if (journal_probe(j) == -1)
+		return 22;
+	journal_get_stats(j, &s);
+	if (s.failing)
+		return 23;
 	r = wrec("bkt", big, 50);
 	if (journal_append(j, &r) == -1)
 		return 16;
@@ -1603,7 +1616,8 @@ test_write_failure(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 
 	/* The three first records, those of the groups that succeeded,
-	 * then the two after the limit was lifted. */
+	 * then the two after the limit was lifted (the probe record is not
+	 * one the caller sees). */
 	j = jopen(t, &c);
 	assert_true(c.n >= 5);
 	assert_true(c.v[0].r.seq == 1 && c.v[2].r.seq == 3);
