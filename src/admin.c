@@ -97,15 +97,12 @@ do_flush(struct admin *a, struct MHD_Connection *c)
 	}
 	inval_flush(wait_s * 1000, &res);
 	buf_init(&b);
-	buf_printf(&b, "{\"done\":%s,\"paths_pending\":%llu,"
-	    "\"batches_open\":%llu,\"waited_ms\":%lld}\n",
-	    res.done ? "true" : "false",
-	    (unsigned long long)res.pending_paths,
-	    (unsigned long long)res.batches_open, (long long)res.waited_ms);
+	inval_flush_json(&b, &res);
 	log_event(LOG_INFO, "flush", (struct log_field[]){
 	    LOG_NUM("wait_s", wait_s), LOG_STR("done", res.done ? "yes" : "no"),
 	    LOG_NUM("paths_pending", res.pending_paths),
-	    LOG_NUM("batches_open", res.batches_open) }, 4);
+	    LOG_NUM("batches_open", res.batches_open),
+	    LOG_NUM("distributions_failed", res.n_failed) }, 5);
 	ret = reply(c, (!res.done && strict && wait_s > 0) ? 504 : 200,
 	    "application/json", &b);
 	buf_fini(&b);

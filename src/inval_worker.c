@@ -82,6 +82,11 @@ struct dist {
 	uint64_t	 evictions;		/* needless, when known */
 	char		 last_error[256];	/* cleared by a success */
 	char		 last_rejected[256];	/* kept: a permanent error */
+	/* Refused: NoSuchDistribution or AccessDenied (issue 13 item 5). */
+	int64_t		 refused_ms;		/* since (mono); 0: not */
+	uint64_t	 refused_gen;		/* flush_gen the attempt saw */
+	char		 refused_why[200];
+	uint64_t	 paths_given_up;
 };
 
 struct write_rec {			/* kept for compaction */
@@ -143,6 +148,8 @@ static struct {
 	uint64_t		 reappends;
 	int			 dirty;		/* compact and prune soon */
 	int64_t			 probe_ms;	/* inval_ready()'s last */
+	uint64_t		 flush_gen;	/* flushes begun */
+	int			 quiesced;	/* flushes wait no more */
 	struct journal_stats	 jopen;		/* what the open found */
 
 	/* Owned by the worker thread. */
@@ -537,7 +544,55 @@ replay_cb(void *arg, const struct journal_rec *r)
 	return 0;
 }
 
-/* Rebuild the state from the replayed records.  mtx held. */
+/* What a start drops because the configuration changed: per name, how
+ * many batches (writes) and paths (keys). */
+struct gone {
+	char		*name;
+	uint64_t	 count, items;
+	struct gone	*next;
+};
+
+static void
+note_unconfigured(struct gone **list, const char *name, size_t items)
+{
+	struct gone	*g;
+
+	for (g = *list; g != NULL; g = g->next)
+		if (strcmp(g->name, name) == 0)
+			break;
+	if (g == NULL) {
+		g = calloc(1, sizeof(*g));
+		if (g == NULL || (g->name = strdup(name)) == NULL) {
+			free(g);
+			return;			/* only the warning is lost */
+		}
+		g->next = *list;
+		*list = g;
+	}
+	g->count++;
+	g->items += items;
+}
+
+static void
+gone_free(struct gone *g)
+{
+	struct gone	*n;
+
+	for (; g != NULL; g = n) {
+		n = g->next;
+		free(g->name);
+		free(g);
+	}
+}
+
+static int	dist_configured(const char *);
+
+/*
+ * Rebuild the state from the replayed records.  Batches for a distribution
+ * that is no longer configured are dropped, and so are writes to a bucket
+ * that nothing serves now, each with a warning: sending them would fail
+ * for ever (issue 13 item 5).  mtx held.
+ */
 static int
 restore(struct rstate *rs)
 {
@@ -546,6 +601,7 @@ restore(struct rstate *rs)
 	struct write_rec	*wr, *rev = NULL;
 	struct dist		*d;
 	struct batch		**bt;
+	struct gone		*gone = NULL, *gone_buckets = NULL, *g;
 	int64_t			 now = util_mono_ms();
 	uint64_t		 resumed = 0;
 
@@ -577,7 +633,12 @@ restore(struct rstate *rs)
 	}
 	while ((rb = rs->batches) != NULL) {
 		rs->batches = rb->next;
-		if (rb->done || rb->dist[0] == '\0' || rb->b->paths.n == 0) {
+		if (!rb->done && rb->dist[0] != '\0' && rb->b->paths.n > 0 &&
+		    !dist_configured(rb->dist)) {
+			note_unconfigured(&gone, rb->dist, rb->b->paths.n);
+			batch_free(rb->b);
+		} else if (rb->done || rb->dist[0] == '\0' ||
+		    rb->b->paths.n == 0) {
 			batch_free(rb->b);
 		} else {
 			d = dist_get(rb->dist);
@@ -606,8 +667,12 @@ restore(struct rstate *rs)
 	w.writes = rev;
 	for (wr = w.writes; wr != NULL; wr = wr->next) {
 		bk = cfg_bucket_find(w.cfg, wr->bucket);
-		if (bk == NULL)
+		if (bk == NULL || bk->n_distributions == 0) {
+			if (wr->bucket[0] != '\0')
+				note_unconfigured(&gone_buckets, wr->bucket,
+				    wr->keys.n);
 			continue;
+		}
 		if (merge_write(bk, wr->seq, (const char *const *)wr->keys.v,
 		    wr->keys.n, now) == -1)
 			return -1;
@@ -615,6 +680,24 @@ restore(struct rstate *rs)
 	if (resumed > 0)
 		log_info("journal: %" PRIu64 " unfinished batch%s resumed",
 		    resumed, resumed == 1 ? "" : "es");
+	for (g = gone; g != NULL; g = g->next)
+		log_event(LOG_WARN, "distribution_removed",
+		    (struct log_field[]){
+		    LOG_STR("distribution", g->name),
+		    LOG_NUM("batches_dropped", g->count),
+		    LOG_NUM("paths_dropped", g->items),
+		    LOG_STR("why", "no longer in the configuration") }, 4);
+	for (g = gone_buckets; g != NULL; g = g->next)
+		log_event(LOG_WARN, "bucket_removed", (struct log_field[]){
+		    LOG_STR("bucket", g->name),
+		    LOG_NUM("writes_dropped", g->count),
+		    LOG_NUM("keys_dropped", g->items),
+		    LOG_STR("why", "no distribution of the configuration "
+		    "serves it now") }, 4);
+	if (gone != NULL || gone_buckets != NULL)
+		w.force_compact = 1;	/* so they stay dropped */
+	gone_free(gone);
+	gone_free(gone_buckets);
 	return 0;
 }
 
@@ -1133,6 +1216,49 @@ call_pacing(void)
 	w.next_call_ms = util_mono_ms() + (int64_t)(1000.0 / rps);
 }
 
+/*
+ * CloudFront answers NoSuchDistribution or AccessDenied for this
+ * distribution: its paths stay pending for give_up_after, and a flush
+ * reports them as failed instead of waiting (issue 13 item 5).  Anything
+ * else (credentials, throttling) is not the distribution's.
+ */
+static int
+refuses(const struct cf_result *res)
+{
+	return res->outcome == CF_FATAL &&
+	    (strcmp(res->code, "NoSuchDistribution") == 0 ||
+	    strcmp(res->code, "AccessDenied") == 0 ||
+	    strcmp(res->code, "AccessDeniedException") == 0);
+}
+
+/* An attempt that began at flush generation gen ended.  mtx held. */
+static void
+note_answer(struct dist *d, const struct cf_result *res, uint64_t gen)
+{
+	if (refuses(res)) {
+		if (d->refused_ms == 0) {
+			d->refused_ms = util_mono_ms();
+			log_event(LOG_ERROR, "distribution_refused",
+			    (struct log_field[]){
+			    LOG_STR("distribution", d->id),
+			    LOG_STR("code", res->code),
+			    LOG_STR("message", res->message),
+			    LOG_NUM("give_up_after_s",
+			    w.cfg->cloudfront.give_up_after_ms / 1000) }, 4);
+		}
+		d->refused_gen = gen;
+		snprintf(d->refused_why, sizeof(d->refused_why), "%.60s: %.130s",
+		    res->code, res->message);
+		pthread_cond_broadcast(&w.progress);	/* flushes see it */
+	} else if (res->outcome == CF_OK || res->outcome == CF_ALREADY_DONE) {
+		if (d->refused_ms != 0)
+			log_info("distribution %s accepts invalidations again",
+			    d->id);
+		d->refused_ms = 0;
+		d->refused_why[0] = '\0';
+	}
+}
+
 /* Send batch b of distribution di.  Worker thread; mtx held on entry and
  * on return, released during the call. */
 static void
@@ -1142,6 +1268,7 @@ send_batch(size_t di, struct batch *b)
 	struct batch		*h1 = NULL, *h2 = NULL;
 	struct dist		*d;
 	char			 dist[128];
+	uint64_t		 gen = w.flush_gen;
 	int			 journaled = b->next_ms != -1;
 
 	snprintf(dist, sizeof(dist), "%s", w.dists[di].id);
@@ -1161,6 +1288,7 @@ send_batch(size_t di, struct batch *b)
 	call_pacing();
 	pthread_mutex_lock(&w.mtx);
 	d = &w.dists[di];
+	note_answer(d, &res, gen);
 	b->next_ms = util_mono_ms();
 	switch (res.outcome) {
 	case CF_OK:
@@ -1287,6 +1415,7 @@ poll_batch(size_t di, struct batch *b)
 {
 	struct cf_result	 res;
 	char			 dist[128], id[128];
+	uint64_t		 gen = w.flush_gen;
 	int			 done;
 
 	snprintf(dist, sizeof(dist), "%s", w.dists[di].id);
@@ -1307,6 +1436,7 @@ poll_batch(size_t di, struct batch *b)
 		    LOG_NUM("paths", b->paths.n) }, 3);
 	}
 	pthread_mutex_lock(&w.mtx);
+	note_answer(&w.dists[di], &res, gen);
 	if (done) {
 		finish_batch(&w.dists[di], b, "completed");
 		batch_free(b);
@@ -1318,6 +1448,75 @@ poll_batch(size_t di, struct batch *b)
 		b->attempts++;
 		b->next_ms = util_mono_ms() + backoff_ms(b->attempts);
 	}
+}
+
+/*
+ * Distribution di refused its paths for give_up_after: drop them, with an
+ * error line, so they stop costing calls and holding flushes.  Each
+ * batch is journaled COMPLETED and the pending writes as covered, so a
+ * restart does not bring them back.  Worker thread; mtx held on entry and
+ * return, released while journaling.
+ */
+static void
+give_up(size_t di)
+{
+	struct journal_rec	 r;
+	struct batch		*list, *b;
+	struct dist		*d = &w.dists[di];
+	uint64_t		 paths = d->pending.n, batches = 0, upto;
+	char			 dist[128], why[200];
+
+	snprintf(dist, sizeof(dist), "%s", d->id);
+	snprintf(why, sizeof(why), "%s", d->refused_why);
+	list = d->batches;
+	d->batches = NULL;
+	d->inflight_files = d->inflight_wild = 0;
+	for (b = list; b != NULL; b = b->next) {
+		paths += b->paths.n;
+		batches++;
+		recent_note(b, dist, "given up: refused");
+	}
+	if (d->pending_upto > d->covered)
+		d->covered = d->pending_upto;
+	upto = d->covered;
+	strvec_fini(&d->pending);
+	strvec_init(&d->pending);
+	d->pending_from = d->pending_upto = 0;
+	d->keys_pending = 0;
+	d->first_ms = d->last_ms = 0;
+	d->refused_ms = 0;
+	d->refused_why[0] = '\0';
+	d->paths_given_up += paths;
+	w.dirty = 1;
+	pthread_mutex_unlock(&w.mtx);
+
+	log_event(LOG_ERROR, "distribution_given_up", (struct log_field[]){
+	    LOG_STR("distribution", dist),
+	    LOG_NUM("paths_dropped", paths),
+	    LOG_NUM("batches_dropped", batches),
+	    LOG_STR("reason", why),
+	    LOG_NUM("refused_for_s",
+	    w.cfg->cloudfront.give_up_after_ms / 1000) }, 5);
+	for (b = list; b != NULL; b = b->next)
+		journal_mark(JOURNAL_COMPLETED, b->id, NULL);
+	/* A finished empty batch records how far this distribution is
+	 * covered: the writes behind the dropped paths count as done. */
+	memset(&r, 0, sizeof(r));
+	r.type = JOURNAL_BATCH;
+	r.distribution = dist;
+	r.caller_reference = "";
+	r.upto_seq = upto;
+	pthread_mutex_lock(&w.mtx);
+	r.batch_id = w.next_batch_id++;
+	pthread_mutex_unlock(&w.mtx);
+	if (journal_append(w.j, &r) == 0)
+		journal_mark(JOURNAL_COMPLETED, r.batch_id, NULL);
+	while ((b = list) != NULL) {
+		list = b->next;
+		batch_free(b);
+	}
+	pthread_mutex_lock(&w.mtx);
+	pthread_cond_broadcast(&w.progress);
 }
 
 /* --- the thread ----------------------------------------------------------------- */
@@ -1427,8 +1626,24 @@ worker_main(void *arg)
 			    LOG_NUM("paths_month", month_total()) }, 6);
 			d->skipped_pending = 0;
 		}
+		/* A flush asks refusing distributions once more, now: it
+		 * waits for that answer only (inval_flush()). */
+		for (i = 0; w.flush_now && i < w.n_dists; i++) {
+			d = &w.dists[i];
+			if (d->refused_ms == 0)
+				continue;
+			for (b = d->batches; b != NULL; b = b->next)
+				if (b->next_ms > now)
+					b->next_ms = now;
+		}
 		w.flush_now = 0;
 		pthread_cond_broadcast(&w.progress);
+		for (i = 0; i < w.n_dists; i++) {
+			d = &w.dists[i];
+			if (d->refused_ms != 0 && now - d->refused_ms >=
+			    w.cfg->cloudfront.give_up_after_ms)
+				give_up(i);
+		}
 
 		/* One CloudFront call at a time, paced; the one due first,
 		 * whatever its distribution, so a busy one cannot hold the
@@ -1484,6 +1699,9 @@ worker_main(void *arg)
 		}
 		for (i = 0; i < w.n_dists; i++) {
 			d = &w.dists[i];
+			if (d->refused_ms != 0)
+				next = min_deadline(next, d->refused_ms +
+				    w.cfg->cloudfront.give_up_after_ms);
 			if (d->pending.n == 0) {
 				if (d->skipped_pending > 0)
 					next = min_deadline(next,
@@ -1737,40 +1955,86 @@ inval_record(const struct cfg_bucket *bk, const char *bucket,
 	return -1;
 }
 
-/* Everything up to target is Completed at CloudFront.  mtx held. */
-static int
-all_done(uint64_t target, uint64_t *pending, uint64_t *open)
+static void	json_str(struct buf *, const char *);
+
+/* Paths pending and batches open, over every distribution.  mtx held. */
+static void
+count_open(uint64_t *pending, uint64_t *open)
 {
+	struct batch	*b;
+	size_t		 i;
+
+	*pending = *open = 0;
+	for (i = 0; i < w.n_dists; i++) {
+		*pending += w.dists[i].pending.n;
+		for (b = w.dists[i].batches; b != NULL; b = b->next)
+			(*open)++;
+	}
+}
+
+/*
+ * Where a flush that began at generation gen stands: 1 when nothing up to
+ * target is open but the work of distributions that refused it since
+ * (listed in res->failed); res's counts filled in.  mtx held.
+ */
+static int
+flush_settled(uint64_t target, uint64_t gen, struct inval_flush_result *res)
+{
+	struct inval_flush_failed *f;
 	struct inbox_item	*it;
 	struct batch		*b;
 	struct dist		*d;
+	uint64_t		 paths;
 	size_t			 i;
-	int			 done = 1;
+	int			 settled = 1, open;
 
-	*pending = *open = 0;
+	res->pending_paths = res->batches_open = 0;
+	res->n_failed = 0;
 	for (it = w.inbox; it != NULL; it = it->next)
 		if (it->seq <= target)
-			done = 0;
+			settled = 0;
 	for (i = 0; i < w.n_dists; i++) {
 		d = &w.dists[i];
-		*pending += d->pending.n;
-		if (d->pending_from != 0 && d->pending_from <= target)
-			done = 0;
+		res->pending_paths += d->pending.n;
+		open = d->pending_from != 0 && d->pending_from <= target;
+		paths = d->pending.n;
 		for (b = d->batches; b != NULL; b = b->next) {
-			(*open)++;
+			res->batches_open++;
+			paths += b->paths.n;
 			if (b->from_seq <= target)
-				done = 0;
+				open = 1;
 		}
+		if (!open)
+			continue;
+		/* Refused by an attempt made since this flush began: no
+		 * use waiting, say why. */
+		if (d->refused_ms != 0 && d->refused_gen >= gen) {
+			if (res->n_failed == INVAL_FLUSH_FAILED_MAX)
+				continue;
+			f = &res->failed[res->n_failed++];
+			snprintf(f->distribution, sizeof(f->distribution), "%s",
+			    d->id);
+			f->paths = paths;
+			snprintf(f->reason, sizeof(f->reason), "%s",
+			    d->refused_why);
+			f->give_up_in_ms = d->refused_ms +
+			    w.cfg->cloudfront.give_up_after_ms - util_mono_ms();
+			if (f->give_up_in_ms < 0)
+				f->give_up_in_ms = 0;
+			continue;
+		}
+		settled = 0;
 	}
-	return done;
+	return settled;
 }
 
-void
-inval_flush(int64_t wait_ms, struct inval_flush_result *res)
+static void
+flush_wait(int64_t wait_ms, struct inval_flush_result *res, int final)
 {
 	struct timespec	 ts;
 	int64_t		 t0 = util_mono_ms(), deadline, left;
-	uint64_t	 target;
+	uint64_t	 target, gen;
+	int		 settled;
 
 	memset(res, 0, sizeof(*res));
 	if (!w.started) {
@@ -1780,13 +2044,16 @@ inval_flush(int64_t wait_ms, struct inval_flush_result *res)
 	target = journal_last_seq(w.j);
 	deadline = t0 + wait_ms;
 	pthread_mutex_lock(&w.mtx);
+	gen = ++w.flush_gen;
 	w.flush_now = 1;
 	pthread_cond_signal(&w.wake);
 	for (;;) {
-		res->done = all_done(target, &res->pending_paths,
-		    &res->batches_open);
+		settled = flush_settled(target, gen, res);
+		res->done = settled && res->n_failed == 0;
+		res->stopping = w.quiesced || !w.running;
 		left = deadline - util_mono_ms();
-		if (res->done || wait_ms <= 0 || left <= 0 || !w.running)
+		if (settled || wait_ms <= 0 || left <= 0 || !w.running ||
+		    (w.quiesced && !final))
 			break;
 		if (left > 1000)
 			left = 1000;
@@ -1801,6 +2068,50 @@ inval_flush(int64_t wait_ms, struct inval_flush_result *res)
 	}
 	pthread_mutex_unlock(&w.mtx);
 	res->waited_ms = util_mono_ms() - t0;
+}
+
+void
+inval_flush(int64_t wait_ms, struct inval_flush_result *res)
+{
+	flush_wait(wait_ms, res, 0);
+}
+
+void
+inval_flush_final(int64_t wait_ms, struct inval_flush_result *res)
+{
+	flush_wait(wait_ms, res, 1);
+}
+
+void
+inval_quiesce(void)
+{
+	pthread_mutex_lock(&w.mtx);
+	w.quiesced = 1;
+	pthread_cond_broadcast(&w.progress);
+	pthread_mutex_unlock(&w.mtx);
+}
+
+void
+inval_flush_json(struct buf *b, const struct inval_flush_result *res)
+{
+	const struct inval_flush_failed *f;
+	size_t	 i;
+
+	buf_printf(b, "{\"done\":%s,\"paths_pending\":%" PRIu64
+	    ",\"batches_open\":%" PRIu64 ",\"waited_ms\":%" PRId64
+	    ",\"stopping\":%s,\"failed\":[", res->done ? "true" : "false",
+	    res->pending_paths, res->batches_open, res->waited_ms,
+	    res->stopping ? "true" : "false");
+	for (i = 0; i < res->n_failed; i++) {
+		f = &res->failed[i];
+		buf_printf(b, "%s{\"distribution\":", i > 0 ? "," : "");
+		json_str(b, f->distribution);
+		buf_printf(b, ",\"paths\":%" PRIu64 ",\"reason\":", f->paths);
+		json_str(b, f->reason);
+		buf_printf(b, ",\"gives_up_in_s\":%" PRId64 "}",
+		    (f->give_up_in_ms + 999) / 1000);
+	}
+	buf_puts(b, "]}\n");
 }
 
 /*
@@ -2024,6 +2335,10 @@ static const struct {
 	    "known)." },
 	{ "paths_month", "gauge", offsetof(struct dist, month_paths),
 	    "Paths submitted this calendar month (UTC)." },
+	{ "paths_given_up_total", "counter",
+	    offsetof(struct dist, paths_given_up),
+	    "Paths dropped after the distribution refused them "
+	    "(NoSuchDistribution, AccessDenied) for give_up_after." },
 };
 
 void
@@ -2037,7 +2352,7 @@ inval_metrics(struct buf *b)
 	if (w.started)
 		journal_get_stats(w.j, &st);
 	pthread_mutex_lock(&w.mtx);
-	all_done(0, &pending, &open);
+	count_open(&pending, &open);
 	buf_printf(b, "# HELP s3inval_writes_recorded_total Writes journaled "
 	    "for invalidation.\n# TYPE s3inval_writes_recorded_total counter\n"
 	    "s3inval_writes_recorded_total %" PRIu64 "\n", w.writes_recorded);
@@ -2118,12 +2433,13 @@ inval_status_json(struct buf *b)
 	struct dist	*d;
 	size_t		 i, unsent, inflight;
 	uint64_t	 pending = 0, open = 0, total;
+	int64_t		 now = util_mono_ms();
 
 	memset(&st, 0, sizeof(st));
 	if (w.started)
 		journal_get_stats(w.j, &st);
 	pthread_mutex_lock(&w.mtx);
-	all_done(0, &pending, &open);
+	count_open(&pending, &open);
 	total = month_total();
 	buf_printf(b, "{\"paths_pending\":%" PRIu64 ",\"batches_open\":%"
 	    PRIu64 ",\"writes_recorded\":%" PRIu64 ",\"journal_errors\":%"
@@ -2168,6 +2484,14 @@ inval_status_json(struct buf *b)
 		buf_puts(b, ",\"last_error\":");
 		json_str(b, d->last_error[0] != '\0' ? d->last_error :
 		    d->last_rejected);
+		/* Refusing (NoSuchDistribution, AccessDenied): since when,
+		 * why, and when its paths are dropped. */
+		buf_printf(b, ",\"refused_for_s\":%" PRId64 ",\"gives_up_in_s\":"
+		    "%" PRId64 ",\"paths_given_up\":%" PRIu64 ",\"refused\":",
+		    d->refused_ms != 0 ? (now - d->refused_ms) / 1000 : 0,
+		    d->refused_ms != 0 ? (d->refused_ms + w.cfg->cloudfront.
+		    give_up_after_ms - now + 999) / 1000 : 0, d->paths_given_up);
+		json_str(b, d->refused_why);
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "],\"recent_batches\":[");

@@ -53,17 +53,54 @@ int	inval_bucket_wants(const struct cfg_bucket *);
 int	inval_record(const struct cfg_bucket *, const char *bucket,
 	    const char *const *keys, size_t n);
 
+#define INVAL_FLUSH_FAILED_MAX	16
+
+/* A distribution that refuses the work a flush waits for. */
+struct inval_flush_failed {
+	char		 distribution[128];
+	uint64_t	 paths;		/* pending and in its batches */
+	char		 reason[200];	/* "NoSuchDistribution: ..." */
+	int64_t		 give_up_in_ms;	/* then they are dropped */
+};
+
 struct inval_flush_result {
 	int		 done;		/* everything asked for is Completed */
 	uint64_t	 pending_paths;
 	uint64_t	 batches_open;	/* unsent or in progress */
 	int64_t		 waited_ms;
+	int		 stopping;	/* inval_quiesce() cut the wait */
+	size_t		 n_failed;
+	struct inval_flush_failed failed[INVAL_FLUSH_FAILED_MAX];
 };
 
-/* End the quiet period now; with wait_ms > 0, wait until every write
+/*
+ * End the quiet period now; with wait_ms > 0, wait until every write
  * acknowledged before the call is Completed at CloudFront or time runs
- * out. */
+ * out.  Work for a distribution that refuses it (NoSuchDistribution,
+ * AccessDenied) is not waited on: it is asked once more at once, and if
+ * that attempt is refused too, listed in res->failed (done is then 0);
+ * the call returns as soon as nothing else is open.  After
+ * inval_quiesce(), no call waits.
+ */
 void	inval_flush(int64_t wait_ms, struct inval_flush_result *);
+
+/* inval_flush() for the shutdown's own flush (flush_on_shutdown): it
+ * waits even after inval_quiesce(). */
+void	inval_flush_final(int64_t wait_ms, struct inval_flush_result *);
+
+/*
+ * Shutdown has begun: flushes waiting now return at once with what is
+ * still open (res->stopping set), and later ones do not wait.  Call it
+ * first thing on SIGTERM, before the front and the admin listener are
+ * stopped (MHD_stop_daemon waits for a handler blocked in a flush).
+ */
+void	inval_quiesce(void);
+
+/* res as the admin listener's JSON answer (one line):
+ * {"done":..,"paths_pending":..,"batches_open":..,"waited_ms":..,
+ *  "stopping":..,"failed":[{"distribution":..,"paths":..,"reason":..,
+ *  "gives_up_in_s":..}]} */
+void	inval_flush_json(struct buf *, const struct inval_flush_result *);
 
 /* The ETag index (issue: content-aware skip), or NULL before start. */
 struct etag_index *inval_index(void);
