@@ -31,6 +31,7 @@
 #include "journal.h"
 #include "log.h"
 #include "sigv4.h"
+#include "state_file.h"
 #include "util.h"
 
 #define CF_MAX_FILES		3000
@@ -38,6 +39,9 @@
 #define RECENT_MAX		20
 #define COMPACT_MIN_BYTES	(1024 * 1024)
 #define PRICE_PER_PATH		0.005
+#define INSTANCE_FILE		"instance-id"
+#define USAGE_FILE		"usage"
+#define USAGE_MAX		(1024 * 1024)	/* read at most */
 
 enum batch_state {
 	B_UNSENT = 0,
@@ -366,33 +370,26 @@ static int
 load_instance(const char *dir, char *err, size_t errsz)
 {
 	unsigned char	 r[16];
-	char		 path[4096], tmp[4200], hex[33];
-	FILE		*f;
-	size_t		 n;
+	char		 hex[40];
+	ssize_t		 n;
 
-	snprintf(path, sizeof(path), "%s/instance-id", dir);
-	f = fopen(path, "r");
-	if (f != NULL) {
-		n = fread(hex, 1, 32, f);
-		fclose(f);
-		hex[n] = '\0';
-		if (n == 32 && strspn(hex, "0123456789abcdef") == 32) {
-			memcpy(w.instance, hex, 33);
-			return 0;
-		}
-		log_warn("%s is damaged: making a new instance id", path);
+	state_file_clean(dir, INSTANCE_FILE);
+	n = state_file_read(dir, INSTANCE_FILE, hex, sizeof(hex));
+	if (n == 32 && strspn(hex, "0123456789abcdef") == 32) {
+		memcpy(w.instance, hex, 33);
+		return 0;
 	}
+	if (n != -1 || errno != ENOENT)
+		log_warn("%s/%s is damaged: making a new instance id", dir,
+		    INSTANCE_FILE);
 	if (RAND_bytes(r, sizeof(r)) != 1) {
 		snprintf(err, errsz, "no randomness for the instance id");
 		return -1;
 	}
 	sigv4_hex(hex, r, sizeof(r));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f == NULL || fputs(hex, f) == EOF || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0 || fclose(f) != 0 ||
-	    rename(tmp, path) != 0) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+	if (state_file_write(dir, INSTANCE_FILE, hex, 32) == -1) {
+		snprintf(err, errsz, "%s/%s: %s", dir, INSTANCE_FILE,
+		    strerror(errno));
 		return -1;
 	}
 	memcpy(w.instance, hex, 33);
@@ -402,49 +399,51 @@ load_instance(const char *dir, char *err, size_t errsz)
 /*
  * Paths submitted this month, per distribution, kept in state_dir/usage
  * ("yyyymm distribution count" lines) so a restart does not forget what the
- * month has cost.  Rewritten (tmp, rename) after each accepted batch.
+ * month has cost.  Replaced (state_file_write) after each accepted batch.
  * mtx held.
  */
 static void
 usage_save(void)
 {
-	char	 path[4096], tmp[4200];
-	FILE	*f;
-	size_t	 i;
+	struct buf	 b;
+	size_t		 i;
 
-	snprintf(path, sizeof(path), "%s/usage", w.cfg->server.state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return;
+	buf_init(&b);
 	for (i = 0; i < w.n_dists; i++)
-		fprintf(f, "%d %s %" PRIu64 "\n", w.month, w.dists[i].id,
+		buf_printf(&b, "%d %s %" PRIu64 "\n", w.month, w.dists[i].id,
 		    w.dists[i].month_paths);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	if (buf_ok(&b) && state_file_write(w.cfg->server.state_dir,
+	    USAGE_FILE, b.data != NULL ? b.data : "", b.len) == -1)
+		log_warn("cannot save %s/%s: %s", w.cfg->server.state_dir,
+		    USAGE_FILE, strerror(errno));
+	buf_fini(&b);
 }
 
 static void
 usage_load(void)
 {
-	char		 path[4096], id[129];
+	char		*text, *line, *save = NULL, id[129];
 	struct dist	*d;
 	unsigned long long n;
-	FILE		*f;
 	int		 month;
 
-	snprintf(path, sizeof(path), "%s/usage", w.cfg->server.state_dir);
-	f = fopen(path, "r");
-	if (f == NULL)
+	state_file_clean(w.cfg->server.state_dir, USAGE_FILE);
+	text = malloc(USAGE_MAX);
+	if (text == NULL || state_file_read(w.cfg->server.state_dir,
+	    USAGE_FILE, text, USAGE_MAX) == -1) {
+		free(text);
 		return;
-	while (fscanf(f, "%d %128s %llu", &month, id, &n) == 3) {
-		if (month != w.month)
+	}
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%d %128s %llu", &month, id, &n) != 3 ||
+		    month != w.month)
 			continue;
 		d = dist_get(id);
 		if (d != NULL)
 			d->month_paths = n;
 	}
-	fclose(f);
+	free(text);
 }
 
 /* --- replay ------------------------------------------------------------- */

@@ -19,6 +19,8 @@ its own distribution and state_dir.
   after a clean stop loses nothing: every key keeps its own path, no "/*".
 - the flipped byte again, and the restarted daemon is killed (-9) before
   it can reach CloudFront: the start after that still sends "/*".
+- symlinks planted where the first release wrote fixed temporaries
+  (usage.tmp, instance-id.tmp, journal.tmp) are never followed.
 - kill -9 and a torn last write (half a record at the end, as a write cut
   short leaves it): a crash's torn tail is normal, so no "/*", nothing
   counted as damage; every key keeps its own path.
@@ -178,8 +180,15 @@ def run(t, ws):
          "compaction)", str(sorted(os.listdir(c.state))))
     s3itest.stop(d, grace=20)
 
-    # 2. Garbage appended after the clean stop.
+    # 2. Garbage appended after the clean stop; symlinks planted in
+    # state_dir where the first release wrote fixed temporaries.
     c = Case(ws, moto_url, "garbage")
+    victim = ws.path("victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    planted = ["usage.tmp", "instance-id.tmp", "journal.tmp"]
+    for name in planted:
+        os.symlink(victim, os.path.join(c.state, name))
     stop_clean(t, c, c.write_pending())
     with open(c.journal, "ab") as f:
         f.write(os.urandom(777))
@@ -191,6 +200,12 @@ def run(t, ws):
          "garbage: logged and counted (777 bytes), nothing lost",
          json.dumps(st))
     s3itest.stop(d, grace=20)
+    t.ok(open(victim).read() == "precious\n" and
+         os.path.exists(os.path.join(c.state, "usage")) and
+         not os.path.islink(os.path.join(c.state, "usage")),
+         "symlinks planted in state_dir (%s) are never followed"
+         % ", ".join(planted), "victim: %r; state_dir %s" % (
+             open(victim).read(), sorted(os.listdir(c.state))))
 
     # 3. Cut in the middle of a record.
     c = Case(ws, moto_url, "cut")
