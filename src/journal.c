@@ -36,14 +36,18 @@
  * How replay tells damage from a crash's torn tail, and the markers that
  * make a recovery itself crash-safe: journal.h.
  *
- * Group commit: appenders queue their encoded record in pend and their
- * struct waiter on a list, under mu.  When no I/O is in flight (busy == 0)
- * one of them leads: it takes the whole queue, drops mu, does one pwrite
- * at the end of the good data and one fdatasync, re-takes mu, tells every
- * waiter of that group its result and broadcasts.  A failed group is
- * truncated away again.  Appenders queued meanwhile wait for the next
- * leader, which is one of them.  journal_compact() claims busy too, so
- * appends queue behind it.
+ * Group commit, on one commit thread (issue 12): an appender encodes its
+ * record outside the lock, then under mu seals it (a WRITE's seq), adds
+ * it to pend and its entry (callback) to a list, and returns.  The commit
+ * thread takes everything queued as one group, drops mu, does one pwrite
+ * at the end of the good data and one fdatasync, re-takes mu, and calls
+ * each entry's callback in order, outside mu.  A failed group is
+ * truncated away again.  Only the first record of a group signals the
+ * thread (a single waiter); the blocking journal_append() waits on a
+ * condition variable of its own, so a group's end wakes exactly its
+ * appenders, never every thread.  journal_compact() claims busy between
+ * groups (before the next one: a steady stream of groups cannot keep it
+ * out), so records queued meanwhile go to the new file.
  */
 #include "config.h"
 
@@ -54,6 +58,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -90,11 +95,12 @@ struct bytes {
 	size_t		 cap;
 };
 
-/* One appender waiting for its group; lives on the appender's stack. */
-struct waiter {
-	struct waiter	*next;
-	int		 done;
-	int		 err;		/* 0, or errno of the failed group */
+/* One queued record's caller: told when its group is on disk. */
+struct entry {
+	struct entry	*next;
+	journal_done_fn	 fn;
+	void		*arg;
+	uint64_t	 seq;		/* a WRITE's, else 0 */
 };
 
 struct journal {
@@ -102,18 +108,23 @@ struct journal {
 	int		 dirfd;
 	char		*dir;
 
+	pthread_t	 thread;	/* the commit thread */
+	int		 thread_up;
+
 	/* Shared, under mu. */
 	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;		/* a group finished, busy cleared */
+	pthread_cond_t	 cv_commit;	/* the commit thread waits on it */
+	pthread_cond_t	 cv_idle;	/* compactions wait on it */
 	int		 fd;		/* switched by compaction, under busy */
-	int		 busy;		/* a leader or a compaction owns fd */
+	int		 busy;		/* a group or a compaction owns fd */
 	int		 compact_wait;	/* compactions waiting for busy */
+	int		 stop;		/* journal_close(): drain and end */
 	int		 dir_dirty;	/* fsync dirfd before the next ack */
 	uint64_t	 size;		/* end of the last durable record */
 	uint64_t	 last_seq;
 	struct bytes	 pend;		/* encoded records of the next group */
 	struct bytes	 spare;		/* the previous group's, emptied */
-	struct waiter	*waiters;	/* the next group's appenders */
+	struct entry	*head, **tail;	/* the next group's callers */
 	struct journal_stats st;	/* st.lost: journal.lost exists */
 };
 
@@ -988,6 +999,40 @@ classify(struct journal_stats *st, const struct damage *dm, int clean,
 		st->lost = 1;
 }
 
+static void	*commit_main(void *);
+
+/* The commit thread, with every signal blocked: signals are main.c's. */
+static int
+start_thread(struct journal *j)
+{
+	sigset_t	 all, old;
+	int		 rc;
+
+	if (pthread_mutex_init(&j->mu, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&j->cv_commit, NULL) != 0) {
+		pthread_mutex_destroy(&j->mu);
+		return -1;
+	}
+	if (pthread_cond_init(&j->cv_idle, NULL) != 0) {
+		pthread_cond_destroy(&j->cv_commit);
+		pthread_mutex_destroy(&j->mu);
+		return -1;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, commit_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&j->cv_idle);
+		pthread_cond_destroy(&j->cv_commit);
+		pthread_mutex_destroy(&j->mu);
+		return -1;
+	}
+	j->thread_up = 1;
+	return 0;
+}
+
 int
 journal_open(const char *dir, journal_replay_fn fn, void *arg,
     struct journal **out, char *err, size_t errsz)
@@ -1073,10 +1118,9 @@ journal_open(const char *dir, journal_replay_fn fn, void *arg,
 	}
 	j->size = good;
 	j->st.size = good;
-	if (pthread_mutex_init(&j->mu, NULL) != 0)
-		goto out;
-	if (pthread_cond_init(&j->cv, NULL) != 0) {
-		pthread_mutex_destroy(&j->mu);
+	j->tail = &j->head;
+	if (start_thread(j) == -1) {
+		snprintf(msg, sizeof(msg), "cannot start the commit thread");
 		goto out;
 	}
 	*out = j;
@@ -1109,13 +1153,20 @@ journal_close(struct journal *j)
 
 	if (j == NULL)
 		return;
-	assert(!j->busy && j->waiters == NULL);
+	/* What is queued is written, and its callers told, first. */
+	pthread_mutex_lock(&j->mu);
+	j->stop = 1;
+	pthread_cond_signal(&j->cv_commit);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->thread, NULL);
+	assert(!j->busy && j->head == NULL);
 	/* Every record is synced: say how long the file is, so the next
 	 * open can tell damage from a crash. */
 	n = snprintf(text, sizeof(text), CLEAN_HEAD "size %llu\n",
 	    (unsigned long long)j->size);
 	(void)state_file_write(j->dir, JOURNAL_CLEAN, text, (size_t)n);
-	pthread_cond_destroy(&j->cv);
+	pthread_cond_destroy(&j->cv_idle);
+	pthread_cond_destroy(&j->cv_commit);
 	pthread_mutex_destroy(&j->mu);
 	close(j->fd);
 	close(j->dirfd);
@@ -1125,17 +1176,35 @@ journal_close(struct journal *j)
 	free(j);
 }
 
-/* --- append: group commit ---------------------------------------------- */
+/* --- append: the commit thread ------------------------------------------ */
+
+/* The group the commit thread took, written and synced: tell each entry
+ * in order, outside mu.  Returns with mu held. */
+static void
+deliver_group(struct journal *j, struct entry *list, int err)
+{
+	struct entry	*e;
+
+	pthread_mutex_unlock(&j->mu);
+	while ((e = list) != NULL) {
+		list = e->next;
+		if (e->fn != NULL)
+			e->fn(e->arg, e->seq, err);
+		free(e);
+	}
+	pthread_mutex_lock(&j->mu);
+}
 
 /*
- * Write and sync the queued group.  Called with mu held, busy clear and a
- * non-empty queue; returns with mu held, every waiter of the group told.
+ * Write and sync one group: everything queued.  Called with mu held, busy
+ * clear and a non-empty queue; returns with mu held, busy clear, and the
+ * group's entries in *done with the group's result (0 or an errno).
  */
-static void
-lead(struct journal *j)
+static int
+commit_group(struct journal *j, struct entry **done)
 {
 	struct bytes	 grp;
-	struct waiter	*w, *list;
+	struct entry	*e;
 	uint64_t	 off, nrec = 0;
 	int		 fd, dirsync, synced = 0, trunc_failed = 0, err = 0;
 
@@ -1143,8 +1212,9 @@ lead(struct journal *j)
 	j->pend = j->spare;
 	j->spare.p = NULL;
 	j->spare.len = j->spare.cap = 0;
-	list = j->waiters;
-	j->waiters = NULL;
+	*done = j->head;
+	j->head = NULL;
+	j->tail = &j->head;
 	j->busy = 1;
 	fd = j->fd;
 	off = j->size;
@@ -1175,11 +1245,8 @@ lead(struct journal *j)
 		j->dir_dirty = 0;
 	if (synced)
 		j->st.syncs++;
-	for (w = list; w != NULL; w = w->next) {
-		w->done = 1;
-		w->err = err;
+	for (e = *done; e != NULL; e = e->next)
 		nrec++;
-	}
 	if (err == 0) {
 		j->size = off + grp.len;
 		j->st.size = j->size;
@@ -1187,97 +1254,113 @@ lead(struct journal *j)
 	} else
 		j->st.errors += nrec + (uint64_t)trunc_failed;
 	j->st.failing = err != 0;
-	/* Only the leader touches spare, so it is still empty here. */
+	/* Only this thread touches spare, so it is still empty here. */
 	grp.len = 0;
 	if (grp.cap > SPARE_KEEP)
 		bytes_free(&grp);
 	j->spare = grp;
 	j->busy = 0;
-	pthread_cond_broadcast(&j->cv);
+	/* A compaction waiting for busy goes before the next group, or a
+	 * steady stream of groups could keep it out for good. */
+	if (j->compact_wait > 0)
+		pthread_cond_signal(&j->cv_idle);
+	return err;
 }
 
-/* Queue w behind the bytes just added to pend and wait for its group.
- * mu held. */
-static void
-join_group(struct journal *j, struct waiter *w)
+static void *
+commit_main(void *arg)
 {
-	w->next = j->waiters;
-	j->waiters = w;
-	while (!w->done) {
-		/* A waiting compaction goes first, or a steady stream
-		 * of groups could keep it out for good. */
-		if (!j->busy && j->compact_wait == 0 && j->pend.len > 0)
-			lead(j);
-		else
-			pthread_cond_wait(&j->cv, &j->mu);
-	}
-}
+	struct journal	*j = arg;
+	struct entry	*done;
+	int		 err;
 
-int
-journal_probe(struct journal *j)
-{
-	struct buf	 b;
-	struct waiter	 w;
-	int		 err = 0;
-
-	buf_init(&b);
-	memset(&w, 0, sizeof(w));
 	pthread_mutex_lock(&j->mu);
-	if (encode_seq(&b, j->last_seq) == -1 ||
-	    bytes_add(&j->pend, b.data, b.len) == -1)
-		err = errno;
-	else {
-		join_group(j, &w);
-		err = w.err;
+	for (;;) {
+		while (j->busy || j->compact_wait > 0 ||
+		    (j->pend.len == 0 && !j->stop))
+			pthread_cond_wait(&j->cv_commit, &j->mu);
+		/* At close, whatever was queued is written first. */
+		if (j->pend.len == 0)
+			break;
+		err = commit_group(j, &done);
+		deliver_group(j, done, err);
 	}
 	pthread_mutex_unlock(&j->mu);
-	buf_fini(&b);
-	errno = err;
-	return err == 0 ? 0 : -1;
+	return NULL;
+}
+
+/*
+ * Queue the encoded record in b (a WRITE's seq still to seal, see encode)
+ * or, with b NULL, an internal SEQ record; its entry gets fn and arg.
+ * Returns 0 with *seq the WRITE's, or -1 with errno set.
+ */
+static int
+enqueue(struct journal *j, struct buf *b, enum journal_type type,
+    uint32_t crc, journal_done_fn fn, void *arg, uint64_t *seq)
+{
+	struct buf	 sb;
+	struct entry	*e;
+	uint64_t	 s = 0;
+	int		 err = 0;
+
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -1;
+	e->fn = fn;
+	e->arg = arg;
+	buf_init(&sb);
+	pthread_mutex_lock(&j->mu);
+	if (b == NULL) {
+		if (encode_seq(&sb, j->last_seq) == -1)
+			err = errno;
+		b = &sb;
+	} else if (type == JOURNAL_WRITE && j->last_seq == UINT64_MAX) {
+		/* Found by fuzzing: a replayed seq at the top would wrap to
+		 * 0, which an earlier batch seems to cover.  Refused. */
+		err = EOVERFLOW;
+	} else if (type == JOURNAL_WRITE) {
+		/* Under the lock: seq order is file order. */
+		s = j->last_seq + 1;
+		seal_write(b, 0, crc, s);
+	}
+	if (err == 0 && bytes_add(&j->pend, b->data, b->len) == -1)
+		err = errno;
+	if (err == 0) {
+		if (type == JOURNAL_WRITE && b != &sb)
+			j->last_seq = s;
+		e->seq = s;
+		*j->tail = e;
+		j->tail = &e->next;
+		/* The first of a group wakes the thread; the others find
+		 * it busy and are taken along with the next group. */
+		if (j->pend.len == b->len)
+			pthread_cond_signal(&j->cv_commit);
+	}
+	pthread_mutex_unlock(&j->mu);
+	buf_fini(&sb);
+	if (err != 0) {
+		free(e);
+		errno = err;
+		return -1;
+	}
+	*seq = s;
+	return 0;
 }
 
 int
-journal_append(struct journal *j, struct journal_rec *rec)
+journal_append_async(struct journal *j, struct journal_rec *rec,
+    journal_done_fn fn, void *arg)
 {
 	struct buf	 b;
-	struct waiter	 w;
-	uint64_t	 seq = 0;
+	uint64_t	 seq;
 	uint32_t	 crc;
 	int		 rc = -1, err = 0;
 
 	assert(j != NULL && rec != NULL);
 	buf_init(&b);
-	if (encode(&b, rec, &crc) == -1) {
+	if (encode(&b, rec, &crc) == -1 ||
+	    enqueue(j, &b, rec->type, crc, fn, arg, &seq) == -1) {
 		err = errno;
-		goto out;
-	}
-	memset(&w, 0, sizeof(w));
-
-	pthread_mutex_lock(&j->mu);
-	if (rec->type == JOURNAL_WRITE && j->last_seq == UINT64_MAX) {
-		/* Found by fuzzing: a replayed seq at the top would wrap to
-		 * 0, which an earlier batch seems to cover.  Refused. */
-		pthread_mutex_unlock(&j->mu);
-		err = EOVERFLOW;
-		goto out;
-	}
-	if (rec->type == JOURNAL_WRITE) {
-		/* Under the lock: seq order is file order. */
-		seq = j->last_seq + 1;
-		seal_write(&b, 0, crc, seq);
-	}
-	if (bytes_add(&j->pend, b.data, b.len) == -1) {
-		err = errno;
-		pthread_mutex_unlock(&j->mu);
-		goto out;
-	}
-	if (rec->type == JOURNAL_WRITE)
-		j->last_seq = seq;
-	join_group(j, &w);
-	pthread_mutex_unlock(&j->mu);
-
-	if (w.err != 0) {
-		err = w.err;
 		goto out;
 	}
 	if (rec->type == JOURNAL_WRITE)
@@ -1288,6 +1371,84 @@ out:
 	if (rc == -1)
 		errno = err;
 	return rc;
+}
+
+/* One blocking caller's wait: its own condition variable, so a group's
+ * end wakes exactly its appenders. */
+struct sync_wait {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 done;
+	int		 err;
+};
+
+static void
+sync_done(void *arg, uint64_t seq, int err)
+{
+	struct sync_wait	*sw = arg;
+
+	(void)seq;
+	pthread_mutex_lock(&sw->mu);
+	sw->done = 1;
+	sw->err = err;
+	pthread_cond_signal(&sw->cv);
+	pthread_mutex_unlock(&sw->mu);
+}
+
+/* Wait for sw; the caller's queuing succeeded.  Returns 0 or -1 (errno). */
+static int
+sync_wait_for(struct sync_wait *sw)
+{
+	pthread_mutex_lock(&sw->mu);
+	while (!sw->done)
+		pthread_cond_wait(&sw->cv, &sw->mu);
+	pthread_mutex_unlock(&sw->mu);
+	pthread_cond_destroy(&sw->cv);
+	pthread_mutex_destroy(&sw->mu);
+	errno = sw->err;
+	return sw->err == 0 ? 0 : -1;
+}
+
+static void
+sync_init(struct sync_wait *sw)
+{
+	memset(sw, 0, sizeof(*sw));
+	pthread_mutex_init(&sw->mu, NULL);
+	pthread_cond_init(&sw->cv, NULL);
+}
+
+static void
+sync_fini(struct sync_wait *sw)
+{
+	pthread_cond_destroy(&sw->cv);
+	pthread_mutex_destroy(&sw->mu);
+}
+
+int
+journal_append(struct journal *j, struct journal_rec *rec)
+{
+	struct sync_wait	 sw;
+
+	sync_init(&sw);
+	if (journal_append_async(j, rec, sync_done, &sw) == -1) {
+		sync_fini(&sw);
+		return -1;
+	}
+	return sync_wait_for(&sw);
+}
+
+int
+journal_probe(struct journal *j)
+{
+	struct sync_wait	 sw;
+	uint64_t		 seq;
+
+	sync_init(&sw);
+	if (enqueue(j, NULL, TYPE_SEQ, 0, sync_done, &sw, &seq) == -1) {
+		sync_fini(&sw);
+		return -1;
+	}
+	return sync_wait_for(&sw);
 }
 
 /* --- compaction -------------------------------------------------------- */
@@ -1317,7 +1478,7 @@ journal_compact(struct journal *j, const struct journal_rec *recs, size_t n)
 	pthread_mutex_lock(&j->mu);
 	j->compact_wait++;
 	while (j->busy)
-		pthread_cond_wait(&j->cv, &j->mu);
+		pthread_cond_wait(&j->cv_idle, &j->mu);
 	j->compact_wait--;
 	j->busy = 1;
 	if (maxseq > j->last_seq)
@@ -1382,7 +1543,11 @@ journal_compact(struct journal *j, const struct journal_rec *recs, size_t n)
 	if (err != 0)
 		j->st.errors++;
 	j->busy = 0;
-	pthread_cond_broadcast(&j->cv);
+	/* Another compaction first, else the groups queued meanwhile. */
+	if (j->compact_wait > 0)
+		pthread_cond_signal(&j->cv_idle);
+	else
+		pthread_cond_signal(&j->cv_commit);
 	pthread_mutex_unlock(&j->mu);
 	if (err == 0)
 		rc = 0;

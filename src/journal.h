@@ -63,18 +63,24 @@
  * written by another version or a bug: the open fails and the file is left
  * alone.  A read error also fails the open without changing anything.
  *
- * Durability: journal_append() returns only when the record is on disk
- * (fdatasync).  Concurrent appenders share one write and one fdatasync
- * (group commit: the first waiting appender leads, the others wait on a
- * condition variable).  When writing fails (disk full, I/O error, file size
- * limit), the partial write is truncated away, every appender of that
- * group gets -1 with errno set, and later appends try again.
+ * Durability: a record is on disk (fdatasync) before its appender is
+ * told.  One commit thread per journal writes: concurrent appends share
+ * one write and one fdatasync (group commit).  journal_append_async()
+ * queues a record and returns; its callback runs on the commit thread
+ * once the group is synced or has failed.  journal_append() is that plus
+ * a wait.  When writing fails (disk full, I/O error, file size limit),
+ * the partial write is truncated away, every record of that group fails
+ * with the errno, and later appends try again.
  *
  * Files: the journal is opened with O_NOFOLLOW; temporaries (compaction,
  * markers) are new files with random names (state_file.h).
  *
  * Threads: all functions but journal_open/journal_close may be called
- * from any thread.  Strings passed in are copied before return.
+ * from any thread; callbacks run on the commit thread, in file order, and
+ * may queue more records (journal_append_async) but must not wait for one
+ * (journal_append, journal_probe, journal_compact): that would wait for
+ * the thread that runs them.  Strings passed in are copied before return.
+ * The commit thread runs with every signal blocked.
  */
 #ifndef S3I_JOURNAL_H
 #define S3I_JOURNAL_H
@@ -144,8 +150,22 @@ int	journal_open(const char *dir, journal_replay_fn fn, void *arg,
 /* Close; on success the clean-stop marker records the size. */
 void	journal_close(struct journal *);
 
-/* Append one record durably.  For JOURNAL_WRITE, rec->seq is set.
- * Returns 0, or -1 (errno set). */
+/* Told once a queued record is on disk (err 0) or its group failed
+ * (err an errno).  seq: a WRITE's, else 0. */
+typedef void (*journal_done_fn)(void *arg, uint64_t seq, int err);
+
+/*
+ * Queue one record (copied) without waiting.  A WRITE gets its seq at
+ * once, in rec->seq.  Returns 0, and fn(arg, seq, err) is then called
+ * exactly once, from the commit thread; or -1 with errno set (EINVAL,
+ * EOVERFLOW: no seq left, ENOMEM), and fn is never called.  fn may be
+ * NULL.
+ */
+int	journal_append_async(struct journal *, struct journal_rec *rec,
+	    journal_done_fn fn, void *arg);
+
+/* Append one record durably: journal_append_async() and a wait.  For
+ * JOURNAL_WRITE, rec->seq is set.  Returns 0, or -1 (errno set). */
 int	journal_append(struct journal *, struct journal_rec *rec);
 
 /* Append an internal record that replay skips, durably: whether the

@@ -4,7 +4,9 @@
  * reopen, replay of damaged files as tables (every flipped byte, every
  * cut, garbage appended; each after a clean stop and after a crash: what
  * replay keeps and what it reports), the recovery markers, files of the
- * first release, compaction, group commit under 8 threads, write failures
+ * first release, compaction, group commit under 8 threads, the async API
+ * (callbacks exactly once, on the commit thread, in seq order, queuing
+ * more from a callback; failures in a full file), write failures
  * (RLIMIT_FSIZE in a child) and the payload parser fed random and mutated
  * bytes.  Each test runs in a fresh mkdtemp folder.
  */
@@ -1445,6 +1447,300 @@ test_concurrent_compact(void **state)
 	free(all);
 }
 
+/* --- the async API -------------------------------------------------------- */
+
+#define ASYNC_THREADS	4
+#define ASYNC_PER	400
+
+struct async_call {
+	uint64_t	 seq;		/* given at submission */
+	uint64_t	 told_seq;	/* given to the callback */
+	int		 err;
+	int		 calls;
+	unsigned	 order;		/* the how-manieth callback */
+};
+
+struct async_run {
+	struct journal		*j;
+	struct async_call	 calls[ASYNC_THREADS][ASYNC_PER];
+	struct async_call	 re[ASYNC_THREADS][ASYNC_PER / 50];
+	pthread_t		 submitters[ASYNC_THREADS];
+	pthread_t		 cb_thread;
+	int			 cb_threads;	/* distinct threads seen */
+	unsigned		 n_cb;
+	uint64_t		 last_seq;
+	int			 out_of_order;
+	pthread_mutex_t		 mu;		/* for the count below */
+	pthread_cond_t		 cv;
+	unsigned		 told;
+};
+
+struct async_arg {
+	struct async_run	*run;
+	int			 t, i, re;
+};
+
+static struct async_arg	 async_args[ASYNC_THREADS][ASYNC_PER];
+static struct async_arg	 async_re_args[ASYNC_THREADS][ASYNC_PER / 50];
+
+/* On the commit thread only: no lock needed for run's fields, and the
+ * test reads them after journal_close() joined it. */
+static void
+async_done(void *arg, uint64_t seq, int err)
+{
+	struct async_arg	*a = arg;
+	struct async_run	*run = a->run;
+	struct async_call	*c;
+	struct journal_rec	 r;
+	char			 key[32];
+	const char		*k[1] = { key };
+
+	c = a->re ? &run->re[a->t][a->i] : &run->calls[a->t][a->i];
+	c->calls++;
+	c->told_seq = seq;
+	c->err = err;
+	c->order = run->n_cb++;
+	if (run->n_cb == 1)
+		run->cb_thread = pthread_self();
+	else if (!pthread_equal(run->cb_thread, pthread_self()))
+		run->cb_threads++;
+	if (seq <= run->last_seq)
+		run->out_of_order++;
+	run->last_seq = seq;
+	/* From the callback: queue another (must not deadlock). */
+	if (!a->re && a->i % 50 == 0) {
+		snprintf(key, sizeof(key), "re/%d/%d", a->t, a->i);
+		r = wrec("bkt", k, 1);
+		if (journal_append_async(run->j, &r, async_done,
+		    &async_re_args[a->t][a->i / 50]) == -1)
+			run->out_of_order += 1000;
+		run->re[a->t][a->i / 50].seq = r.seq;
+	}
+	pthread_mutex_lock(&run->mu);
+	run->told++;
+	pthread_cond_signal(&run->cv);
+	pthread_mutex_unlock(&run->mu);
+}
+
+static void *
+async_submitter(void *arg)
+{
+	struct async_arg	*base = arg;
+	struct async_run	*run = base->run;
+	struct journal_rec	 r;
+	char			 key[32];
+	const char		*k[1] = { key };
+	int			 i, t = base->t;
+
+	for (i = 0; i < ASYNC_PER; i++) {
+		snprintf(key, sizeof(key), "t%d/%d", t, i);
+		r = wrec("bkt", k, 1);
+		if (journal_append_async(run->j, &r, async_done,
+		    &async_args[t][i]) == -1)
+			return (void *)1;
+		/* The seq is known at once, before the record is durable. */
+		run->calls[t][i].seq = r.seq;
+	}
+	return NULL;
+}
+
+static void
+test_async_concurrent(void **state)
+{
+	struct tdir		*t = *state;
+	struct async_run	*run;
+	struct journal_stats	 s;
+	struct coll		 c;
+	struct journal_rec	 bad;
+	uint64_t		 total = ASYNC_THREADS * (ASYNC_PER +
+				    ASYNC_PER / 50);
+	size_t			 i;
+	int			 th, k;
+	void			*rv;
+
+	run = calloc(1, sizeof(*run));
+	assert_non_null(run);
+	pthread_mutex_init(&run->mu, NULL);
+	pthread_cond_init(&run->cv, NULL);
+	run->j = jopen(t, NULL);
+	for (th = 0; th < ASYNC_THREADS; th++)
+		for (k = 0; k < ASYNC_PER; k++) {
+			async_args[th][k] = (struct async_arg){ run, th, k, 0 };
+			if (k % 50 == 0)
+				async_re_args[th][k / 50] =
+				    (struct async_arg){ run, th, k / 50, 1 };
+		}
+	/* Refused at once: the callback is never called. */
+	bad = wrec(NULL, NULL, 0);
+	assert_int_equal(journal_append_async(run->j, &bad, async_done,
+	    &async_args[0][0]), -1);
+	assert_int_equal(errno, EINVAL);
+	for (th = 0; th < ASYNC_THREADS; th++)
+		assert_int_equal(pthread_create(&run->submitters[th], NULL,
+		    async_submitter, &async_args[th][0]), 0);
+	for (th = 0; th < ASYNC_THREADS; th++) {
+		assert_int_equal(pthread_join(run->submitters[th], &rv), 0);
+		assert_null(rv);
+	}
+	/* Half the callers are told before close, half by it: close
+	 * writes what is queued and tells every caller first. */
+	pthread_mutex_lock(&run->mu);
+	while (run->told < total / 2)
+		pthread_cond_wait(&run->cv, &run->mu);
+	pthread_mutex_unlock(&run->mu);
+	journal_close(run->j);
+	assert_int_equal(run->told, total);
+
+	assert_int_equal(run->n_cb, total);
+	assert_int_equal(run->out_of_order, 0);
+	assert_int_equal(run->cb_threads, 0);
+	for (th = 0; th < ASYNC_THREADS; th++) {
+		assert_false(pthread_equal(run->cb_thread,
+		    run->submitters[th]));
+		for (k = 0; k < ASYNC_PER; k++) {
+			assert_int_equal(run->calls[th][k].calls, 1);
+			assert_int_equal(run->calls[th][k].err, 0);
+			assert_true(run->calls[th][k].seq ==
+			    run->calls[th][k].told_seq);
+		}
+		for (k = 0; k < ASYNC_PER / 50; k++) {
+			assert_int_equal(run->re[th][k].calls, 1);
+			assert_true(run->re[th][k].seq ==
+			    run->re[th][k].told_seq);
+			/* After the one whose callback queued it. */
+			assert_true(run->re[th][k].order >
+			    run->calls[th][k * 50].order);
+		}
+	}
+
+	/* Replay: every record, seq order is file order. */
+	run->j = jopen(t, &c);
+	assert_int_equal(c.n, total);
+	for (i = 0; i < c.n; i++)
+		assert_true(c.v[i].r.seq == i + 1);
+	journal_get_stats(run->j, &s);
+	assert_true(s.bytes_dropped == 0 && !s.lost);
+	coll_free(&c);
+
+	/* Group commit: many records a sync. */
+	run->n_cb = run->told = 0;
+	run->last_seq = 0;
+	memset(run->calls, 0, sizeof(run->calls));
+	memset(run->re, 0, sizeof(run->re));
+	for (th = 0; th < ASYNC_THREADS; th++)
+		assert_int_equal(pthread_create(&run->submitters[th], NULL,
+		    async_submitter, &async_args[th][0]), 0);
+	for (th = 0; th < ASYNC_THREADS; th++)
+		assert_int_equal(pthread_join(run->submitters[th], &rv), 0);
+	pthread_mutex_lock(&run->mu);
+	while (run->told < total)
+		pthread_cond_wait(&run->cv, &run->mu);
+	pthread_mutex_unlock(&run->mu);
+	journal_get_stats(run->j, &s);
+	print_message("# async: %llu records from %d threads, %llu fdatasync\n",
+	    (unsigned long long)total, ASYNC_THREADS,
+	    (unsigned long long)s.syncs);
+	assert_true(s.appends == total && s.syncs < total / 4);
+	journal_close(run->j);
+	pthread_cond_destroy(&run->cv);
+	pthread_mutex_destroy(&run->mu);
+	free(run);
+}
+
+/* In the child: async appends into a full file each fail with EFBIG,
+ * exactly once each; then they work again. */
+struct efbig {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 calls, fails, last_err;
+};
+
+static void
+efbig_done(void *arg, uint64_t seq, int err)
+{
+	struct efbig	*e = arg;
+
+	(void)seq;
+	pthread_mutex_lock(&e->mu);
+	e->calls++;
+	if (err != 0) {
+		e->fails++;
+		e->last_err = err;
+	}
+	pthread_cond_signal(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+static int
+child_async_fsize(const char *dir)
+{
+	static const char *const k[] = { "k" };
+	struct journal_rec	 r;
+	struct journal_stats	 s;
+	struct journal		*j = NULL;
+	struct rlimit		 rl, low;
+	struct efbig		 e;
+	char			 err[256];
+	int			 i;
+
+	signal(SIGXFSZ, SIG_IGN);
+	memset(&e, 0, sizeof(e));
+	pthread_mutex_init(&e.mu, NULL);
+	pthread_cond_init(&e.cv, NULL);
+	if (getrlimit(RLIMIT_FSIZE, &rl) == -1 ||
+	    journal_open(dir, NULL, NULL, &j, err, sizeof(err)) == -1)
+		return 2;
+	journal_get_stats(j, &s);
+	low = rl;
+	low.rlim_cur = (rlim_t)s.size;
+	if (setrlimit(RLIMIT_FSIZE, &low) == -1)
+		return 3;
+	r = wrec("bkt", k, 1);
+	for (i = 0; i < 20; i++)
+		if (journal_append_async(j, &r, efbig_done, &e) == -1)
+			return 4;
+	pthread_mutex_lock(&e.mu);
+	while (e.calls < 20)
+		pthread_cond_wait(&e.cv, &e.mu);
+	pthread_mutex_unlock(&e.mu);
+	if (e.fails != 20 || e.last_err != EFBIG)
+		return 5;
+	journal_get_stats(j, &s);
+	if (!s.failing)
+		return 6;
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+		return 7;
+	if (journal_append_async(j, &r, efbig_done, &e) == -1)
+		return 8;
+	journal_close(j);		/* waits for it */
+	if (e.calls != 21 || e.fails != 20)
+		return 9;
+	return 0;
+}
+
+static void
+test_async_errors(void **state)
+{
+	struct tdir	*t = *state;
+	struct journal	*j;
+	struct coll	 c;
+	pid_t		 pid;
+	int		 status = 0;
+
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0)
+		_exit(child_async_fsize(t->dir));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	j = jopen(t, &c);
+	assert_int_equal(c.n, 1);	/* only the one after the limit */
+	assert_true(c.v[0].r.seq == 21);	/* failed seqs are spent */
+	coll_free(&c);
+	journal_close(j);
+}
+
 /* --- write failure ------------------------------------------------------- */
 
 /* In the child: 4 threads append with the size limit at lim. */
@@ -1795,6 +2091,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_compact,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_concurrent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_async_errors, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_parse_fuzz, setup,
