@@ -108,6 +108,18 @@ struct inbox_item {
 	struct inbox_item *next;
 };
 
+/* One write being recorded (inval_record_async), until its caller is
+ * told. */
+struct record {
+	const struct cfg_bucket	*bk;
+	char			*bucket;
+	struct strvec		 keys;
+	inval_done_fn		 done;
+	void			*arg;
+	int			 tries;
+	struct record		*next;		/* on w.held */
+};
+
 struct recent {
 	uint64_t	 id;
 	char		 dist[64];
@@ -125,19 +137,22 @@ static struct {
 	pthread_t		 thread;
 	int			 started;
 
-	/*
-	 * Producers hold hand (read) from their journal append until the
-	 * write is in the inbox; compaction holds it (write) from its
-	 * snapshot until the new file is in place.  So no record that is
-	 * durable but not yet posted can be left out of a compacted journal.
-	 * Writer-preferring, so steady writes cannot starve compaction.
-	 */
-	pthread_rwlock_t	 hand;
-
 	/* Shared, under mtx. */
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 wake;		/* the worker sleeps on it */
 	pthread_cond_t		 progress;	/* flush waiters sleep on it */
+	/*
+	 * A write is "unposted" from its journal append until it is in the
+	 * inbox.  Compaction sets compacting and waits (on posted) until
+	 * none is, then snapshots: so no record that is durable but not yet
+	 * posted can be left out of a compacted journal.  Writes recorded
+	 * meanwhile are held until the new file is in place, so a steady
+	 * stream of them cannot starve the compaction.
+	 */
+	pthread_cond_t		 posted;
+	uint64_t		 unposted;
+	int			 compacting;
+	struct record		*held, **held_tail;
 	int			 running;
 	int			 flush_now;
 	struct inbox_item	*inbox, **inbox_tail;
@@ -171,6 +186,7 @@ static struct {
 	.mtx = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
 	.progress = PTHREAD_COND_INITIALIZER,
+	.posted = PTHREAD_COND_INITIALIZER,
 };
 
 /* --- helpers ------------------------------------------------------------ */
@@ -752,6 +768,8 @@ reserve(struct journal_rec **recs, size_t *cap, size_t need)
 	return 0;
 }
 
+static void	submit(struct record *);
+
 /* Rewrite the journal with only what is still needed.  Worker thread. */
 static void
 compact(void)
@@ -761,6 +779,7 @@ compact(void)
 	struct write_rec	*wr;
 	struct batch		*b;
 	struct dist		*d;
+	struct record		*held, *rc;
 	size_t			 n = 0, cap = 16, i;
 	uint64_t		 last_seq, marker_id;
 	int			 ok = 0;
@@ -769,8 +788,10 @@ compact(void)
 	if (!w.force_compact && (st.size < COMPACT_MIN_BYTES ||
 	    st.size < 2 * w.compacted_size))
 		return;
-	pthread_rwlock_wrlock(&w.hand);
 	pthread_mutex_lock(&w.mtx);
+	w.compacting = 1;
+	while (w.unposted > 0)
+		pthread_cond_wait(&w.posted, &w.mtx);
 	/* Every durable write is posted now: take them all in. */
 	drain_inbox(util_mono_ms());
 	prune_writes();
@@ -843,8 +864,15 @@ compact(void)
 	if (!ok)
 		log_error("journal: compaction failed: %s", strerror(errno));
 out:
+	w.compacting = 0;
+	held = w.held;
+	w.held = NULL;
+	w.held_tail = &w.held;
 	pthread_mutex_unlock(&w.mtx);
-	pthread_rwlock_unlock(&w.hand);
+	while ((rc = held) != NULL) {
+		held = rc->next;
+		submit(rc);
+	}
 	free(recs);
 	journal_get_stats(w.j, &st);
 	w.compacted_size = st.size;
@@ -1871,87 +1899,193 @@ inval_bucket_wants(const struct cfg_bucket *bk)
 	return bk != NULL && bk->n_distributions > 0;
 }
 
+static void
+record_free(struct record *rc)
+{
+	free(rc->bucket);
+	strvec_fini(&rc->keys);
+	free(rc);
+}
+
+/* Tell the caller and forget the record. */
+static void
+record_end(struct record *rc, int result)
+{
+	rc->done(rc->arg, result);
+	record_free(rc);
+}
+
+static void	on_durable(void *, uint64_t, int);
+
+/* Append rec's write to the journal; its end comes in on_durable(). */
+static void
+submit(struct record *rc)
+{
+	struct journal_rec	 r;
+	int			 err;
+
+	pthread_mutex_lock(&w.mtx);
+	if (w.compacting) {
+		rc->next = NULL;
+		*w.held_tail = rc;
+		w.held_tail = &rc->next;
+		pthread_mutex_unlock(&w.mtx);
+		return;
+	}
+	w.unposted++;
+	pthread_mutex_unlock(&w.mtx);
+	memset(&r, 0, sizeof(r));
+	r.type = JOURNAL_WRITE;
+	r.bucket = rc->bucket;
+	r.items = (const char *const *)rc->keys.v;
+	r.n_items = rc->keys.n;
+	if (journal_append_async(w.j, &r, on_durable, rc) == 0)
+		return;
+	err = errno;
+	on_durable(rc, 0, err);
+}
+
+/*
+ * The journal's answer for one write (the commit thread's, or submit()'s
+ * at once): post it to the worker and tell the caller, or record it again
+ * when a batch past its seq was cut meanwhile (see the header).
+ */
+static void
+on_durable(void *arg, uint64_t seq, int err)
+{
+	struct record		*rc = arg;
+	struct inbox_item	*it = NULL;
+	struct dist		*d;
+	size_t			 i;
+	int			 stale = 0;
+
+	if (err == 0) {
+		it = calloc(1, sizeof(*it));
+		if (it == NULL)
+			err = ENOMEM;
+	}
+	pthread_mutex_lock(&w.mtx);
+	for (i = 0; err == 0 && i < rc->bk->n_distributions; i++) {
+		d = dist_find(rc->bk->distributions[i]);
+		if (d != NULL && seq <= d->covered)
+			stale = 1;
+	}
+	if (err == 0 && !stale) {
+		it->seq = seq;
+		it->bucket = rc->bk;
+		it->bucket_name = rc->bucket;
+		it->keys = rc->keys;
+		rc->bucket = NULL;
+		strvec_init(&rc->keys);
+		*w.inbox_tail = it;
+		w.inbox_tail = &it->next;
+		w.writes_recorded++;
+		w.keys_recorded += it->keys.n;
+		pthread_cond_signal(&w.wake);
+	} else if (err == 0)
+		w.reappends++;
+	else
+		w.journal_errors++;
+	if (--w.unposted == 0 && w.compacting)
+		pthread_cond_signal(&w.posted);
+	pthread_mutex_unlock(&w.mtx);
+
+	if (err != 0) {
+		free(it);
+		log_error("journal: cannot record a write to %s: %s; "
+		    "answering 503 so the client retries", rc->bucket,
+		    strerror(err));
+		record_end(rc, -1);
+	} else if (!stale)
+		record_end(rc, 0);
+	else {
+		free(it);
+		/* A batch past this seq was cut while it was appended:
+		 * record the write again so replay cannot think it
+		 * covered.  Cannot happen with callbacks in seq order;
+		 * kept as the rule that makes it safe if it ever can. */
+		if (++rc->tries >= 100)
+			record_end(rc, -1);
+		else
+			submit(rc);
+	}
+}
+
+void
+inval_record_async(const struct cfg_bucket *bk, const char *bucket,
+    const char *const *keys, size_t n, inval_done_fn done, void *arg)
+{
+	struct record	*rc;
+	size_t		 i;
+
+	if (!inval_bucket_wants(bk) || n == 0) {
+		done(arg, 0);
+		return;
+	}
+	if (!w.started) {
+		done(arg, -1);
+		return;
+	}
+	rc = calloc(1, sizeof(*rc));
+	if (rc == NULL) {
+		done(arg, -1);
+		return;
+	}
+	rc->bk = bk;
+	rc->done = done;
+	rc->arg = arg;
+	strvec_init(&rc->keys);
+	rc->bucket = strdup(bucket);
+	for (i = 0; rc->bucket != NULL && i < n; i++)
+		if (strvec_push(&rc->keys, keys[i]) == -1)
+			break;
+	if (rc->bucket == NULL || i < n) {
+		record_free(rc);
+		done(arg, -1);
+		return;
+	}
+	submit(rc);
+}
+
+/* inval_record(): the async call and a wait of the caller's own. */
+struct record_wait {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 done;
+	int		 result;
+};
+
+static void
+record_waited(void *arg, int result)
+{
+	struct record_wait	*rw = arg;
+
+	pthread_mutex_lock(&rw->mu);
+	rw->done = 1;
+	rw->result = result;
+	pthread_cond_signal(&rw->cv);
+	pthread_mutex_unlock(&rw->mu);
+}
+
 int
 inval_record(const struct cfg_bucket *bk, const char *bucket,
     const char *const *keys, size_t n)
 {
-	struct journal_rec	 r;
-	struct inbox_item	*it = NULL;
-	struct dist		*d;
-	size_t			 i;
-	int			 stale, tries;
+	struct record_wait	 rw;
 
-	if (!inval_bucket_wants(bk) || n == 0)
-		return 0;
-	if (!w.started) {
+	memset(&rw, 0, sizeof(rw));
+	pthread_mutex_init(&rw.mu, NULL);
+	pthread_cond_init(&rw.cv, NULL);
+	inval_record_async(bk, bucket, keys, n, record_waited, &rw);
+	pthread_mutex_lock(&rw.mu);
+	while (!rw.done)
+		pthread_cond_wait(&rw.cv, &rw.mu);
+	pthread_mutex_unlock(&rw.mu);
+	pthread_cond_destroy(&rw.cv);
+	pthread_mutex_destroy(&rw.mu);
+	if (rw.result == -1)
 		errno = EIO;
-		return -1;
-	}
-	memset(&r, 0, sizeof(r));
-	r.type = JOURNAL_WRITE;
-	r.bucket = bucket;
-	r.items = keys;
-	r.n_items = n;
-	pthread_rwlock_rdlock(&w.hand);
-	for (tries = 0; tries < 100; tries++) {
-		if (journal_append(w.j, &r) == -1) {
-			pthread_rwlock_unlock(&w.hand);
-			pthread_mutex_lock(&w.mtx);
-			w.journal_errors++;
-			pthread_mutex_unlock(&w.mtx);
-			log_error("journal: cannot record a write to %s: %s; "
-			    "answering 503 so the client retries", bucket,
-			    strerror(errno));
-			return -1;
-		}
-		it = calloc(1, sizeof(*it));
-		if (it == NULL) {
-			pthread_rwlock_unlock(&w.hand);
-			return -1;
-		}
-		it->seq = r.seq;
-		it->bucket = bk;
-		it->bucket_name = strdup(bucket);
-		strvec_init(&it->keys);
-		for (i = 0; i < n; i++)
-			if (strvec_push(&it->keys, keys[i]) == -1)
-				break;
-		if (it->bucket_name == NULL || i < n) {
-			free(it->bucket_name);
-			strvec_fini(&it->keys);
-			free(it);
-			pthread_rwlock_unlock(&w.hand);
-			return -1;
-		}
-		pthread_mutex_lock(&w.mtx);
-		stale = 0;
-		for (i = 0; i < bk->n_distributions; i++) {
-			d = dist_find(bk->distributions[i]);
-			if (d != NULL && r.seq <= d->covered)
-				stale = 1;
-		}
-		if (!stale) {
-			*w.inbox_tail = it;
-			w.inbox_tail = &it->next;
-			w.writes_recorded++;
-			w.keys_recorded += n;
-			pthread_cond_signal(&w.wake);
-		} else
-			w.reappends++;
-		pthread_mutex_unlock(&w.mtx);
-		if (!stale) {
-			pthread_rwlock_unlock(&w.hand);
-			return 0;
-		}
-		/* A batch past this seq was cut while we appended: record
-		 * the write again so replay cannot think it covered. */
-		free(it->bucket_name);
-		strvec_fini(&it->keys);
-		free(it);
-	}
-	pthread_rwlock_unlock(&w.hand);
-	errno = EAGAIN;
-	return -1;
+	return rw.result;
 }
 
 static void	json_str(struct buf *, const char *);
@@ -2151,16 +2285,12 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 	unsigned char	 rnd[8];
 	size_t		 i, k;
 	int		 any = 0;
-	pthread_rwlockattr_t ra;
 
-	pthread_rwlockattr_init(&ra);
-	pthread_rwlockattr_setkind_np(&ra,
-	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&w.hand, &ra);
-	pthread_rwlockattr_destroy(&ra);
 	w.cfg = cfg;
 	w.inbox = NULL;
 	w.inbox_tail = &w.inbox;
+	w.held = NULL;
+	w.held_tail = &w.held;
 	w.next_batch_id = 1;
 	w.month = this_month();
 	srandom((unsigned)util_now_ms());

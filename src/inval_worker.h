@@ -4,9 +4,10 @@
  * (DESIGN §4-§7), on one background thread (the Varnish expiry-thread
  * pattern).
  *
- * Producers (request threads) call inval_record(): the write's keys are
- * appended to the journal (durably, group commit) and posted to the
- * worker's inbox; only then may the client see its 2xx.  The worker
+ * Producers (request threads, or an event loop) call inval_record() or
+ * inval_record_async(): the write's keys are appended to the journal
+ * (durably, group commit, on the journal's commit thread) and posted to
+ * the worker's inbox; only then may the client see its 2xx.  The worker
  * coalesces per distribution (quiet period, max delay), maps keys to paths,
  * plans, journals each batch with its CallerReference before sending it,
  * submits it paced and retried, polls it until Completed, and compacts the
@@ -16,9 +17,9 @@
  * Sequence numbers: a batch of distribution D covers every write of D's
  * buckets with seq <= its upto_seq.  A write whose append finished after
  * the worker cut a batch past its seq would look covered on replay, so
- * inval_record() appends such a write again (a new, higher seq) before
- * returning: no acknowledged write is ever only "covered" by a batch that
- * does not hold its paths.
+ * such a write is appended again (a new, higher seq) before its caller is
+ * told: no acknowledged write is ever only "covered" by a batch that does
+ * not hold its paths.
  *
  * Shared, under the worker's mutex: the inbox, the flush request, the
  * per-distribution state that /status and /metrics read.  Owned by the
@@ -45,11 +46,25 @@ void	inval_stop(void);
 /* 1 when writes to this bucket need invalidations (it has distributions). */
 int	inval_bucket_wants(const struct cfg_bucket *);
 
+/* Told how recording a write ended: 0 durable and handed to the worker,
+ * -1 not recorded (the client must then get 503 so it retries). */
+typedef void (*inval_done_fn)(void *arg, int result);
+
 /*
- * Record a successful write of keys in bucket (client-facing name).
- * Returns 0 once durable, -1 when the journal cannot be written (the
- * client must then get 503 so it retries).
+ * Record a successful write of keys in bucket (client-facing name)
+ * without blocking: keys and names are copied, the journal append is
+ * queued, and done(arg, result) is called exactly once: from the
+ * journal's commit thread once the record is durable (or failed); or,
+ * when there is nothing to record (no distribution, no key) or the call
+ * cannot even be queued (not started, out of memory), before this
+ * returns.  done must not block (it runs on the commit thread) and may
+ * call inval_record_async() again.
  */
+void	inval_record_async(const struct cfg_bucket *, const char *bucket,
+	    const char *const *keys, size_t n, inval_done_fn done, void *arg);
+
+/* inval_record_async() and a wait: returns 0 once durable, -1 when the
+ * journal cannot be written (503).  Not from a done callback. */
 int	inval_record(const struct cfg_bucket *, const char *bucket,
 	    const char *const *keys, size_t n);
 

@@ -98,8 +98,11 @@ class Case:
 
     def start(self, env=None):
         self.runs += 1
-        return s3itest.start_s3inval(self.conf, env, self.dir,
-                                     name="s3inval-%d" % self.runs)
+        d = s3itest.start_s3inval(self.conf, env, self.dir,
+                                  name="s3inval-%d" % self.runs)
+        # The admin listener starts after the S3 one.
+        s3itest.wait_port(int(self.admin.rsplit(":", 1)[1]), d)
+        return d
 
     def write_pending(self):
         """12 keys acknowledged and left pending; returns the daemon."""

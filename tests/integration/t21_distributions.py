@@ -112,6 +112,7 @@ class Daemon:
         self.runs += 1
         self.d = s3itest.start_s3inval(self.conf, None, self.dir,
                                        name="s3inval-%d" % self.runs)
+        s3itest.wait_port(self.admin_port, self.d)  # after the S3 one
         self.s3 = s3itest.s3_client(self.d.url)
         return self.d
 

@@ -1672,7 +1672,7 @@ efbig_done(void *arg, uint64_t seq, int err)
 }
 
 static int
-child_async_fsize(const char *dir)
+child_async_fsize(const char *dir, const char *path)
 {
 	static const char *const k[] = { "k" };
 	struct journal_rec	 r;
@@ -1683,6 +1683,7 @@ child_async_fsize(const char *dir)
 	char			 err[256];
 	int			 i;
 
+	(void)path;
 	signal(SIGXFSZ, SIG_IGN);
 	memset(&e, 0, sizeof(e));
 	pthread_mutex_init(&e.mu, NULL);
@@ -1718,22 +1719,31 @@ child_async_fsize(const char *dir)
 	return 0;
 }
 
+/* Run fn(dir, path) in a child (limits set there stay there); each of
+ * its steps that goes wrong exits with its own code. */
+static void
+in_child(struct tdir *t, int (*fn)(const char *, const char *))
+{
+	pid_t	 pid;
+	int	 status = 0;
+
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0)
+		_exit(fn(t->dir, t->path));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void
 test_async_errors(void **state)
 {
 	struct tdir	*t = *state;
 	struct journal	*j;
 	struct coll	 c;
-	pid_t		 pid;
-	int		 status = 0;
 
-	pid = fork();
-	assert_true(pid != -1);
-	if (pid == 0)
-		_exit(child_async_fsize(t->dir));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	in_child(t, child_async_fsize);
 	j = jopen(t, &c);
 	assert_int_equal(c.n, 1);	/* only the one after the limit */
 	assert_true(c.v[0].r.seq == 21);	/* failed seqs are spent */
@@ -1900,16 +1910,8 @@ test_write_failure(void **state)
 	struct journal_stats	 s;
 	struct journal		*j;
 	struct coll		 c;
-	pid_t			 pid;
-	int			 status = 0;
 
-	pid = fork();
-	assert_true(pid != -1);
-	if (pid == 0)
-		_exit(child_fsize(t->dir, t->path));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	in_child(t, child_fsize);
 
 	/* The three first records, those of the groups that succeeded,
 	 * then the two after the limit was lifted (the probe record is not
