@@ -72,6 +72,7 @@ struct dist {
 	struct strvec	 pending;		/* paths, unsorted */
 	uint64_t	 pending_from;		/* 0: none pending */
 	uint64_t	 pending_upto;
+	uint64_t	 planning_from;		/* taken, not yet in batches */
 	uint64_t	 covered;		/* highest upto journaled */
 	int64_t		 first_ms, last_ms;
 	struct batch	*batches;		/* unsent and in progress */
@@ -1165,6 +1166,7 @@ out:
 	for (bt = &w.dists[di].batches; *bt != NULL; bt = &(*bt)->next)
 		;
 	*bt = list;
+	w.dists[di].planning_from = 0;
 	for (b = list; b != NULL; b = b->next)
 		recent_note(b, dist, "planned");
 	pthread_mutex_unlock(&w.mtx);
@@ -1622,6 +1624,9 @@ worker_main(void *arg)
 			strvec_init(&d->pending);
 			from = d->pending_from;
 			upto = d->pending_upto;
+			/* Neither pending nor batches while planned, but
+			 * still open to a flush. */
+			d->planning_from = from;
 			tkeys = d->keys_pending;
 			tskipped = d->skipped_pending;
 			d->keys_pending = d->skipped_pending = 0;
@@ -2129,7 +2134,8 @@ flush_settled(uint64_t target, uint64_t gen, struct inval_flush_result *res)
 	for (i = 0; i < w.n_dists; i++) {
 		d = &w.dists[i];
 		res->pending_paths += d->pending.n;
-		open = d->pending_from != 0 && d->pending_from <= target;
+		open = (d->pending_from != 0 && d->pending_from <= target) ||
+		    (d->planning_from != 0 && d->planning_from <= target);
 		paths = d->pending.n;
 		for (b = d->batches; b != NULL; b = b->next) {
 			res->batches_open++;
