@@ -28,7 +28,8 @@
  * replay exactly those records, with no loss left and sequence numbers
  * that never go back.  Every replayed record's strings are read in full.
  *
- * Deterministic: no clock, no network, no threads.
+ * Deterministic: no clock, no network; the one thread besides the
+ * fuzzer's is the journal's commit thread, joined at each close.
  */
 #include "config.h"
 
