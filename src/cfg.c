@@ -2038,6 +2038,9 @@ check_all(struct loader *ld)
 	if (!(c->cloudfront.max_requests_per_second > 0))
 		report(ld, &o[K_cloudfront_max_requests_per_second],
 		    "max_requests_per_second must be more than 0");
+	if (c->cloudfront.give_up_after_ms < 1000)
+		report(ld, &o[K_cloudfront_give_up_after],
+		    "give_up_after must be at least 1s");
 	if (c->cloudfront.wildcard_threshold < 2)
 		report(ld, &o[K_cloudfront_wildcard_threshold],
 		    "wildcard_threshold must be at least 2");

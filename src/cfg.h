@@ -140,6 +140,7 @@ struct cfg {
 		int64_t	 retry_base_ms;
 		int64_t	 retry_max_ms;
 		int64_t	 timeout_ms;
+		int64_t	 give_up_after_ms;	/* a refusing distribution */
 		int	 flush_on_shutdown;
 		double	 eviction_weight;
 		double	 monthly_budget_usd;

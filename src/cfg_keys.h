@@ -122,6 +122,9 @@ CFG_KEY(cloudfront, retry_max, DURATION, cloudfront.retry_max_ms, "5m",
     NULL, "longest retry delay")
 CFG_KEY(cloudfront, timeout, DURATION, cloudfront.timeout_ms, "30s", NULL,
     "give up on one CloudFront API call after this long")
+CFG_KEY(cloudfront, give_up_after, DURATION, cloudfront.give_up_after_ms,
+    "24h", "7d",
+    "keep paths refused with NoSuchDistribution or AccessDenied this long")
 CFG_KEY(cloudfront, flush_on_shutdown, BOOL, cloudfront.flush_on_shutdown,
     "no", NULL, "on SIGTERM, submit pending paths (within shutdown_grace)")
 CFG_KEY(cloudfront, eviction_weight, DOUBLE, cloudfront.eviction_weight,
