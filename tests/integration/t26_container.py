@@ -121,9 +121,12 @@ def missing_tools():
 
 
 def image_ids():
+    """Every image's full ID, as `podman image inspect` prints it."""
     rc, out, err = podman("images", "-a", "--no-trunc", "--format",
                           "{{.ID}}")
-    return set(out.split()) if rc == 0 else set()
+    if rc != 0:
+        return set()
+    return {i.split(":", 1)[-1] for i in out.split()}
 
 
 def covered(path, invalidated):
