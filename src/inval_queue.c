@@ -172,21 +172,21 @@ inval_queue_write(const struct iq_write *w, struct iq_result *res)
 }
 
 struct iq_read *
-inval_queue_read_begin(const struct cfg_bucket *bk, const struct s3_req *s3,
-    const char *method, int status)
+inval_queue_read_begin(const struct iq_read_head *h)
 {
 	struct iq_read	*r;
 
 	/* A listing (every aws s3 sync starts with one) teaches the index
 	 * each key's ETag as it streams by. */
-	if (status != 200 || s3->op != S3_OP_LIST_OBJECTS ||
-	    strcmp(method, "HEAD") == 0 || !inval_bucket_wants(bk) ||
-	    bk->index != CFG_INDEX_LEARN || inval_index() == NULL)
+	if (h->status != 200 || h->s3->op != S3_OP_LIST_OBJECTS ||
+	    strcmp(h->method, "HEAD") == 0 || !inval_bucket_wants(h->bucket) ||
+	    h->bucket->index != CFG_INDEX_LEARN || inval_index() == NULL)
 		return NULL;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
-	r->learner = etag_learner_new(inval_index(), s3->bucket, util_now());
+	r->learner = etag_learner_new(inval_index(), h->s3->bucket,
+	    util_now());
 	if (r->learner == NULL) {
 		free(r);
 		return NULL;

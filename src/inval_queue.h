@@ -71,12 +71,25 @@ int	inval_queue_wants_body(enum s3_op);
  * or -1 with res->outcome IQ_FAILED. */
 int	inval_queue_write(const struct iq_write *, struct iq_result *res);
 
-/* A read's response, to learn from as it streams by; NULL when there is
- * nothing to learn.  The caller feeds every body byte, then ends it. */
+/* What the front knows of a read when the upstream's head arrives. */
+struct iq_read_head {
+	const struct cfg_bucket	*bucket;	/* the [bucket] serving it */
+	const struct s3_req	*s3;		/* client-facing bucket, key, op */
+	const char		*method;
+	int			 status;	/* the upstream's */
+	const struct sigv4_header *req_headers;	/* as the client sent them */
+	size_t			 n_req_headers;
+	const struct sigv4_header *resp_headers; /* the upstream's */
+	size_t			 n_resp_headers;
+};
+
+/* A read's response, to learn from as it streams by: called once the
+ * upstream's head is in, before the client sees it; NULL when there is
+ * nothing to learn.  The caller feeds every body byte, then ends it.
+ * Nothing in h is kept past the call. */
 struct iq_read;
 
-struct iq_read *inval_queue_read_begin(const struct cfg_bucket *,
-	    const struct s3_req *, const char *method, int status);
+struct iq_read *inval_queue_read_begin(const struct iq_read_head *h);
 void	inval_queue_read_feed(struct iq_read *, const char *, size_t);
 void	inval_queue_read_end(struct iq_read *);
 
