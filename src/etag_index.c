@@ -167,6 +167,8 @@
 
 #define FILE_MAGIC	"S3IETAG\n"
 #define TMP_X		6u	/* mkstemp()'s XXXXXX */
+#define UPLOADS_MAX	1024u	/* uploads remembered at once */
+#define UPLOAD_ID_MAX	1024u
 #define FILE_VERSION	3u	/* 2: a bucket's listed_at; 3: digests */
 #define FILE_VERSION_OLD 2u	/* loaded with every digest unknown */
 #define NAME_MAX_LEN	1024u
@@ -219,6 +221,15 @@ struct etag_index {
 	uint64_t	 sip[2];	/* immutable */
 	pthread_mutex_t	 save_mu;	/* one save at a time */
 	int		 swept;		/* under save_mu: stale files gone */
+	struct upload	*up;		/* UPLOADS_MAX, on first use */
+	size_t		 up_next;	/* the slot filled next: the oldest */
+};
+
+/* A multipart upload created through the proxy, until completed. */
+struct upload {
+	char		*s;		/* "id\0bucket\0key"; NULL: free */
+	size_t		 len;		/* bytes allocated for s */
+	struct s3_meta	 meta;
 };
 
 /* A parsed ETag. */
@@ -1249,11 +1260,27 @@ etag_index_open(const char *dir, size_t max_bytes)
 	return ix;
 }
 
+static void
+upload_clear(struct etag_index *ix, struct upload *u)
+{
+	if (u->s == NULL)
+		return;
+	ix->bytes -= u->len;
+	free(u->s);
+	u->s = NULL;
+	u->len = 0;
+}
+
 void
 etag_index_close(struct etag_index *ix)
 {
+	size_t	 i;
+
 	if (ix == NULL)
 		return;
+	for (i = 0; ix->up != NULL && i < UPLOADS_MAX; i++)
+		upload_clear(ix, &ix->up[i]);
+	free(ix->up);
 	buckets_free(ix);
 	free(ix->dir);
 	pthread_mutex_destroy(&ix->save_mu);
@@ -1458,6 +1485,111 @@ etag_index_listed_at(struct etag_index *ix, const char *bucket)
 		t = b->listed_at;
 	unlock_if(ix, locked);
 	return t;
+}
+
+/* The slot of upload id of bucket/key, or NULL. */
+static struct upload *
+upload_find(struct etag_index *ix, const char *bucket, const char *key,
+    const char *id)
+{
+	struct upload	*u;
+	const char	*b;
+	size_t		 i;
+
+	for (i = 0; ix->up != NULL && i < UPLOADS_MAX; i++) {
+		u = &ix->up[i];
+		if (u->s == NULL || strcmp(u->s, id) != 0)
+			continue;
+		b = u->s + strlen(u->s) + 1;
+		if (strcmp(b, bucket) == 0 &&
+		    strcmp(b + strlen(b) + 1, key) == 0)
+			return u;
+	}
+	return NULL;
+}
+
+int
+etag_index_upload_put(struct etag_index *ix, const char *bucket,
+    const char *key, const char *upload_id, const struct s3_meta *meta)
+{
+	struct upload	*u;
+	size_t		 il, bl, kl;
+	char		*s;
+	int		 rc = 0;
+
+	if (ix == NULL || bucket == NULL || key == NULL ||
+	    upload_id == NULL || meta == NULL || !meta->known) {
+		errno = EINVAL;
+		return -1;
+	}
+	il = strlen(upload_id);
+	bl = strlen(bucket);
+	kl = strlen(key);
+	if (il == 0 || il > UPLOAD_ID_MAX || bl > NAME_MAX_LEN ||
+	    kl > KEY_MAX - 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (tl_iter == ix) {
+		errno = EDEADLK;
+		return -1;
+	}
+	s = malloc(il + bl + kl + 3);
+	if (s == NULL)
+		return -1;
+	memcpy(s, upload_id, il + 1);
+	memcpy(s + il + 1, bucket, bl + 1);
+	memcpy(s + il + bl + 2, key, kl + 1);
+	pthread_rwlock_wrlock(&ix->lock);
+	if (ix->up == NULL) {
+		ix->up = calloc(UPLOADS_MAX, sizeof(*ix->up));
+		if (ix->up == NULL) {
+			free(s);
+			rc = -1;
+			goto out;
+		}
+		ix->bytes += UPLOADS_MAX * sizeof(*ix->up);
+	}
+	u = upload_find(ix, bucket, key, upload_id);
+	if (u == NULL) {
+		/* The oldest goes: an upload never completed, most likely. */
+		u = &ix->up[ix->up_next];
+		ix->up_next = (ix->up_next + 1) % UPLOADS_MAX;
+	}
+	upload_clear(ix, u);
+	u->s = s;
+	u->len = il + bl + kl + 3;
+	u->meta = *meta;
+	ix->bytes += u->len;
+out:
+	pthread_rwlock_unlock(&ix->lock);
+	if (rc == -1)
+		errno = ENOMEM;
+	return rc;
+}
+
+int
+etag_index_upload_take(struct etag_index *ix, const char *bucket,
+    const char *key, const char *upload_id, struct s3_meta *meta)
+{
+	struct upload	*u;
+	int		 found = 0;
+
+	if (meta != NULL)
+		memset(meta, 0, sizeof(*meta));
+	if (ix == NULL || bucket == NULL || key == NULL ||
+	    upload_id == NULL || tl_iter == ix)
+		return 0;
+	pthread_rwlock_wrlock(&ix->lock);
+	u = upload_find(ix, bucket, key, upload_id);
+	if (u != NULL) {
+		if (meta != NULL)
+			*meta = u->meta;
+		upload_clear(ix, u);
+		found = 1;
+	}
+	pthread_rwlock_unlock(&ix->lock);
+	return found;
 }
 
 size_t

@@ -98,6 +98,21 @@ int64_t	etag_index_listed_at(struct etag_index *, const char *bucket);
 size_t	etag_index_bytes(struct etag_index *);	/* memory in use */
 
 /*
+ * Multipart uploads: the digest of the headers a CreateMultipartUpload
+ * named (they become the object's at CompleteMultipartUpload), by
+ * UploadId, bucket and key.  In memory only, the last UPLOADS_MAX (1024)
+ * at most: an upload forgotten (restart, too many at once) completes
+ * with its headers unknown, so it counts as changed.
+ *
+ * upload_put(): meta must be known; 0, or -1.  upload_take(): 1 and *meta
+ * (removed from the index) when the upload is known, 0 otherwise.
+ */
+int	etag_index_upload_put(struct etag_index *, const char *bucket,
+	    const char *key, const char *upload_id, const struct s3_meta *);
+int	etag_index_upload_take(struct etag_index *, const char *bucket,
+	    const char *key, const char *upload_id, struct s3_meta *);
+
+/*
  * The learner: feed it a ListObjects or ListObjectsV2 response body as it
  * streams by; it records each <Contents> Key/ETag pair (URL-decoding keys
  * when the listing says <EncodingType>url</EncodingType>) with time now.

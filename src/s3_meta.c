@@ -368,3 +368,60 @@ s3_meta_copy_source(const char *v, struct buf *bucket, struct buf *key)
 		return -1;
 	return 0;
 }
+
+static int
+id_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("._-~+/=", c) != NULL);
+}
+
+static const char *
+find(const char *p, size_t n, const char *what)
+{
+	size_t	 k = strlen(what);
+
+	for (; n >= k; p++, n--)
+		if (memcmp(p, what, k) == 0)
+			return p;
+	return NULL;
+}
+
+/*
+ * A scan, not an XML parse: the answer is small and S3's own, and in it
+ * "<UploadId>" can only be the element (text escapes '<').  A document
+ * that is anything else is refused, so the worst a strange one does is
+ * leave the upload's metadata unknown.
+ */
+int
+s3_meta_upload_id(const char *doc, size_t n, char *out, size_t outsz)
+{
+	static const char open_tag[] = "<UploadId>", close_tag[] =
+	    "</UploadId>";
+	const char	*a, *b, *rest;
+	size_t		 len, i;
+
+	if (doc == NULL || out == NULL || outsz == 0 ||
+	    find(doc, n, "<InitiateMultipartUploadResult") == NULL)
+		return -1;
+	a = find(doc, n, open_tag);
+	if (a == NULL)
+		return -1;
+	a += sizeof(open_tag) - 1;
+	b = find(a, n - (size_t)(a - doc), close_tag);
+	if (b == NULL)
+		return -1;
+	rest = b + sizeof(close_tag) - 1;
+	if (find(rest, n - (size_t)(rest - doc), open_tag) != NULL)
+		return -1;
+	len = (size_t)(b - a);
+	if (len == 0 || len >= outsz)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (!id_char(a[i]))
+			return -1;
+	memcpy(out, a, len);
+	out[len] = '\0';
+	return 0;
+}

@@ -82,4 +82,13 @@ int	s3_meta_field(const char *name);
 int	s3_meta_copy_source(const char *, struct buf *bucket,
 	    struct buf *key);
 
+/*
+ * The UploadId of a CreateMultipartUpload answer
+ * (<InitiateMultipartUploadResult>...<UploadId>ID</UploadId>), copied
+ * into out.  Returns 0, or -1 when the document is not one (yet: it may
+ * be cut short), names none or two, or the ID holds a character S3's do
+ * not (letters, digits and ._-~+/=) or does not fit.
+ */
+int	s3_meta_upload_id(const char *, size_t, char *out, size_t outsz);
+
 #endif

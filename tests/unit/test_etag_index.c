@@ -320,6 +320,72 @@ test_meta(void **state)
 	etag_index_close(ix);
 }
 
+/* CreateMultipartUpload's headers, kept for CompleteMultipartUpload. */
+static void
+test_uploads(void **state)
+{
+	struct etag_index *ix;
+	struct s3_meta	 a = { 1, 0, 11 }, b = { 1, 1, 22 }, m;
+	struct s3_meta	 unknown = { 0, 0, 0 };
+	char		 id[32];
+	size_t		 bytes;
+	unsigned	 i;
+
+	(void)state;
+	ix = etag_index_open(NULL, 0);
+	assert_non_null(ix);
+	bytes = etag_index_bytes(ix);
+	assert_int_equal(etag_index_upload_put(ix, "b", "big.bin", "U1", &a),
+	    0);
+	assert_true(etag_index_bytes(ix) > bytes);
+	assert_int_equal(etag_index_upload_put(ix, "b", "big.bin", "U2", &b),
+	    0);
+	/* Bucket, key and id must all match. */
+	assert_int_equal(etag_index_upload_take(ix, "c", "big.bin", "U1", &m),
+	    0);
+	assert_false(m.known);
+	assert_int_equal(etag_index_upload_take(ix, "b", "big", "U1", &m), 0);
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U3", &m),
+	    0);
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U2", &m),
+	    1);
+	assert_true(s3_meta_equal(&m, &b));
+	assert_true(m.redirect);
+	/* Taken once: a second Complete of it is unknown. */
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U2", &m),
+	    0);
+	assert_false(m.known);
+	/* The same id again replaces. */
+	assert_int_equal(etag_index_upload_put(ix, "b", "big.bin", "U1", &b),
+	    0);
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U1", &m),
+	    1);
+	assert_true(s3_meta_equal(&m, &b));
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U1", &m),
+	    0);
+	/* Only known digests, sane arguments. */
+	assert_int_equal(etag_index_upload_put(ix, "b", "k", "U", &unknown),
+	    -1);
+	assert_int_equal(etag_index_upload_put(ix, "b", "k", "U", NULL), -1);
+	assert_int_equal(etag_index_upload_put(ix, "b", "k", "", &a), -1);
+	assert_int_equal(etag_index_upload_put(ix, NULL, "k", "U", &a), -1);
+	/* Bounded: the oldest of more than 1024 at once is forgotten. */
+	for (i = 0; i < 1025; i++) {
+		snprintf(id, sizeof(id), "up-%u", i);
+		assert_int_equal(etag_index_upload_put(ix, "b", "k", id, &a),
+		    0);
+	}
+	assert_int_equal(etag_index_upload_take(ix, "b", "k", "up-0", &m), 0);
+	assert_int_equal(etag_index_upload_take(ix, "b", "k", "up-1", &m), 1);
+	assert_int_equal(etag_index_upload_take(ix, "b", "k", "up-1024", &m),
+	    1);
+	/* Uploads are not entries. */
+	assert_int_equal(etag_index_count(ix, "b"), 0);
+	assert_int_equal(etag_index_upload_take(NULL, "b", "k", "up-2", &m),
+	    0);
+	etag_index_close(ix);
+}
+
 static void
 test_etag_forms(void **state)
 {
@@ -1918,6 +1984,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_put_same_del),
 		cmocka_unit_test(test_meta),
+		cmocka_unit_test(test_uploads),
 		cmocka_unit_test(test_etag_forms),
 		cmocka_unit_test(test_churn),
 		cmocka_unit_test(test_model),

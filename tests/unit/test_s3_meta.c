@@ -4,7 +4,8 @@
  * same stored metadata (S3's and moto's defaults, aws-chunked stripped),
  * every field changes the digest, case and whitespace rules, x-amz-meta-*
  * in any order, what is unknown (and never equal, not even to itself),
- * CopyObject's directives, and x-amz-copy-source.
+ * CopyObject's directives, x-amz-copy-source, and the UploadId of a
+ * CreateMultipartUpload answer.
  */
 #include "config.h"
 
@@ -461,6 +462,65 @@ test_field(void **state)
 	assert_false(s3_meta_field(NULL));
 }
 
+static void
+test_upload_id(void **state)
+{
+	static const struct {
+		const char	*doc, *id;
+	} rows[] = {
+		/* S3 API Reference, CreateMultipartUpload. */
+		{ "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		  "<InitiateMultipartUploadResult xmlns=\"http://s3.amazonaws"
+		  ".com/doc/2006-03-01/\"><Bucket>example-bucket</Bucket>"
+		  "<Key>example-object</Key><UploadId>VXBsb2FkIElEIGZvciA2aWWp"
+		  "bmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA</UploadId>"
+		  "</InitiateMultipartUploadResult>",
+		  "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA" },
+		/* A key that looks like the element, escaped as S3 does. */
+		{ "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>"
+		  "&lt;UploadId&gt;x&lt;/UploadId&gt;</Key><UploadId>a.b_c-d~e"
+		  "+f/g=</UploadId></InitiateMultipartUploadResult>",
+		  "a.b_c-d~e+f/g=" },
+		/* Cut short before the end tag: not yet. */
+		{ "<InitiateMultipartUploadResult><UploadId>abc", NULL },
+		{ "<InitiateMultipartUploadResult><UploadId>abc</Upload", NULL },
+		{ "<InitiateMultipartUploadResult><UploadId></UploadId>", NULL },
+		{ "<InitiateMultipartUploadResult><UploadId>a b</UploadId>",
+		  NULL },
+		{ "<InitiateMultipartUploadResult><UploadId>a&amp;b"
+		  "</UploadId>", NULL },
+		{ "<InitiateMultipartUploadResult><UploadId>a</UploadId>"
+		  "<UploadId>b</UploadId>", NULL },
+		{ "<Error><UploadId>abc</UploadId></Error>", NULL },
+		{ "", NULL },
+	};
+	static const char nul[] = "<InitiateMultipartUploadResult>"
+	    "<UploadId>a\0b</UploadId>";
+	char	 out[64], small[4], doc[sizeof(nul)];
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		rc = s3_meta_upload_id(rows[i].doc, strlen(rows[i].doc), out,
+		    sizeof(out));
+		if (rows[i].id == NULL ? rc != -1 : rc != 0 ||
+		    strcmp(out, rows[i].id) != 0)
+			fail_msg("row %zu: rc %d", i, rc);
+	}
+	/* Too long for out; a NUL inside (55 bytes). */
+	assert_int_equal(s3_meta_upload_id(rows[0].doc, strlen(rows[0].doc),
+	    small, sizeof(small)), -1);
+	assert_int_equal(s3_meta_upload_id(nul, sizeof(nul) - 1, out,
+	    sizeof(out)), -1);
+	memcpy(doc, nul, sizeof(nul));
+	assert_int_equal(doc[42], '\0');
+	doc[42] = 'x';		/* the test is right: "axb" is an ID */
+	assert_int_equal(s3_meta_upload_id(doc, sizeof(doc) - 1, out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "axb");
+	assert_int_equal(s3_meta_upload_id(NULL, 0, out, sizeof(out)), -1);
+}
+
 int
 main(void)
 {
@@ -473,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_copy_source),
 		cmocka_unit_test(test_field),
+		cmocka_unit_test(test_upload_id),
 	};
 
 	return cmocka_run_group_tests_name("s3_meta", tests, NULL, NULL);
