@@ -2042,9 +2042,11 @@ learn(struct etag_learner *l, const char *key, size_t klen, const char *etag,
 static void
 pending_flush(struct etag_learner *l, int url)
 {
-	const char	*p = l->pending.data, *end = p + l->pending.len;
+	const char	*p = l->pending.data, *end;
 	size_t		 kl;
 
+	/* Nothing queued: data is NULL (and NULL + 0 is undefined). */
+	end = p != NULL ? p + l->pending.len : NULL;
 	while (p != NULL && p < end) {
 		kl = strlen(p);
 		learn(l, p, kl, p + kl + 1, url);
