@@ -5,7 +5,7 @@
  * Layout, per bucket (the index holds a short array of buckets, found by
  * name with a linear search: a proxy serves a handful of buckets):
  *
- *  - entries: a dense array of 36-byte struct entry, in segments of 4096
+ *  - entries: a dense array of 28-byte struct entry, in segments of 4096
  *    (the first segment grows from 16), so that a large bucket never
  *    reallocates (and never copies) its entries.  A deleted entry is
  *    replaced by the last one, so the array has no holes.
@@ -27,13 +27,12 @@
  *    the block is freed), so dead bytes stay under about half the arena.
  *    An entry names its record by block << 16 | offset.
  *
- * struct entry (36 bytes): the record, the learn time (40 bits of seconds:
+ * struct entry (28 bytes): the record, the learn time (40 bits of seconds:
  * until year 36812; times before 1970 are 0), flags (from a read; raw
  * ETag; digest known; redirect), the 8-byte s3_meta digest of the served
- * headers (64 bits: s3_meta.c says why that is enough; 8 bytes more than
- * the ETag alone, the smallest that keeps a chance collision out of
- * reach) and the ETag: the 16-byte binary MD5 and the part count of a
- * multipart ETag ("md5-N", N up to 65535), or, for an ETag of any other
+ * headers, and the ETag: the first 8 bytes of the binary MD5 and the part
+ * count of a multipart ETag ("md5-N", N up to 65535), or, for an ETag of
+ * any other
  * form (other S3-compatible stores), a pointer to a copy of it (at most 64
  * printable ASCII characters, compared exactly; the copy costs its length
  * + 1 bytes and malloc's overhead).  Anything else (empty, over 64
@@ -43,10 +42,19 @@
  * growing the table and deleting hash decoded keys again, which costs less
  * than 4 bytes a key.  Keys are at most 4095 bytes (S3: 1024).
  *
- * Bytes per key: 36 (entry) + 5.3 to 10.7 (slots; 8.4 at 1M keys) + 3 +
+ * 64 bits of each: the digest (issue 13) took the 8 bytes of the MD5's
+ * second half, so an entry stays 28 bytes and 1M keys still fit in 100
+ * MB.  Either false "same" makes a changed write look unchanged
+ * (CloudFront serves the old copy until its TTL); by chance that is 2^-64
+ * per changed write, out of reach for any site.  Against a writer who
+ * crafts one, the full MD5 was no better: MD5 collisions are made in
+ * seconds, and such a writer may write what it likes anyway.
+ *
+ * Bytes per key: 28 (entry) + 5.3 to 10.7 (slots; 8.4 at 1M keys) + 3 +
  * the bytes of the key not shared with the record before it.  Measured
- * with bench/etag_index_mem.c, 1M keys in one bucket, growth of the
- * process's RSS divided by the key count (MB = 10^6 bytes):
+ * with bench/etag_index_mem.c, 1M keys in one bucket, each with a digest,
+ * growth of the process's RSS divided by the key count (MB = 10^6 bytes;
+ * the same as before digests, to the tenth):
  *   site-like paths, 40-76 bytes (mean 54.5), in listing order: 63.4
  *   the same keys in random order (little shared):               93.0
  *   unrelated random 60-byte keys (nothing shared, worst case):  99.5
@@ -74,10 +82,12 @@
  * (3), u32 0; per bucket 'B', varint name length, name, varint entries,
  * varint listed_at, then each entry: varint shared bytes with the
  * previous key of the bucket, varint suffix length, suffix, u8 flags,
- * then 16 bytes of MD5 and varint parts, or u8 length and the raw ETag,
- * then (flag E_META) the 8-byte digest, then varint learn time; at the
+ * then the first 8 bytes of the MD5 and varint parts, or u8 length and
+ * the raw ETag, then (flag E_META) the 8-byte digest, then varint learn
+ * time; at the
  * end 'E', varint entries in all, u32 CRC-32C of every byte before it.
- * Version 2 (no digests, no E_META flag) loads with every digest unknown.
+ * Version 2 (16 bytes of MD5, no digests, no E_META flag) loads with
+ * every digest unknown.
  * A file that is foreign, of another version, truncated, over-long or
  * fails its checksum is ignored whole: the index starts empty.  The file
  * is read only if it is a regular file reached without a symlink, and
@@ -159,6 +169,7 @@
 #define TIME_MAX	((INT64_C(1) << 40) - 1)
 #define NONE		UINT32_MAX
 
+#define MD5_KEPT	8u	/* bytes of an MD5 ETag kept: 64 bits */
 #define E_RAW		0x01	/* etag.raw, not etag.md5 */
 #define E_LISTING	0x02	/* learned from a read (listing, HEAD) */
 #define E_META		0x04	/* meta holds the s3_meta digest */
@@ -173,18 +184,20 @@
 #define FILE_VERSION_OLD 2u	/* loaded with every digest unknown */
 #define NAME_MAX_LEN	1024u
 
-/* 36 bytes: no pointer member, so no 8-byte alignment. */
+/* 28 bytes: no pointer member, so no 8-byte alignment. */
 struct entry {
 	uint32_t	 koff;		/* record: block << 16 | offset */
 	uint32_t	 learned;	/* learn time, bits 0-31 */
 	uint16_t	 parts;		/* multipart part count, 0: single */
 	uint8_t		 flags;		/* E_* */
 	uint8_t		 learned_hi;	/* learn time, bits 32-39 */
-	unsigned char	 etag[16];	/* MD5, or E_RAW: a char * (memcpy) */
+	unsigned char	 etag[MD5_KEPT]; /* MD5's first bytes, or E_RAW: a
+					 * char * (memcpy) */
 	unsigned char	 meta[8];	/* E_META: digest, big-endian */
 };
 
-_Static_assert(sizeof(struct entry) == 36, "struct entry is 36 bytes");
+_Static_assert(sizeof(struct entry) == 28, "struct entry is 28 bytes");
+_Static_assert(sizeof(char *) <= MD5_KEPT, "a pointer fits in etag");
 
 struct block {
 	unsigned char	*data;		/* NULL: a free block number */
@@ -966,7 +979,7 @@ entry_matches(const struct entry *e, const struct etag_val *v)
 	if (v->raw)
 		return (e->flags & E_RAW) && strcmp(entry_raw(e), v->s) == 0;
 	return !(e->flags & E_RAW) && e->parts == v->parts &&
-	    memcmp(e->etag, v->md5, 16) == 0;
+	    memcmp(e->etag, v->md5, MD5_KEPT) == 0;
 }
 
 static void
@@ -1018,7 +1031,7 @@ entry_set(struct etag_index *ix, struct entry *e, const struct etag_val *v,
 		e->parts = 0;
 		ix->bytes += strlen(raw) + 1;
 	} else {
-		memcpy(e->etag, v->md5, sizeof(e->etag));
+		memcpy(e->etag, v->md5, MD5_KEPT);
 		e->parts = v->parts;
 	}
 }
@@ -1673,7 +1686,7 @@ wr_bucket(struct wr *w, const struct bucket *b)
 			wr_bytes(w, &fl, 1);
 			wr_bytes(w, entry_raw(e), fl);
 		} else {
-			wr_bytes(w, e->etag, 16);
+			wr_bytes(w, e->etag, MD5_KEPT);
 			wr_uvarint(w, e->parts);
 		}
 		if (e->flags & E_META)
@@ -1934,7 +1947,8 @@ load(struct etag_index *ix)
 				raw[c] = '\0';
 				if (etag_parse(raw, &v) == -1 || !v.raw)
 					goto out;
-			} else if (rd_bytes(&r, v.md5, 16) == -1 ||
+			} else if (rd_bytes(&r, v.md5, version ==
+			    FILE_VERSION ? MD5_KEPT : 16) == -1 ||
 			    rd_uvarint(&r, &parts) == -1 ||
 			    parts > UINT16_MAX)
 				goto out;

@@ -15,10 +15,10 @@
  * read, because an object may change behind the proxy's back: a caller
  * trusts an entry only while it is fresh.
  *
- * Memory: keys are stored once, interned per bucket, with a 16-byte binary
+ * Memory: keys are stored once, interned per bucket, with 64 bits of the
  * MD5 when the ETag is one (multipart ETags "md5-N" keep their part
- * count), the 8-byte digest and the learn time: see
- * ETAG_INDEX_BYTES_PER_KEY.  Persistence: one file in state_dir, rewritten
+ * count; etag_index.c says why 64 bits are enough), the 8-byte digest
+ * and the learn time: see ETAG_INDEX_BYTES_PER_KEY.  Persistence: one file in state_dir, rewritten
  * atomically (mkstemp, write, fsync, rename) by etag_index_save(); a
  * damaged file is ignored (the index is a cache), and a file of the
  * version before digests loads with every digest unknown.
@@ -67,7 +67,8 @@ void	etag_index_del(struct etag_index *, const char *bucket,
 	    const char *key);
 
 /*
- * 1 when key is known with exactly this ETag and the entry was learned at
+ * 1 when key is known with this ETag (an MD5 ETag: its first 64 bits and
+ * part count; any other form exactly) and the entry was learned at
  * or after not_before; 0 otherwise (unknown, different, or too old).
  */
 int	etag_index_same(struct etag_index *, const char *bucket,
