@@ -112,8 +112,8 @@ slurp(const char *path, size_t *n)
 	*n = 0;
 	if (f == NULL)
 		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0) {
+	sz = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	if (sz >= 0 && fseek(f, 0, SEEK_SET) == 0) {
 		p = malloc((size_t)sz + 1);
 		if (p != NULL && fread(p, 1, (size_t)sz, f) == (size_t)sz)
 			*n = (size_t)sz;

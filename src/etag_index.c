@@ -1900,8 +1900,9 @@ load(struct etag_index *ix)
 	buf_fini(&path);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (r.f = fdopen(fd, "rb")) == NULL) {
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r.f = fdopen(fd, "rb");
+	if (r.f == NULL) {
 		close(fd);
 		return -1;
 	}
