@@ -314,8 +314,21 @@ not_the_object(const struct s3_req *s3)
 	return 0;
 }
 
+/*
+ * When a read's answer was true: no earlier than when its request came
+ * in.  Learned as of then, it never replaces what a write recorded
+ * later, or in the same second (the index lets a write win a tie): a
+ * write that commits while a listing streams, or between a HEAD's answer
+ * and this call, is never undone by the older view.
+ */
+static int64_t
+read_time(const struct iq_read_head *h)
+{
+	return (h->started_ms > 0 ? h->started_ms : util_now_ms()) / 1000;
+}
+
 /* A HEAD or GET of an object: its ETag and the headers it is served
- * with, as they are now. */
+ * with, as they were when it was asked. */
 static void
 learn_object(const struct iq_read_head *h)
 {
@@ -329,9 +342,8 @@ learn_object(const struct iq_read_head *h)
 	if (etag == NULL)
 		return;
 	s3_meta_from_response(h->resp_headers, h->n_resp_headers, &meta);
-	/* A read: it never undoes a write of the same second. */
 	(void)etag_index_put_meta(inval_index(), h->s3->bucket, h->s3->key,
-	    etag, &meta, util_now(), 1);
+	    etag, &meta, read_time(h), 1);
 }
 
 /* A CreateMultipartUpload: what its headers are, for the answer's
@@ -392,7 +404,7 @@ inval_queue_read_begin(const struct iq_read_head *h)
 		return NULL;
 	buf_init(&r->body);
 	r->learner = etag_learner_new(inval_index(), h->s3->bucket,
-	    util_now());
+	    read_time(h));
 	if (r->learner == NULL) {
 		free(r);
 		return NULL;

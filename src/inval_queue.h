@@ -25,6 +25,7 @@
 #define S3I_INVAL_QUEUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cfg.h"
 #include "s3_req.h"
@@ -84,6 +85,8 @@ struct iq_read_head {
 	size_t			 n_req_headers;
 	const struct sigv4_header *resp_headers; /* the upstream's */
 	size_t			 n_resp_headers;
+	int64_t			 started_ms;	/* wall clock when the request
+						 * came in; 0: now */
 };
 
 /*
