@@ -393,6 +393,7 @@ answer_upstream(struct front_req *r, struct MHD_Connection *c)
 	rd.status = status;
 	rd.req_headers = r->hdrs;
 	rd.n_req_headers = r->n_hdrs;
+	rd.started_ms = util_now_ms() - (util_mono_ms() - r->t0);
 	rh = upstream_head(r, &rd.n_resp_headers);
 	rd.resp_headers = rh;
 	if (rh != NULL)
