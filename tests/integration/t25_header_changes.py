@@ -10,7 +10,8 @@ Through the real binary, moto as S3 and CloudFront; after each write
 `s3inval flush --wait`, then the invalidations moto recorded since the
 last step are read back.  Clients: boto3 (PutObject, CopyObject with
 REPLACE and COPY, multipart), aws-cli v1 (`s3 cp --cache-control`,
-`s3 sync`) and v2 (`s3 cp --cache-control`).  Objects put into moto
+`s3 sync`) and v2 (`s3 cp --cache-control`), over http and over https
+(aws-chunked uploads).  Objects put into moto
 directly are unknown to the proxy until a HEAD through it shows their
 headers.  A restart keeps what was learned (the index file).
 """
@@ -318,6 +319,63 @@ def run(t, ws):
     t.ok("unchanged=yes" in log and "unchanged=no" in log,
          "the request log says which writes were skipped",
          s3itest.tail(d.log_path))
+
+    # --- over https: aws-chunked framing is not a served header ----------
+    # aws-cli v1 and boto3 send uploads as Content-Encoding: aws-chunked
+    # (with the client's own coding first: "gzip,aws-chunked"); S3 stores
+    # the coding without it, so re-uploads stay skipped.
+    s3itest.stop(d)
+    cert, key = s3itest.make_tls_cert(ws.logdir)
+    tls_dir = ws.path("tls")
+    os.makedirs(tls_dir)
+    tconf = s3itest.write_config(
+        tls_dir, moto_url, state_dir=cfg["server"]["state_dir"],
+        sections={"bucket " + BUCKET: {"distributions": st.dist}},
+        server__tls_cert=cert, server__tls_key=key,
+        cloudfront__endpoint=moto_url, cloudfront__quiet_period="200ms",
+        cloudfront__poll_interval="200ms",
+        cloudfront__max_requests_per_second="50",
+        cloudfront__wildcard_threshold="1000")
+    st.admin = "http://" + s3itest.read_config(tconf)["server"][
+        "admin_listen"]
+    d = s3itest.start_s3inval(tconf, None, ws.logdir, name="s3inval-tls")
+    url = "https://127.0.0.1:%d" % d.port
+
+    def cp_tls(cc, *extra):
+        def go():
+            rc, out, err = s3itest.run_aws(
+                1, ["s3", "cp", src, "s3://%s/tls.html" % BUCKET,
+                    "--cache-control", cc] + list(extra),
+                env={"AWS_CA_BUNDLE": cert}, endpoint=url,
+                log_path=ws.path("aws.log"))
+            if rc != 0:
+                raise AssertionError("aws s3 cp: %s %s" % (out, err))
+        return go
+    st.expect("https, aws s3 cp (v1, aws-chunked): a new key",
+              cp_tls("max-age=10"), ["/tls.html"])
+    st.expect("https, aws s3 cp (v1, aws-chunked) again: skipped",
+              cp_tls("max-age=10"), [])
+    st.expect("https, --content-encoding gzip added (gzip,aws-chunked): "
+              "invalidated", cp_tls("max-age=10", "--content-encoding",
+                                    "gzip"), ["/tls.html"])
+    t.ok(direct.head_object(Bucket=BUCKET, Key="tls.html").get(
+        "ContentEncoding") == "gzip", "moto stores the coding as gzip",
+        repr(direct.head_object(Bucket=BUCKET, Key="tls.html")))
+    st.expect("https, the same with gzip again: skipped",
+              cp_tls("max-age=10", "--content-encoding", "gzip"), [])
+    s3t = s3itest.s3_client_tls(url, cert)
+    st.expect("https, boto3 PutObject of the same bytes and headers: "
+              "skipped",
+              lambda: s3t.put_object(Bucket=BUCKET, Key="tls.html",
+                                     Body=PAGE, ContentType="text/html",
+                                     CacheControl="max-age=10",
+                                     ContentEncoding="gzip"), [])
+    st.expect("https, boto3 with another Cache-Control: invalidated",
+              lambda: s3t.put_object(Bucket=BUCKET, Key="tls.html",
+                                     Body=PAGE, ContentType="text/html",
+                                     CacheControl="max-age=11",
+                                     ContentEncoding="gzip"),
+              ["/tls.html"])
 
 
 if __name__ == "__main__":
