@@ -284,6 +284,25 @@ add_upstream_headers(struct front_req *r, struct MHD_Response *resp)
 		MHD_add_response_header(resp, "x-amz-request-id", r->id);
 }
 
+/* The upstream's response headers in the form inval_queue takes (the
+ * strings stay the upstream's); the caller frees the array.  NULL when
+ * out of memory. */
+static struct sigv4_header *
+upstream_head(struct front_req *r, size_t *n)
+{
+	const struct upstream_header *uh;
+	struct sigv4_header	*rh;
+	size_t			 i;
+
+	uh = upstream_headers(r->x, n);
+	rh = calloc(*n + 1, sizeof(*rh));
+	for (i = 0; rh != NULL && i < *n; i++) {
+		rh[i].name = uh[i].name;
+		rh[i].value = uh[i].value;
+	}
+	return rh;
+}
+
 /*
  * A 2xx to a write (DESIGN §3): the write path decides what it changed and
  * records it, and only then is the client answered.  CopyObject,
@@ -299,9 +318,8 @@ answer_write(struct front_req *r, struct MHD_Connection *c, int status)
 	struct iq_write		 w;
 	struct iq_result	 res;
 	struct sigv4_header	*rh = NULL;
-	const struct upstream_header *uh;
 	char			 blk[BLOCK_SIZE];
-	size_t			 i, nh;
+	size_t			 nh;
 	ssize_t			 n;
 	int			 failed = 0;
 	enum MHD_Result		 ret;
@@ -315,17 +333,12 @@ answer_write(struct front_req *r, struct MHD_Connection *c, int status)
 		    buf_append(&body, blk, (size_t)n) == -1)
 			failed = 1;
 	}
-	uh = upstream_headers(r->x, &nh);
-	rh = calloc(nh + 1, sizeof(*rh));
+	rh = upstream_head(r, &nh);
 	if (failed || rh == NULL) {
 		buf_fini(&body);
 		free(rh);
 		return answer_error(r, c, S3_ERR_SERVICE_UNAVAILABLE,
 		    "The upstream's answer to the write could not be read.");
-	}
-	for (i = 0; i < nh; i++) {
-		rh[i].name = uh[i].name;
-		rh[i].value = uh[i].value;
 	}
 	memset(&w, 0, sizeof(w));
 	w.bucket = r->bucket;
@@ -370,6 +383,8 @@ static enum MHD_Result
 answer_upstream(struct front_req *r, struct MHD_Connection *c)
 {
 	struct MHD_Response	*resp;
+	struct iq_read_head	 rd;
+	struct sigv4_header	*rh;
 	enum MHD_Result		 ret;
 	int64_t			 cl;
 	int			 status, head;
@@ -383,8 +398,20 @@ answer_upstream(struct front_req *r, struct MHD_Connection *c)
 		return answer_write(r, c, status);
 	head = strcmp(r->method, "HEAD") == 0;
 	cl = upstream_content_length(r->x);
-	r->learner = inval_queue_read_begin(r->bucket, &r->s3, r->method,
-	    status);
+	/* Reads teach the ETag index (a listing, a HEAD/GET's headers). */
+	memset(&rd, 0, sizeof(rd));
+	rd.bucket = r->bucket;
+	rd.s3 = &r->s3;
+	rd.method = r->method;
+	rd.status = status;
+	rd.req_headers = r->hdrs;
+	rd.n_req_headers = r->n_hdrs;
+	rd.started_ms = util_now_ms() - (util_mono_ms() - r->t0);
+	rh = upstream_head(r, &rd.n_resp_headers);
+	rd.resp_headers = rh;
+	if (rh != NULL)
+		r->learner = inval_queue_read_begin(&rd);
+	free(rh);
 	if (status == 204 || status == 304 || status < 200 ||
 	    (head && cl < 0))
 		resp = MHD_create_response_from_buffer(0, NULL,
