@@ -50,7 +50,12 @@ CFG_KEY(server, spool_max, SIZE, server.spool_max, "1g", NULL,
 CFG_KEY(server, client_timeout, DURATION, server.client_timeout_ms, "60s",
     NULL, "close a connection idle, or slow to send a head, this long")
 CFG_KEY(server, max_connections, UINT, server.max_connections, "1024", NULL,
-    "most client connections at once")
+    "most client connections at once; past it requests get 503")
+CFG_KEY(server, min_rate, SIZE, server.min_rate, "1k", NULL,
+    "slowest body upload or answer download, bytes a second over 10 s "
+    "(0: none)")
+CFG_KEY(server, threads, UINT, server.threads, "0", NULL,
+    "event-loop threads serving clients (0: one per core)")
 CFG_KEY(server, shutdown_grace, DURATION, server.shutdown_grace_ms, "20s",
     NULL, "on SIGTERM, how long in-flight requests may take to finish")
 CFG_KEY(server, index_max_memory, SIZE, server.index_max_memory, "256m",
