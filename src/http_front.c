@@ -1652,15 +1652,25 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- the loops ------------------------------------------------------------- */
 
+/*
+ * Close a connection from the watchdog: libmicrohttpd sees the error on
+ * its next read or write and closes it.  A client too slow at its body
+ * or its answer gets a reset (no linger): the data queued for it is
+ * dropped at once instead of holding kernel memory until it reads; an
+ * idle or unfinished head gets an orderly close.
+ */
 static void
-cut(struct conn *cn)
+cut(struct conn *cn, int slow)
 {
-	/* libmicrohttpd sees the error on its next read or write and
-	 * closes the connection. */
+	struct linger	 lg = { 1, 0 };
+
+	if (slow) {
+		setsockopt(cn->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		metrics_conn_cut_slow();
+	}
 	shutdown(cn->fd, SHUT_RDWR);
 	cn->cut = 1;
 	cn->loop->run_mhd = 1;
-	metrics_conn_cut_slow();
 }
 
 static void
@@ -1680,7 +1690,7 @@ watchdog(struct loop *l, int64_t now)
 		 * connection's start or of the previous request's end. */
 		if (r == NULL || r->phase == PH_HEAD) {
 			if (now - cn->since > cfg->server.client_timeout_ms)
-				cut(cn);
+				cut(cn, 0);
 			continue;
 		}
 		/* Waiting on the upstream or the journal: not the client's
@@ -1691,7 +1701,7 @@ watchdog(struct loop *l, int64_t now)
 		if (now - cn->win_at < RATE_WINDOW_MS)
 			continue;
 		if (cn->win_bytes < need)
-			cut(cn);
+			cut(cn, 1);
 		else
 			conn_window(cn);
 	}
@@ -1857,8 +1867,13 @@ loop_init(struct http_front *f, struct loop *l, unsigned idx)
 	    (intptr_t)completed_cb, l };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
 	    (intptr_t)notify_cb, l };
+	/* The watchdog enforces client_timeout and min_rate (over a window
+	 * or two: the kernel's buffers make the first one pass); this is
+	 * only a backstop behind it, or what cuts a stalled transfer when
+	 * min_rate is 0. */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
-	    (intptr_t)((cfg->server.client_timeout_ms + 999) / 1000), NULL };
+	    (intptr_t)((cfg->server.client_timeout_ms + (cfg->server.min_rate >
+	    0 ? 3 * RATE_WINDOW_MS : 0) + 999) / 1000), NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
 	    (intptr_t)f->hard_limit, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,

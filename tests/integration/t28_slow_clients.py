@@ -107,12 +107,33 @@ def run(t, ws):
     th = threading.Thread(target=trickle)
     th.start()
 
-    # A GET of 48 MiB whose reader reads nothing (a small receive buffer
-    # so the kernel does not soak it all up).
+    # A GET of 48 MiB whose reader takes 256 bytes every 2 s (a small
+    # receive buffer so the kernel does not soak it all up; reading a
+    # little keeps libmicrohttpd's own idle timeout from firing first).
     slow_get = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     slow_get.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
     slow_get.connect(("127.0.0.1", port))
     slow_get.sendall(signed_head(d, "GET", "big.bin", None))
+    got = [0]
+
+    def sip():
+        # Sip for 30 s: a cut comes at the second window (~20 s), the
+        # first one passing on what the kernel's buffers took.
+        slow_get.settimeout(1)
+        t0 = time.time()
+        while not stop.is_set() and time.time() - t0 < 30:
+            try:
+                b = slow_get.recv(256)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not b:
+                return
+            got[0] += len(b)
+            stop.wait(2)
+    th2 = threading.Thread(target=sip)
+    th2.start()
 
     # A head that never completes.
     slow_head = socket.create_connection(("127.0.0.1", port), 10)
@@ -129,19 +150,35 @@ def run(t, ws):
     t.ok(took is not None, "a head not complete within client_timeout "
          "(4 s) is cut", "still open after 15 s")
     took = closed(slow_put, 30)
-    stop.set()
-    th.join(5)
     t.ok(took is not None, "a body trickling at 1 byte / 3 s is cut at "
          "min_rate (1k over 10 s)", "still open after 30 s")
-    took = closed(slow_get, 40)
-    t.ok(took is not None, "a reader that does not read is cut at "
-         "min_rate", "still open after 40 s")
+    th2.join(40)
+    stop.set()
+    th.join(5)
+    # Then read as fast as we can: once the proxy cut the connection only
+    # what our own receive buffer holds is left before the reset.  Had it
+    # not, 40 MiB more would come.
+    drained, reset = 0, False
+    slow_get.settimeout(5)
+    while drained < 4 * 1024 * 1024:
+        try:
+            b = slow_get.recv(65536)
+        except OSError:
+            reset = True
+            break
+        if not b:
+            reset = True
+            break
+        drained += len(b)
+    t.ok(reset and drained < 1024 * 1024, "a reader taking 128 bytes a "
+         "second is cut at min_rate (a reset after %d buffered bytes)"
+         % drained, "drained %d bytes, reset %s" % (drained, reset))
     for s in (slow_put, slow_get, slow_head):
         s.close()
     cut1 = metric(admin, "s3inval_client_connections_cut_slow_total")
     t.ok(cut1 is not None and cut1 - cut0 >= 2, "/metrics counts the "
-         "connections cut below min_rate", "before %s after %s" % (cut0,
-                                                                  cut1))
+         "connections cut below min_rate (the body and the reader)",
+         "before %s after %s" % (cut0, cut1))
     keys = [o["Key"] for o in direct.list_objects_v2(
         Bucket=BUCKET).get("Contents", [])]
     t.ok("trickle.bin" not in keys, "the trickled object was never stored",
