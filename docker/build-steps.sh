@@ -42,8 +42,8 @@ jobs=${JOBS:-2}
 # What building and the unit tests need (a subset of scripts/deps.sh: no
 # peer tools, no test servers).
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config
-libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libxml2-dev libinih-dev
-libcmocka-dev"
+libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libssl-dev libxml2-dev
+libinih-dev libjansson-dev libcmocka-dev"
 
 # dockerfile-utils: the validator of the Dockerfile language server, pure
 # JavaScript from npm.  hadolint, a Haskell binary, is in neither Debian nor

@@ -5,9 +5,9 @@
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
-libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libxml2-dev libinih-dev
-libcmocka-dev awscli nginx-light wrk apache2-utils valgrind clang
-python3 curl ca-certificates"
+libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libssl-dev libxml2-dev
+libinih-dev libjansson-dev libcmocka-dev awscli nginx-light wrk apache2-utils
+valgrind clang python3 curl ca-certificates"
 
 missing=""
 for p in $PKGS; do

@@ -37,6 +37,7 @@ case $secs in
 esac
 
 # Largest input per target: a request head with a small aws-chunked body;
+# a connection's bytes (heads and bodies) for http_frame;
 # the AWS streaming examples rebuilt whole (66,560 bytes of data); XML
 # answers; config files; a journal of a few records.
 max_len() {
@@ -49,6 +50,7 @@ max_len() {
 	cloudfront)	echo 16384 ;;
 	cfg)		echo 8192 ;;
 	journal)	echo 16384 ;;
+	http_frame)	echo 16384 ;;
 	*)		echo 4096 ;;
 	esac
 }
@@ -94,14 +96,15 @@ rm -f "$out/probe" "$out/probe.c" "$out/probe.log"
 
 # pkg-config module -> Debian package
 mods="libcurl:libcurl4-openssl-dev libcrypto:libssl-dev
-libxml-2.0:libxml2-dev inih:libinih-dev libmicrohttpd:libmicrohttpd-dev"
+libxml-2.0:libxml2-dev inih:libinih-dev libmicrohttpd:libmicrohttpd-dev
+gnutls:libgnutls28-dev"
 missing=""
 for m in $mods; do
 	pkg-config --exists "${m%%:*}" || missing="$missing ${m#*:}"
 done
 # shellcheck disable=SC2086
 [ -z "$missing" ] || apt_install $missing
-modules="libcurl libcrypto libxml-2.0 inih libmicrohttpd"
+modules="libcurl libcrypto libxml-2.0 inih libmicrohttpd gnutls"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $modules) || exit 1
 # shellcheck disable=SC2086
@@ -190,8 +193,12 @@ for t in $targets; do
 	seeds=0
 	if [ -d "fuzz/corpus/$t" ]; then
 		cp fuzz/corpus/"$t"/* "$run/corpus/" 2>/dev/null
-		seeds=$(find "$run/corpus" -type f | wc -l)
 	fi
+	# The framing table's rows are fuzz_http_frame's seeds.
+	if [ "$t" = http_frame ]; then
+		python3 scripts/http-frame-seeds.py "$run/corpus" >/dev/null
+	fi
+	seeds=$(find "$run/corpus" -type f | wc -l)
 	tmp=$(mktemp -d "$tmp_base/s3inval-fuzz-$t.XXXXXX") || exit 1
 	if [ "$secs" -eq 0 ]; then
 		limit="-runs=0"

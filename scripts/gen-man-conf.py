@@ -39,6 +39,8 @@ Sizes are bytes, or a number with
 (binary multiples).
 Booleans are
 .BR yes / no .
+Every number has an upper bound, given with its key below; a larger value
+is an error.
 .PP
 Every key of
 .BR [server] ", " [upstream] ", " [auth] ", " [cloudfront] " and " [log]
@@ -126,7 +128,11 @@ def main():
                 out.append('.BR %s " = %s"\n' % (
                     key, esc(default) if default else "(empty)"))
             text = desc[0].upper() + desc[1:]
-            if choices:
+            bound = cfg_keys.upper_bound((kind, s, key, typ, default,
+                                          choices, desc))
+            if bound:
+                text += "; at most %s" % bound
+            elif choices:
                 text += " (one of: %s)" % choices.replace("|", ", ")
             out.append(esc(text).rstrip(".") + ".\n")
     out.append(TAIL)

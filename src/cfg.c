@@ -6,13 +6,16 @@
  *
  * One pass reports every problem as "file:line: message" ("env NAME:
  * message" for the environment, "file: message" when no single line is to
- * blame), so an operator fixes a file in one go.  libinih reads the file
- * through our own line reader, which counts lines, rejects a line longer
+ * blame), so an operator fixes a file in one go.  The file is read whole
+ * first, and only a regular file of at most CFG_FILE_MAX bytes (a FIFO or
+ * a device would hang or never end).  libinih reads it through our own
+ * line reader, which counts lines, rejects a line longer
  * than libinih's buffer instead of letting libinih split it, and follows
  * libinih's rules to know each line's section and whether it continues the
  * previous value (libinih tells its handler neither the line number nor
  * about a section without keys).  Indented lines continue a value, as in
- * Python's configparser; only lists may be continued.
+ * Python's configparser; only lists may be continued.  Every number has
+ * an upper bound (cfg_keys.h).
  *
  * This module does no I/O other than reading the file and writing to the
  * streams it is given, and keeps no globals: tests load many configurations
@@ -23,10 +26,12 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -40,6 +45,7 @@
 
 #include <ini.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "buf.h"
 #include "cfg.h"
@@ -155,8 +161,19 @@ struct keydef {
 	size_t		 off;		/* of the value in its struct */
 	size_t		 noff;		/* lists: of the count */
 	const char	*def;		/* default text, or NULL */
-	const char	*choices;	/* T_ENUM: "a|b|c" */
+	const char	*choices;	/* ENUM "a|b|c"; numbers: max */
 	const char	*desc;
+};
+
+/* Each numeric type's upper bound, for keys that name none. */
+static const struct {
+	enum ktype	 type;
+	const char	*max;
+} type_max[] = {
+#define CFG_KEY(s, k, t, f, d, ch, desc)
+#define CFG_LIST(s, k, t, f, d, desc)
+#define CFG_TYPE_MAX(t, max)	{ T_##t, max },
+#include "cfg_keys.h"
 };
 
 static const struct keydef keys[K__COUNT] = {
@@ -204,14 +221,15 @@ struct loader {
 	int		 nerr;
 	int		 oom;		/* "out of memory" reported */
 
-	/* The line reader, called by libinih. */
-	FILE		*fp;
+	/* The file, read whole, and the line reader libinih calls. */
+	char		*data;
+	size_t		 len;
+	size_t		 pos;		/* next byte to read */
 	int		 lineno;
 	int		 first_bad;	/* first syntax error we reported */
 	int		 inih_prev;	/* libinih has a name to continue */
 	enum line_kind	 kind;		/* of the line just read */
 	char		 cont[INI_MAX_LINE]; /* a continuation's value */
-	char		 iobuf[BUFSIZ];	/* the FILE's buffer, wiped after */
 
 	/* Where keys go. */
 	enum ctx	 ctx;
@@ -972,6 +990,60 @@ set_list(struct loader *ld, const struct keydef *kd, void *base,
 	return rc;
 }
 
+/* A numeric key's upper bound, as text in the key's own syntax. */
+static const char *
+key_max(const struct keydef *kd)
+{
+	size_t	 i;
+
+	if (kd->choices != NULL)
+		return kd->choices;
+	for (i = 0; i < sizeof(type_max) / sizeof(type_max[0]); i++)
+		if (type_max[i].type == kd->type)
+			return type_max[i].max;
+	return NULL;
+}
+
+/*
+ * 1 when v (parsed as kd's type) is above kd's upper bound, with why in
+ * buf; 0 when it is not.  The bound is read with the value's own parser,
+ * so "64k" means here what it means in the file.
+ */
+static int
+above_max(const struct keydef *kd, const void *v, char *buf, size_t size)
+{
+	const char	*max = key_max(kd);
+	int64_t		 ms;
+	uint64_t	 n;
+	unsigned	 u;
+	double		 d;
+	int		 above;
+
+	if (max == NULL)
+		return 0;
+	switch (kd->type) {
+	case T_DURATION:
+		above = cfg_parse_duration(max, &ms) == -1 ||
+		    *(const int64_t *)v > ms;
+		break;
+	case T_SIZE:
+		above = cfg_parse_size(max, &n) == -1 ||
+		    *(const uint64_t *)v > n;
+		break;
+	case T_UINT:
+		above = parse_uint(max, &u) == -1 || *(const unsigned *)v > u;
+		break;
+	case T_DOUBLE:
+		above = parse_double(max, &d) == -1 || *(const double *)v > d;
+		break;
+	default:
+		return 0;
+	}
+	if (above)
+		snprintf(buf, size, "must be at most %s", max);
+	return above;
+}
+
 /*
  * Parse text as key kd's type and store it in base (the struct cfg,
  * cfg_client or cfg_bucket).  append: a continuation line adds to a list.
@@ -983,7 +1055,7 @@ set_value(struct loader *ld, const struct keydef *kd, void *base,
 {
 	struct buf	 b;
 	const char	*why;
-	char		*norm;
+	char		*norm, over[128];
 	void		*field;
 	int64_t		 ms;
 	uint64_t	 size;
@@ -1007,8 +1079,13 @@ set_value(struct loader *ld, const struct keydef *kd, void *base,
 	case T_STRING:
 		break;
 	case T_NONEMPTY:
-	case T_SECRET:
 		if (*text == '\0')
+			why = "must not be empty";
+		break;
+	case T_SECRET:
+		/* An optional secret (server.admin_token) may be empty:
+		 * none.  A client's never is. */
+		if (*text == '\0' && kd->scope != SCOPE_GLOBAL)
 			why = "must not be empty";
 		break;
 	case T_WORD:
@@ -1040,6 +1117,8 @@ set_value(struct loader *ld, const struct keydef *kd, void *base,
 		if (cfg_parse_duration(text, &ms) == -1)
 			why = "expected a duration: a whole number and ms, s, "
 			    "m, h or d, as 500ms, 5s or 2m";
+		else if (above_max(kd, &ms, over, sizeof(over)))
+			why = over;
 		else
 			*(int64_t *)field = ms;
 		break;
@@ -1047,18 +1126,24 @@ set_value(struct loader *ld, const struct keydef *kd, void *base,
 		if (cfg_parse_size(text, &size) == -1)
 			why = "expected a size: a whole number of bytes, or "
 			    "with k, m, g or t, as 64k or 1g";
+		else if (above_max(kd, &size, over, sizeof(over)))
+			why = over;
 		else
 			*(uint64_t *)field = size;
 		break;
 	case T_UINT:
 		if (parse_uint(text, &u) == -1)
 			why = "expected a whole number";
+		else if (above_max(kd, &u, over, sizeof(over)))
+			why = over;
 		else
 			*(unsigned *)field = u;
 		break;
 	case T_DOUBLE:
 		if (parse_double(text, &d) == -1)
 			why = "expected a number, as 0.5";
+		else if (above_max(kd, &d, over, sizeof(over)))
+			why = over;
 		else
 			*(double *)field = d;
 		break;
@@ -1507,7 +1592,8 @@ read_line(char *str, int num, void *arg)
 	len = 0;
 	any = over = nul = 0;
 	for (;;) {
-		ch = getc(ld->fp);
+		ch = ld->pos < ld->len ? (unsigned char)ld->data[ld->pos++] :
+		    EOF;
 		if (ch == EOF || ch == '\n')
 			break;
 		any = 1;
@@ -1519,8 +1605,6 @@ read_line(char *str, int num, void *arg)
 			over = 1;
 	}
 	if (ch == EOF && !any) {
-		if (ferror(ld->fp))
-			report(ld, NULL, "read error: %s", strerror(errno));
 		/* The buffer held the last line: maybe a secret. */
 		OPENSSL_cleanse(str, (size_t)num);
 		return NULL;
@@ -1553,30 +1637,127 @@ read_line(char *str, int num, void *arg)
 	return str;
 }
 
-static void
+/* "a FIFO", "a directory", ... for "not a regular file" messages. */
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Read the file whole into ld->data.  Only a regular file is read (issue
+ * 13): a FIFO would block check-config and SIGHUP until a writer came,
+ * /dev/zero would never end.  The open does not block (O_NONBLOCK: a FIFO
+ * opens at once) and the type is checked on the descriptor read, so a file
+ * swapped after a stat() changes nothing.  Returns 0, or -1 after
+ * reporting.
+ */
+static int
+read_file(struct loader *ld)
+{
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd, err;
+
+	fd = open(ld->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		err = errno;
+		/* A socket cannot be opened (ENXIO): say what it is. */
+		if (stat(ld->path, &st) == 0 && !S_ISREG(st.st_mode))
+			report(ld, NULL, "cannot read %s: a configuration "
+			    "file must be a regular file",
+			    file_kind(st.st_mode));
+		else
+			report(ld, NULL, "cannot open: %s", strerror(err));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		report(ld, NULL, "cannot stat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		report(ld, NULL, "cannot read %s: a configuration file must "
+		    "be a regular file", file_kind(st.st_mode));
+		goto fail;
+	}
+	if (st.st_size > CFG_FILE_MAX) {
+		report(ld, NULL, "larger than %d KiB: not a configuration "
+		    "file?", CFG_FILE_MAX / 1024);
+		goto fail;
+	}
+	/* One byte more than allowed tells a file that grew meanwhile. */
+	ld->data = malloc(CFG_FILE_MAX + 1);
+	if (ld->data == NULL) {
+		report_oom(ld);
+		goto fail;
+	}
+	while (ld->len < CFG_FILE_MAX + 1) {
+		n = read(fd, ld->data + ld->len, CFG_FILE_MAX + 1 - ld->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			report(ld, NULL, "read error: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		ld->len += (size_t)n;
+	}
+	if (ld->len > CFG_FILE_MAX) {
+		report(ld, NULL, "larger than %d KiB: not a configuration "
+		    "file?", CFG_FILE_MAX / 1024);
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Returns 0, or -1 when the file could not be read at all. */
+static int
 load_file(struct loader *ld)
 {
 	struct origin	 at = { 0, NULL };
-	int		 rc;
+	int		 rc, unread;
 
-	ld->fp = fopen(ld->path, "r");
-	if (ld->fp == NULL) {
-		report(ld, NULL, "cannot open: %s", strerror(errno));
-		return;
+	unread = read_file(ld) == -1;
+	if (!unread) {
+		/* For cfg_same_file(): the environment does not change in
+		 * a running process, so the same bytes give the same
+		 * configuration. */
+		if (EVP_Digest(ld->data, ld->len, ld->c->file_sha256, NULL,
+		    EVP_sha256(), NULL) != 1)
+			report_oom(ld);
+		ld->ctx = CTX_NONE;
+		ld->prev = -1;
+		rc = ini_parse_stream(read_line, ld, on_ini, ld);
+		/* We report every syntax error; libinih only knows the
+		 * first. */
+		if (rc > 0 && rc != ld->first_bad) {
+			at.line = rc;
+			report(ld, &at, "syntax error");
+		} else if (rc < 0)
+			report(ld, NULL, "cannot parse (libinih error %d)", rc);
 	}
-	setvbuf(ld->fp, ld->iobuf, _IOFBF, sizeof(ld->iobuf));
-	ld->ctx = CTX_NONE;
-	ld->prev = -1;
-	rc = ini_parse_stream(read_line, ld, on_ini, ld);
-	/* We report every syntax error; libinih only knows the first. */
-	if (rc > 0 && rc != ld->first_bad) {
-		at.line = rc;
-		report(ld, &at, "syntax error");
-	} else if (rc < 0)
-		report(ld, NULL, "cannot parse (libinih error %d)", rc);
-	fclose(ld->fp);
-	ld->fp = NULL;
-	OPENSSL_cleanse(ld->iobuf, sizeof(ld->iobuf));
+	/* The file holds the client secrets. */
+	if (ld->data != NULL)
+		OPENSSL_cleanse(ld->data, ld->len);
+	free(ld->data);
+	ld->data = NULL;
+	ld->len = ld->pos = 0;
+	return unread ? -1 : 0;
 }
 
 /* ---- the environment ----------------------------------------------- */
@@ -1807,6 +1988,10 @@ check_all(struct loader *ld)
 	if (*c->server.tls_key != '\0' && *c->server.tls_cert == '\0')
 		report(ld, &o[K_server_tls_key],
 		    "tls_key is set but tls_cert is not");
+	if (*c->server.admin_token != '\0' &&
+	    *c->server.admin_token_file != '\0')
+		report(ld, &o[K_server_admin_token_file],
+		    "admin_token and admin_token_file are both set: keep one");
 	if (c->server.max_header_size == 0)
 		report(ld, &o[K_server_max_header_size],
 		    "max_header_size must not be 0");
@@ -1850,7 +2035,7 @@ cfg_load(const char *path, char *const *envp, FILE *errs, struct cfg **out)
 {
 	static char *const	 noenv[] = { NULL };
 	struct loader		*ld;
-	int			 nerr;
+	int			 nerr, unread = 0;
 
 	*out = NULL;
 	/* Large (line and I/O buffers): keep it off the stack. */
@@ -1872,10 +2057,11 @@ cfg_load(const char *path, char *const *envp, FILE *errs, struct cfg **out)
 	apply_defaults(ld, SCOPE_GLOBAL, ld->c);
 	if (path != NULL) {
 		ld->c->path = xstrdup(ld, path);
-		load_file(ld);
+		unread = load_file(ld) == -1;
 	}
 	load_env(ld, envp != NULL ? envp : noenv);
-	if (!ld->oom)
+	/* Checks of the whole are noise about a file never read. */
+	if (!ld->oom && !unread)
 		check_all(ld);
 out:
 	nerr = ld->nerr;
@@ -1911,6 +2097,18 @@ cfg_free(struct cfg *c)
 	free(c->buckets);
 	free(c->path);
 	free(c);
+}
+
+int
+cfg_same_file(const struct cfg *a, const struct cfg *b)
+{
+	if (a == NULL || b == NULL)
+		return 0;
+	if (a->path == NULL || b->path == NULL)
+		return a->path == b->path;
+	return strcmp(a->path, b->path) == 0 &&
+	    memcmp(a->file_sha256, b->file_sha256,
+	    sizeof(a->file_sha256)) == 0;
 }
 
 /* ---- printing ------------------------------------------------------ */
@@ -1988,7 +2186,10 @@ fmt_value(struct buf *b, const struct keydef *kd, const void *base)
 	field = field_ptr(base, kd->off);
 	switch (kd->type) {
 	case T_SECRET:
-		buf_puts(b, MASK);
+		/* Unset shows as empty: nothing is hidden. */
+		s = *(char *const *)field;
+		if (s != NULL && *s != '\0')
+			buf_puts(b, MASK);
 		break;
 	case T_STRING:
 	case T_NONEMPTY:

@@ -17,6 +17,8 @@
 #include <stdio.h>
 
 #define CFG_DEFAULT_PATH	SYSCONFDIR "/s3inval/s3inval.conf"
+/* Largest configuration file read; only regular files are (issue 13). */
+#define CFG_FILE_MAX		(1024 * 1024)
 
 enum cfg_auth_mode {
 	CFG_AUTH_SIGV4 = 0,
@@ -78,11 +80,15 @@ struct cfg_bucket {
 
 struct cfg {
 	char	*path;			/* file loaded, or NULL */
+	unsigned char file_sha256[32];	/* of its bytes (cfg_same_file()) */
 
 	struct {
 		char	*listen;		/* host:port */
 		char	*admin_listen;		/* host:port */
 		int	 admin_allow_remote;
+		char	*admin_hosts;		/* "a, b": more Host names */
+		char	*admin_token;		/* secret; "" = none */
+		char	*admin_token_file;	/* "" = none */
 		char	*state_dir;
 		char	*virtual_host_base;	/* "" = path-style only */
 		char	*tls_cert;
@@ -151,6 +157,11 @@ const char *cfg_path(const char *opt);
 int	cfg_load(const char *path, char *const *envp, FILE *errs,
 	    struct cfg **out);
 void	cfg_free(struct cfg *);
+
+/* 1 when a and b were loaded from the same file with the same bytes (or
+ * both from no file): in one process, whose environment does not change,
+ * they are the same configuration (SIGHUP keeps the one it has). */
+int	cfg_same_file(const struct cfg *a, const struct cfg *b);
 
 /* The effective configuration as INI, secrets masked. */
 void	cfg_print(const struct cfg *, FILE *);

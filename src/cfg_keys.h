@@ -6,14 +6,17 @@
  * it by tests/unit/test_cfg.c.
  *
  * No include guard: the includer defines both macros, includes this file,
- * and the file undefines them again.
+ * and the file undefines them again (CFG_TYPE_MAX, optional, too).
  *
  * CFG_KEY(section, key, type, field, default, choices, description)
  *	One value kept in field of the section's struct: struct cfg for
  *	server, upstream, auth, cloudfront and log; struct cfg_client for
  *	client; struct cfg_bucket for bucket.  choices lists an ENUM's names
- *	in the order of its C enum ("virtual|path"), NULL otherwise.  A NULL
- *	default means "none": required, or worked out after loading.
+ *	in the order of its C enum ("virtual|path").  For DURATION, SIZE,
+ *	UINT and DOUBLE it is the key's upper bound, written as a value
+ *	("64k"), or NULL for its type's bound (CFG_TYPE_MAX below); NULL for
+ *	other types.  A NULL default means "none": required, or worked out
+ *	after loading.
  * CFG_LIST(section, key, type, field, default, description)
  *	A comma-separated list: field points to the items and n_<field>
  *	counts them.
@@ -25,7 +28,21 @@
  * (file names), GRANTS (bucket:r or bucket:rw).
  *
  * Keys of one section stay together: cfg_print() follows this order.
+ *
+ * CFG_TYPE_MAX(type, max)
+ *	Every number has an upper bound (issue 14: max_header_size = 8g
+ *	took 1.5 GB of memory, 64g reset every connection): a key's own
+ *	(its choices column), else its type's, here.  A larger value is an
+ *	error; s3inval.conf(5) and the example show each key's bound.
  */
+
+#ifndef CFG_TYPE_MAX
+#define CFG_TYPE_MAX(type, max)
+#endif
+CFG_TYPE_MAX(DURATION, "1d")
+CFG_TYPE_MAX(SIZE, "1g")
+CFG_TYPE_MAX(UINT, "1000000")
+CFG_TYPE_MAX(DOUBLE, "1000000")
 
 /* [server] */
 CFG_KEY(server, listen, HOSTPORT, server.listen, "127.0.0.1:8080", NULL,
@@ -34,7 +51,13 @@ CFG_KEY(server, admin_listen, HOSTPORT, server.admin_listen,
     "127.0.0.1:9090", NULL,
     "admin address (/healthz /readyz /metrics /status /flush)")
 CFG_KEY(server, admin_allow_remote, BOOL, server.admin_allow_remote, "no",
-    NULL, "allow admin_listen on a non-loopback address (no auth on it)")
+    NULL, "allow admin_listen on a non-loopback address (set a token too)")
+CFG_KEY(server, admin_hosts, STRING, server.admin_hosts, "", NULL,
+    "other names a request's Host may give the admin listener, as s3inval")
+CFG_KEY(server, admin_token, SECRET, server.admin_token, "", NULL,
+    "bearer token every admin request must carry (never printed)")
+CFG_KEY(server, admin_token_file, STRING, server.admin_token_file, "", NULL,
+    "absolute path of a file holding admin_token instead, read at start")
 CFG_KEY(server, state_dir, NONEMPTY, server.state_dir, "/var/lib/s3inval",
     NULL, "directory of the journal and learned state")
 CFG_KEY(server, virtual_host_base, HOST, server.virtual_host_base, "", NULL,
@@ -43,23 +66,23 @@ CFG_KEY(server, tls_cert, STRING, server.tls_cert, "", NULL,
     "PEM certificate chain file for HTTPS (needs tls_key)")
 CFG_KEY(server, tls_key, STRING, server.tls_key, "", NULL,
     "PEM private key file for HTTPS (needs tls_cert)")
-CFG_KEY(server, max_header_size, SIZE, server.max_header_size, "16k", NULL,
+CFG_KEY(server, max_header_size, SIZE, server.max_header_size, "16k", "64k",
     "largest request line plus headers accepted")
-CFG_KEY(server, spool_max, SIZE, server.spool_max, "1g", NULL,
+CFG_KEY(server, spool_max, SIZE, server.spool_max, "1g", "5g",
     "most bytes of one request body the proxy may spool")
 CFG_KEY(server, client_timeout, DURATION, server.client_timeout_ms, "60s",
     NULL, "close a connection idle, or slow to send a head, this long")
-CFG_KEY(server, max_connections, UINT, server.max_connections, "1024", NULL,
-    "most client connections at once; past it requests get 503")
-CFG_KEY(server, min_rate, SIZE, server.min_rate, "1k", NULL,
+CFG_KEY(server, max_connections, UINT, server.max_connections, "1024",
+    "65536", "most client connections at once; past it requests get 503")
+CFG_KEY(server, min_rate, SIZE, server.min_rate, "1k", "1g",
     "slowest body upload or answer download, bytes a second over 10 s "
     "(0: none)")
-CFG_KEY(server, threads, UINT, server.threads, "0", NULL,
+CFG_KEY(server, threads, UINT, server.threads, "0", "64",
     "event-loop threads serving clients (0: one per core)")
 CFG_KEY(server, shutdown_grace, DURATION, server.shutdown_grace_ms, "20s",
     NULL, "on SIGTERM, how long in-flight requests may take to finish")
 CFG_KEY(server, index_max_memory, SIZE, server.index_max_memory, "256m",
-    NULL, "most memory the ETag index may use (oldest entries go first)")
+    "16g", "most memory the ETag index may use (oldest entries go first)")
 
 /* [upstream] */
 CFG_KEY(upstream, endpoint, URL, upstream.endpoint,
@@ -142,10 +165,11 @@ CFG_KEY(bucket, index_without_slash, BOOL, index_without_slash, "no", NULL,
     "a/index.html also clears a (without the slash)")
 CFG_KEY(bucket, index, ENUM, index, "learn", "learn|off",
     "learn: keep ETags seen in listings and writes; off: keep none")
-CFG_KEY(bucket, index_max_age, DURATION, index_max_age_ms, "1h", NULL,
+CFG_KEY(bucket, index_max_age, DURATION, index_max_age_ms, "1h", "30d",
     "trust a learned ETag this long (objects change behind our back)")
 CFG_KEY(bucket, skip_unchanged, BOOL, skip_unchanged, "yes", NULL,
     "no invalidation for a write that stores the same ETag again")
 
 #undef CFG_KEY
 #undef CFG_LIST
+#undef CFG_TYPE_MAX

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_check: s3inval check-config (DESIGN §9). */
+/*
+ * cmd_check: s3inval check-config (DESIGN §9).  Problems are errors (exit
+ * 2); what others may write (perm.h) is a warning on stderr, as at start.
+ */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,8 +10,16 @@
 
 #include "cfg.h"
 #include "cmd.h"
+#include "perm.h"
 
 extern char **environ;
+
+static void
+warn_stderr(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "s3inval: warning: %s\n", msg);
+}
 
 int
 cmd_check_config(int argc, char **argv)
@@ -34,6 +45,7 @@ cmd_check_config(int argc, char **argv)
 		    n, n == 1 ? "" : "s");
 		return 2;
 	}
+	perm_check(cfg, warn_stderr, NULL);
 	cfg_print(cfg, stdout);
 	cfg_free(cfg);
 	return 0;

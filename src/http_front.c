@@ -62,6 +62,7 @@
 #include "aws_chunked.h"
 #include "buf.h"
 #include "evloop.h"
+#include "http_frame.h"
 #include "http_front.h"
 #include "inval_queue.h"
 #include "log.h"
@@ -121,6 +122,7 @@ struct conn {
 	struct front_req	*req;		/* in progress, or NULL */
 	int			 over_limit;	/* accepted past max_conn. */
 	int			 cut;
+	struct http_frame_tls_guard tls;	/* GnuTLS reads through it */
 	struct conn		*prev, *next;
 };
 
@@ -177,6 +179,8 @@ struct front_req {
 	const char		*upstream_bucket;
 	struct auth_result	 auth;
 	const char		*method;
+	struct http_frame_verdict frame;	/* framing, checked first */
+	int			 close;		/* end the connection after */
 
 	struct sigv4_header	*hdrs;		/* all, as received */
 	size_t			 n_hdrs;
@@ -329,11 +333,12 @@ resource(const struct front_req *r)
 }
 
 /* While stopping, every answer ends its connection, so keep-alive clients
- * move to the next instance instead of holding this one open. */
+ * move to the next instance instead of holding this one open; and so does
+ * the answer to a request whose framing says so (http_frame.h). */
 static void
 closing(struct front_req *r, struct MHD_Response *resp)
 {
-	if (atomic_load(&r->loop->f->stopping))
+	if (atomic_load(&r->loop->f->stopping) || r->close)
 		MHD_add_response_header(resp, "Connection", "close");
 }
 
@@ -1068,8 +1073,21 @@ body_framing(struct front_req *r, const char **msg)
 	return S3_OK;
 }
 
+/* A head refused by a framing rule (http_frame_table.h): one S3 error,
+ * and the connection ends with it. */
 static enum MHD_Result
-on_head(struct front_req *r, const char *method)
+answer_frame(struct front_req *r, enum http_frame_rule rule)
+{
+	log_event(LOG_INFO, "framing_refused", (struct log_field[]){
+	    LOG_STR("id", r->id), LOG_STR("rule", http_frame_name(rule)),
+	    LOG_STR("field", r->frame.field != NULL ? r->frame.field : "-") },
+	    3);
+	return answer_error_close(r, http_frame_error(rule),
+	    http_frame_message(rule), http_frame_closes(rule));
+}
+
+static enum MHD_Result
+on_head(struct front_req *r, const char *method, const char *version)
 {
 	struct http_front	*f = r->loop->f;
 	const struct cfg	*cfg = f->cfg;
@@ -1077,8 +1095,22 @@ on_head(struct front_req *r, const char *method)
 	struct auth_input	 ai;
 	const char		*msg = NULL, *ex;
 	enum s3_err		 e;
+	enum http_frame_rule	 fr;
+	int			 queued;
 
 	r->method = method;
+	/* Framing first (issue 14 item 1), while the head is still in
+	 * libmicrohttpd's buffer: nothing else reads a head that a proxy in
+	 * front could have framed differently. */
+	fr = http_frame_check_mhd(r->c, method, version, r->target, &r->frame,
+	    &queued);
+	if (queued) {
+		r->phase = PH_ANSWERED;	/* MHD answered: one answer only */
+		return MHD_YES;
+	}
+	if (fr != HTTP_FRAME_OK)
+		return answer_frame(r, fr);
+	r->close = r->frame.close_after;
 	if (r->conn != NULL && r->conn->over_limit) {
 		note_refused(f);
 		return answer_error_close(r, S3_ERR_SERVICE_UNAVAILABLE,
@@ -1109,9 +1141,14 @@ on_head(struct front_req *r, const char *method)
 	ai.n_headers = r->n_hdrs;
 	ai.bucket = r->s3.bucket;
 	ai.needs_write = s3_op_needs_write(r->s3.op);
-	/* CORS preflight carries no credentials (S3 User Guide, "CORS"). */
+	/* CORS preflight carries no credentials (S3 User Guide, "CORS"); so
+	 * it gets no body either: nothing is read, spooled or forwarded for
+	 * a request nobody signed (issue 14 item 2). */
 	if (r->s3.op == S3_OP_OPTIONS && header(r, "authorization") == NULL &&
 	    strstr(r->s3.query, "X-Amz-Signature") == NULL) {
+		fr = http_frame_preflight(&r->frame);
+		if (fr != HTTP_FRAME_OK)
+			return answer_frame(r, fr);
 		memset(&r->auth, 0, sizeof(r->auth));
 	} else {
 		e = auth_check(acfg, &ai, util_now(), &r->auth);
@@ -1482,7 +1519,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 				conn_window(r->conn);
 			}
 		}
-		return on_head(r, method);
+		return on_head(r, method, version);
 	case PH_CONTINUE:
 		return on_continue(r);
 	case PH_BODY:
@@ -1494,9 +1531,17 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 			r->send_full = 0;
 			return MHD_YES;
 		}
+		/* The request is complete only at the call without
+		 * upload_data: libmicrohttpd 0.9.75 also calls with no data
+		 * while bytes wait behind a bodiless request that expected
+		 * 100-continue, when no response can be queued yet. */
+		if (upload_data != NULL)
+			return MHD_YES;
 		r->phase = PH_FINAL;
 		return on_final(r);
 	case PH_FINAL:
+		if (upload_data != NULL)	/* see PH_BODY */
+			return MHD_YES;
 		if (r->body != BM_NONE)
 			return on_final(r);
 		return answer_upstream(r);
@@ -1610,6 +1655,14 @@ notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
 		}
 		cn->loop = l;
 		cn->fd = ci->connect_fd;
+		/* Bound what a TLS handshake may make GnuTLS hold, before
+		 * its first byte is read (issue 14 item 2); a connection
+		 * that cannot be guarded is closed. */
+		if (l->f->tls_cert != NULL &&
+		    http_frame_tls_guard(c, &cn->tls) == -1) {
+			log_warn("tls: cannot guard the handshake; closing");
+			shutdown(cn->fd, SHUT_RDWR);
+		}
 		cn->since = util_mono_ms();
 		n = atomic_fetch_add(&l->f->conns, 1) + 1;
 		cn->over_limit = n > l->f->cfg->server.max_connections;

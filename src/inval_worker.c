@@ -131,6 +131,7 @@ static struct {
 	pthread_cond_t		 progress;	/* flush waiters sleep on it */
 	int			 running;
 	int			 flush_now;
+	int			 flush_abort;	/* shutdown: waits end */
 	struct inbox_item	*inbox, **inbox_tail;
 	struct dist		*dists;
 	size_t			 n_dists;
@@ -1673,7 +1674,8 @@ inval_flush(int64_t wait_ms, struct inval_flush_result *res)
 		res->done = all_done(target, &res->pending_paths,
 		    &res->batches_open);
 		left = deadline - util_mono_ms();
-		if (res->done || wait_ms <= 0 || left <= 0 || !w.running)
+		if (res->done || wait_ms <= 0 || left <= 0 || !w.running ||
+		    w.flush_abort)
 			break;
 		if (left > 1000)
 			left = 1000;
@@ -1688,6 +1690,15 @@ inval_flush(int64_t wait_ms, struct inval_flush_result *res)
 	}
 	pthread_mutex_unlock(&w.mtx);
 	res->waited_ms = util_mono_ms() - t0;
+}
+
+void
+inval_flush_abort(void)
+{
+	pthread_mutex_lock(&w.mtx);
+	w.flush_abort = 1;
+	pthread_cond_broadcast(&w.progress);
+	pthread_mutex_unlock(&w.mtx);
 }
 
 int

@@ -64,6 +64,10 @@ struct inval_flush_result {
  * acknowledged before the call is Completed at CloudFront or time runs
  * out. */
 void	inval_flush(int64_t wait_ms, struct inval_flush_result *);
+/* Shutdown: every inval_flush() waiting, and every later one, returns
+ * now with what is done so far (the admin listener cannot stop while a
+ * flush?wait holds a connection). */
+void	inval_flush_abort(void);
 
 /* The ETag index (issue: content-aware skip), or NULL before start. */
 struct etag_index *inval_index(void);

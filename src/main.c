@@ -2,23 +2,35 @@
 /*
  * main: arguments, signals, start-up and shutdown order.  Nothing else.
  *
- * Start-up: configuration, logs, state directory, upstream credentials,
- * upstream client, invalidation worker (journal replay: nothing pending is
- * forgotten before the first request), client listener, admin listener.
- * Shutdown, in reverse: stop accepting, close the client listener
- * (in-flight requests end), admin, worker (pending work stays in the
- * journal), upstream client, logs.
- * Signals are blocked in every thread and taken by sigwait() here.
+ * Start-up, in this order (issue 13):
+ *  1. SIGTERM, SIGINT and SIGHUP blocked, first of all: every thread
+ *     started later inherits the mask, so they reach sigwait() here and
+ *     nowhere else, whatever their number or order;
+ *  2. configuration, logs;
+ *  3. state_dir created and locked (one process per state_dir), warnings
+ *     about what others may write;
+ *  4. without -f, detach (fork) while no thread exists yet: fork() keeps
+ *     only the calling thread; the child writes its PID into the lock;
+ *  5. what starts threads: upstream credentials (refresher), upstream
+ *     client, invalidation worker (journal replay: nothing pending is
+ *     forgotten before the first request), client listener, admin
+ *     listener;
+ *  6. ready: the parent of a detached daemon exits 0.
+ * Shutdown, in reverse: stop accepting, let requests in flight finish
+ * (within server.shutdown_grace), flush if asked, close the client
+ * listener, admin, worker (pending work stays in the journal), upstream
+ * client, logs; the state_dir lock goes with the process.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -29,13 +41,24 @@
 #include "cfg.h"
 #include "cmd.h"
 #include "credentials.h"
+#include "detach.h"
 #include "http_front.h"
 #include "inval_worker.h"
 #include "log.h"
+#include "perm.h"
+#include "state_dir.h"
 #include "upstream.h"
 #include "util.h"
 
 extern char **environ;
+
+/*
+ * SIGHUPs close together are answered by one reload: it waits until none
+ * came for HUP_QUIET_MS, at most HUP_MAX_MS after the first, so a storm of
+ * them reads the file a few times a second at most, not once each.
+ */
+#define HUP_QUIET_MS	100
+#define HUP_MAX_MS	1000
 
 static void
 usage(FILE *f)
@@ -44,19 +67,22 @@ usage(FILE *f)
 "usage: s3inval [-c FILE] [-f]              run the daemon\n"
 "       s3inval check-config [-c FILE]      validate; print the effective "
 "configuration\n"
-"       s3inval flush [--wait[=SECONDS]] [--admin URL]\n"
+"       s3inval flush [-c FILE] [--wait[=SECONDS]] [--admin URL]\n"
 "                                           submit pending invalidations "
 "now\n"
 "       s3inval plan [-c FILE] [--bucket NAME]\n"
 "                                           dry run: keys on stdin -> "
 "paths\n"
-"       s3inval healthcheck [--admin URL]   exit 0 when /healthz answers "
+"       s3inval healthcheck [-c FILE] [--admin URL]\n"
+"                                           exit 0 when /healthz answers "
 "200\n"
 "       s3inval --version | --help\n"
 "\n"
 "  -c FILE   configuration file (default %s; without it, only\n"
 "            defaults and S3INVAL_* environment variables)\n"
 "  -f        stay in the foreground and log to stderr\n"
+"  flush and healthcheck find admin_listen and admin_token in FILE and\n"
+"  say why they fail; s3inval flush --help lists the exit statuses.\n"
 "\n"
 "Every key of [server] [upstream] [auth] [cloudfront] [log] can be set as\n"
 "S3INVAL_<SECTION>_<KEY>. Upstream credentials come from the AWS chain:\n"
@@ -65,60 +91,142 @@ usage(FILE *f)
 	    CFG_DEFAULT_PATH);
 }
 
-static int
-mkdir_p(const char *path)
-{
-	char	 tmp[4096];
-	char	*p;
+/* What SIGHUP works on. */
+struct reload_state {
+	const char		*file;		/* -c FILE, or NULL */
+	struct http_front	*front;
+	const struct cfg	*current;	/* what the front uses */
+	struct cfg		**kept;		/* loaded since */
+	size_t			 n_kept;
+};
 
-	if (strlen(path) >= sizeof(tmp))
-		return -1;
-	strcpy(tmp, path);
-	for (p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) == -1 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
+/*
+ * A failed start: to the log and, when the log is a file, to standard
+ * error too, where whoever started us looks (a second instance on a
+ * state_dir in use says so on the terminal).
+ */
+static void
+startup_error(const struct cfg *cfg, const char *msg)
+{
+	log_error("%s", msg);
+	if (cfg->log.file[0] != '\0')
+		fprintf(stderr, "s3inval: %s\n", msg);
 }
 
+static void
+log_warn_cb(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warn("%s", msg);
+}
+
+/* Each line of text as an error line of the log. */
+static void
+log_lines(const char *text)
+{
+	const char	*p, *nl;
+
+	for (p = text; p != NULL && *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl == NULL) {
+			log_error("%s", p);
+			break;
+		}
+		log_error("%.*s", (int)(nl - p), p);
+	}
+}
 
 /*
  * SIGHUP: read the configuration again and take its [client] sections and
  * [auth] settings for new requests: keys can be rotated without a restart.
- * Everything else needs one; a bad file changes nothing.  Configurations
- * stay allocated until exit, since requests in flight may point into them.
+ * Everything else needs one; a bad file changes nothing, and a file with
+ * the same bytes keeps the configuration in use.  Configurations stay
+ * allocated until exit (http_front.h: requests in flight may point into
+ * them), so only a changed file adds one.
  */
 static void
-reload(const char *file, struct http_front *front, struct cfg ***olds,
-    size_t *n)
+reload(struct reload_state *rs, unsigned signals)
 {
 	struct cfg	*nc = NULL, **v;
-	const char	*path = cfg_path(file);
+	const char	*path = cfg_path(rs->file);
+	char		*msgs = NULL, why[PATH_MAX + 200];
+	size_t		 len;
+	FILE		*fp;
 	int		 errs;
 
-	errs = cfg_load(path, environ, stderr, &nc);
+	/* Messages go to the log: stderr may be /dev/null by now. */
+	fp = open_memstream(&msgs, &len);
+	errs = cfg_load(path, environ, fp != NULL ? fp : stderr, &nc);
+	if (fp != NULL)
+		fclose(fp);
+	log_lines(msgs);
+	free(msgs);
 	if (errs > 0) {
 		log_error("SIGHUP: %d error%s in %s: client keys unchanged",
 		    errs, errs == 1 ? "" : "s", path != NULL ? path : "(env)");
 		return;
 	}
-	v = realloc(*olds, (*n + 1) * sizeof(*v));
-	if (v == NULL) {
+	if (nc->path != NULL && perm_others_may_write("configuration file",
+	    nc->path, 0, why, sizeof(why)))
+		log_warn("%s", why);
+	if (cfg_same_file(rs->current, nc)) {
 		cfg_free(nc);
+		log_info("SIGHUP (%u signal%s): log reopened; configuration "
+		    "unchanged", signals, signals == 1 ? "" : "s");
 		return;
 	}
-	*olds = v;
-	v[(*n)++] = nc;
-	http_front_set_auth_cfg(front, nc);
-	log_info("SIGHUP: log reopened; %zu client key%s loaded (other "
-	    "settings take a restart)", nc->n_clients,
+	v = realloc(rs->kept, (rs->n_kept + 1) * sizeof(*v));
+	if (v == NULL) {
+		cfg_free(nc);
+		log_error("SIGHUP: out of memory: client keys unchanged");
+		return;
+	}
+	rs->kept = v;
+	v[rs->n_kept++] = nc;
+	rs->current = nc;
+	http_front_set_auth_cfg(rs->front, nc);
+	log_info("SIGHUP (%u signal%s): log reopened; %zu client key%s "
+	    "loaded (other settings take a restart)", signals,
+	    signals == 1 ? "" : "s", nc->n_clients,
 	    nc->n_clients == 1 ? "" : "s");
+}
+
+/*
+ * The next of the signals in set, taken by sigwait().  After a SIGHUP,
+ * more SIGHUPs are gathered (see HUP_QUIET_MS), counted in *hups; a
+ * SIGTERM or SIGINT meanwhile is returned at once.
+ */
+static int
+next_signal(const sigset_t *set, unsigned *hups)
+{
+	struct timespec	 ts;
+	int64_t		 t0, left;
+	int		 sig;
+
+	*hups = 0;
+	while (sigwait(set, &sig) != 0)
+		continue;
+	if (sig != SIGHUP)
+		return sig;
+	*hups = 1;
+	t0 = util_mono_ms();
+	for (;;) {
+		left = HUP_MAX_MS - (util_mono_ms() - t0);
+		if (left <= 0)
+			return SIGHUP;
+		if (left > HUP_QUIET_MS)
+			left = HUP_QUIET_MS;
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000;
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig == -1 && errno == EINTR)
+			continue;
+		if (sig == -1)
+			return SIGHUP;	/* quiet for HUP_QUIET_MS */
+		if (sig != SIGHUP)
+			return sig;
+		(*hups)++;
+	}
 }
 
 /*
@@ -153,19 +261,31 @@ graceful_stop(const struct cfg *cfg, struct http_front *front)
 	}
 }
 
-
 static int
 run_daemon(int argc, char **argv)
 {
+	struct reload_state	 rs;
 	struct cfg		*cfg = NULL;
 	struct http_front	*front = NULL;
 	struct admin		*admin = NULL;
-	struct cfg		**old_cfgs = NULL;
-	size_t			 n_old = 0;
 	const char		*file = NULL;
 	sigset_t		 set;
-	char			 err[512];
-	int			 ch, n, sig, fg = 0, rc = 1;
+	char			 err[PATH_MAX + 512];
+	unsigned		 hups;
+	int			 ch, n, sig, fg = 0, rc = 1, lockfd = -1;
+	int			 started = 0;
+
+	/* First of all: no thread, now or later, may take these. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* A journal over a file size limit must fail its write (EFBIG) and
+	 * answer 503, not kill the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
+	memset(&rs, 0, sizeof(rs));
 
 	optind = 1;
 	while ((ch = getopt(argc, argv, "c:f")) != -1) {
@@ -197,13 +317,28 @@ run_daemon(int argc, char **argv)
 		    strerror(errno));
 		goto out;
 	}
-	if (mkdir_p(cfg->server.state_dir) == -1) {
-		log_error("server.state_dir %s: %s", cfg->server.state_dir,
-		    strerror(errno));
+	lockfd = state_dir_lock(cfg->server.state_dir, err, sizeof(err));
+	if (lockfd == -1) {
+		startup_error(cfg, err);
 		goto out;
 	}
+	perm_check(cfg, log_warn_cb, NULL);
+	if (!fg) {
+		if (detach_start() == -1) {
+			snprintf(err, sizeof(err), "cannot detach: %s",
+			    strerror(errno));
+			startup_error(cfg, err);
+			goto out;
+		}
+		/* The child's PID is the one a second instance must name. */
+		if (state_dir_set_pid(lockfd) == -1)
+			log_warn("cannot write %s/%s: %s",
+			    cfg->server.state_dir, STATE_DIR_LOCK_FILE,
+			    strerror(errno));
+	}
+
 	if (credentials_init(environ, err, sizeof(err)) == -1) {
-		log_error("%s", err);
+		startup_error(cfg, err);
 		goto out;
 	}
 	if (cfg->auth.mode == CFG_AUTH_NONE)
@@ -214,24 +349,7 @@ run_daemon(int argc, char **argv)
 		goto out;
 	}
 	if (inval_start(cfg, err, sizeof(err)) == -1) {
-		log_error("invalidation: %s", err);
-		goto out;
-	}
-
-	/* Block the signals we wait for before any thread starts, so every
-	 * thread inherits the mask and only sigwait() sees them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* A journal over a file size limit must fail its write (EFBIG) and
-	 * answer 503, not kill the daemon. */
-	signal(SIGXFSZ, SIG_IGN);
-
-	if (!fg && daemon(0, cfg->log.file[0] == '\0') == -1) {
-		log_error("daemon: %s", strerror(errno));
+		startup_error(cfg, err);
 		goto out;
 	}
 	front = http_front_start(cfg);
@@ -241,26 +359,29 @@ run_daemon(int argc, char **argv)
 	if (admin == NULL)
 		goto out;
 	log_info("s3inval %s listening on %s%s, upstream %s (%s addressing), "
-	    "auth %s", PACKAGE_VERSION,
+	    "auth %s, pid %ld", PACKAGE_VERSION,
 	    cfg->server.tls_cert[0] != '\0' ? "https://" : "http://",
 	    cfg->server.listen,
 	    cfg->upstream.endpoint,
 	    cfg->upstream.addressing == CFG_ADDR_PATH ? "path" : "virtual",
-	    cfg->auth.mode == CFG_AUTH_NONE ? "none" : "sigv4");
+	    cfg->auth.mode == CFG_AUTH_NONE ? "none" : "sigv4",
+	    (long)getpid());
+	detach_ready(cfg->log.file[0] == '\0');
+	started = 1;
 
+	rs.file = file;
+	rs.front = front;
+	rs.current = cfg;
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			if (log_reopen() == -1)
-				log_error("cannot reopen log.file %s: %s",
-				    cfg->log.file, strerror(errno));
-			reload(file, front, &old_cfgs, &n_old);
-			continue;
-		}
-		log_info("signal %d: stopping", sig);
-		break;
+		sig = next_signal(&set, &hups);
+		if (sig != SIGHUP)
+			break;
+		if (log_reopen() == -1)
+			log_error("cannot reopen log.file %s: %s",
+			    cfg->log.file, strerror(errno));
+		reload(&rs, hups);
 	}
+	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	graceful_stop(cfg, front);
 	rc = 0;
 out:
@@ -269,11 +390,14 @@ out:
 	inval_stop();
 	upstream_fini();
 	credentials_fini();
-	log_info("stopped");
+	if (started)
+		log_info("stopped");
 	log_fini();
-	while (n_old > 0)
-		cfg_free(old_cfgs[--n_old]);
-	free(old_cfgs);
+	if (lockfd != -1)
+		close(lockfd);
+	while (rs.n_kept > 0)
+		cfg_free(rs.kept[--rs.n_kept]);
+	free(rs.kept);
 	cfg_free(cfg);
 	return rc;
 }

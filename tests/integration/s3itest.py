@@ -450,6 +450,11 @@ def start_s3inval(config_path, env=None, logdir=None, name="s3inval",
     if admin:
         d.admin_url = "http://" + admin
     wait_port(port, d, timeout)
+    # The admin listener opens after the S3 one: a test that asks it
+    # first must not race the daemon's start-up.
+    host_port = admin.rsplit(":", 1)
+    if admin and host_port[0] in ("127.0.0.1", "localhost", "0.0.0.0"):
+        wait_port(int(host_port[1]), d, timeout)
     return d
 
 
@@ -1878,6 +1883,11 @@ def start_s3inval_env(config_path, env, logdir, name="s3inval",
     if admin:
         d.admin_url = "http://" + admin
     wait_port(port, d, timeout)
+    # The admin listener opens after the S3 one: a test that asks it
+    # first must not race the daemon's start-up.
+    host_port = admin.rsplit(":", 1)
+    if admin and host_port[0] in ("127.0.0.1", "localhost", "0.0.0.0"):
+        wait_port(int(host_port[1]), d, timeout)
     return d
 
 
@@ -1963,3 +1973,68 @@ def keys_paths(keys, origin=""):
     for k in keys:
         out |= key_paths(k, origin)
     return out
+
+
+# ---------------------------------------------------------------------------
+# the process: detached daemons, state_dir's lock (t22, t23)
+# ---------------------------------------------------------------------------
+
+def moto_cf_config(dir, moto_url, bucket, dist, name, **overrides):
+    """write_config() for a daemon in front of moto that invalidates
+    bucket's writes at moto's distribution dist quickly (quiet period and
+    polling 200 ms, 50 calls/s); overrides as for write_config()."""
+    kw = dict(cloudfront__endpoint=moto_url,
+              cloudfront__quiet_period="200ms",
+              cloudfront__poll_interval="200ms",
+              cloudfront__max_requests_per_second="50")
+    kw.update(overrides)
+    return write_config(dir, moto_url, name=name,
+                        sections={"bucket " + bucket: {"distributions":
+                                                       dist}}, **kw)
+
+
+def read_text(path):
+    """A file's text, or "" when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def pid_alive(pid):
+    """True while pid runs; a zombie (a process that is not our child,
+    left to an init that does not reap) counts as gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def wait_gone(pid, timeout):
+    """Wait until pid is gone: True, or False after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def send_signal(pid, sig):
+    """os.kill(), quiet when the process is gone already (a test then
+    fails on its exit status, not on an exception).  True when sent."""
+    try:
+        os.kill(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def lock_pid(state_dir):
+    """The PID written in state_dir/lock (its holder's), or None."""
+    try:
+        return int(read_text(os.path.join(state_dir, "lock")).split()[0])
+    except (ValueError, IndexError):
+        return None

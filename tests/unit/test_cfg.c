@@ -30,16 +30,52 @@
 struct tkey {
 	const char	*section;
 	const char	*name;
+	const char	*type;
 	const char	*def;
+	const char	*choices;	/* numbers: the key's own bound */
 	const char	*desc;
 };
 
 static const struct tkey tkeys[] = {
-#define CFG_KEY(s, k, t, f, d, ch, desc)	{ #s, #k, d, desc },
-#define CFG_LIST(s, k, t, f, d, desc)		{ #s, #k, d, desc },
+#define CFG_KEY(s, k, t, f, d, ch, desc)	{ #s, #k, #t, d, ch, desc },
+#define CFG_LIST(s, k, t, f, d, desc)		{ #s, #k, #t, d, NULL, desc },
 #include "cfg_keys.h"
 };
 #define NTKEYS	(sizeof(tkeys) / sizeof(tkeys[0]))
+
+/* Each numeric type's bound, for keys that name none. */
+static const struct {
+	const char	*type;
+	const char	*max;
+} ttype_max[] = {
+#define CFG_KEY(s, k, t, f, d, ch, desc)
+#define CFG_LIST(s, k, t, f, d, desc)
+#define CFG_TYPE_MAX(t, max)	{ #t, max },
+#include "cfg_keys.h"
+};
+
+static int
+is_number(const struct tkey *k)
+{
+	return strcmp(k->type, "DURATION") == 0 ||
+	    strcmp(k->type, "SIZE") == 0 || strcmp(k->type, "UINT") == 0 ||
+	    strcmp(k->type, "DOUBLE") == 0;
+}
+
+/* The upper bound that applies to a numeric key, as text. */
+static const char *
+tkey_max(const struct tkey *k)
+{
+	size_t	 i;
+
+	if (k->choices != NULL)
+		return k->choices;
+	for (i = 0; i < sizeof(ttype_max) / sizeof(ttype_max[0]); i++)
+		if (strcmp(ttype_max[i].type, k->type) == 0)
+			return ttype_max[i].max;
+	fail_msg("%s.%s: no bound for type %s", k->section, k->name, k->type);
+	return NULL;
+}
 
 static char	 tmpdir[256];
 static int	 nfiles;
@@ -450,6 +486,10 @@ static char *const env_client_dup[] = {
 	E("S3INVAL_CLIENT_ACCESS_KEY_ID=AKIA1"),
 	E("S3INVAL_CLIENT_SECRET_ACCESS_KEY=s"), NULL
 };
+static char *const env_too_big[] = {
+	E("S3INVAL_AUTH_MODE=none"), E("S3INVAL_SERVER_MAX_HEADER_SIZE=64g"),
+	NULL
+};
 static char *const env_bad_values[] = {
 	E("S3INVAL_AUTH_MODE=maybe"),
 	E("S3INVAL_CLOUDFRONT_QUIET_PERIOD=5 s"),
@@ -620,6 +660,19 @@ static const struct bad bad_files[] = {
 	  "F:2: bad virtual_host_base \"s3.local:80\": expected a host name "
 	  "without a port, as s3.local\n" },
 
+	/* Upper bounds (issue 14: 8g took 1.5 GB, 64g reset every
+	 * connection); test_bounds() tries every numeric key. */
+	{ "[server]\nmax_header_size = 8g\nspool_max = 64g\n"
+	  "max_connections = 4000000000\n[bucket b]\nindex_max_age = 31d\n",
+	  NULL,
+	  "F:2: bad max_header_size \"8g\": must be at most 64k\n"
+	  "F:3: bad spool_max \"64g\": must be at most 5g\n"
+	  "F:4: bad max_connections \"4000000000\": must be at most 65536\n"
+	  "F:6: bad index_max_age \"31d\": must be at most 30d\n" },
+	{ NULL, env_too_big,
+	  "env S3INVAL_SERVER_MAX_HEADER_SIZE: bad max_header_size \"64g\": "
+	  "must be at most 64k\n" },
+
 	/* Checks across keys. */
 	{ "[server]\ntls_cert = /c.pem\n", NULL,
 	  "F:2: tls_cert is set but tls_key is not\n" },
@@ -761,6 +814,202 @@ test_missing_file(void **state)
 	/* errs may be NULL: only the count. */
 	assert_int_equal(cfg_load(path, env_none, NULL, &c), 1);
 	assert_null(c);
+}
+
+/* A file setting key k to value, on line 2. */
+static void
+key_file(char *buf, size_t size, const struct tkey *k, const char *value)
+{
+	snprintf(buf, size, "[%s%s]\n%s = %s\n", k->section,
+	    strcmp(k->section, "bucket") == 0 ? " b" : "", k->name, value);
+}
+
+/*
+ * Every numeric key takes its bound and refuses one step more, as
+ * "file:line: bad KEY "V": must be at most MAX".  Other checks may object
+ * to a value at the bound (quiet_period = 1d is longer than max_delay):
+ * only the bound's own message is looked at.
+ */
+static void
+test_bounds(void **state)
+{
+	const struct tkey	*k;
+	struct cfg		*c;
+	char			 text[256], val[64], want[256], bad[128];
+	char			*errs;
+	const char		*max;
+	int64_t			 ms;
+	uint64_t		 n;
+	size_t			 i;
+	int			 checked = 0;
+
+	(void)state;
+	for (i = 0; i < NTKEYS; i++) {
+		k = &tkeys[i];
+		if (!is_number(k))
+			continue;
+		max = tkey_max(k);
+		if (strcmp(k->type, "DURATION") == 0) {
+			assert_int_equal(cfg_parse_duration(max, &ms), 0);
+			snprintf(val, sizeof(val), "%lldms",
+			    (long long)ms + 1);
+		} else if (strcmp(k->type, "SIZE") == 0) {
+			assert_int_equal(cfg_parse_size(max, &n), 0);
+			snprintf(val, sizeof(val), "%llu",
+			    (unsigned long long)n + 1);
+		} else if (strcmp(k->type, "UINT") == 0)
+			snprintf(val, sizeof(val), "%llu",
+			    strtoull(max, NULL, 10) + 1);
+		else
+			snprintf(val, sizeof(val), "%.17g",
+			    strtod(max, NULL) * 1.5);
+		snprintf(bad, sizeof(bad), "bad %s \"", k->name);
+
+		/* At the bound: no word about it. */
+		key_file(text, sizeof(text), k, max);
+		load(text, env_none, &c, &errs);
+		if (strstr(errs, bad) != NULL)
+			fail_msg("%s = %s (its bound) refused:\n%s", k->name,
+			    max, errs);
+		free(errs);
+		cfg_free(c);
+
+		/* One step above: refused on its line. */
+		key_file(text, sizeof(text), k, val);
+		assert_true(load(text, env_none, &c, &errs) >= 1);
+		snprintf(want, sizeof(want), "F:2: bad %s \"%s\": must be at "
+		    "most %s\n", k->name, val, max);
+		if (strstr(errs, want) == NULL)
+			fail_msg("%s = %s: want\n%sgot\n%s", k->name, val,
+			    want, errs);
+		free(errs);
+		checked++;
+	}
+	/* The table has numbers of every type. */
+	assert_true(checked >= 15);
+}
+
+/* A path to a new name in tmpdir (caller frees and removes it). */
+static char *
+tmp_name(const char *name)
+{
+	char	*path;
+
+	path = malloc(512);
+	assert_non_null(path);
+	snprintf(path, 512, "%s/%s", tmpdir, name);
+	return path;
+}
+
+static void
+expect_refused(const char *path, const char *what)
+{
+	struct cfg	*c;
+	char		*buf, want[600];
+	size_t		 size;
+	FILE		*fp;
+
+	buf = NULL;
+	fp = open_memstream(&buf, &size);
+	assert_non_null(fp);
+	assert_int_equal(cfg_load(path, env_none, fp, &c), 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_null(c);
+	snprintf(want, sizeof(want), "%s: %s\n", path, what);
+	if (strcmp(buf, want) != 0)
+		fail_msg("want\n%sgot\n%s", want, buf);
+	free(buf);
+}
+
+/*
+ * Only a regular file is read (issue 13): a FIFO hung check-config and
+ * SIGHUP until a writer came (this test would hang), /dev/zero never
+ * ended.  Each is refused at once, with what it is.
+ */
+static void
+test_not_regular(void **state)
+{
+	static const struct {
+		const char	*name;		/* in tmpdir, or an absolute path */
+		int		 make;		/* 'p' FIFO, 'd' directory */
+		const char	*what;
+	} specials[] = {
+		{ "fifo.conf", 'p', "a FIFO" },
+		{ "dir.conf", 'd', "a directory" },
+		{ "/dev/zero", 0, "a character device" },
+	};
+	char	*path, *text, want[256];
+	FILE	*fp;
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
+		path = specials[i].make != 0 ? tmp_name(specials[i].name) :
+		    strdup(specials[i].name);
+		assert_non_null(path);
+		if (specials[i].make == 'p')
+			assert_int_equal(mkfifo(path, 0600), 0);
+		else if (specials[i].make == 'd')
+			assert_int_equal(mkdir(path, 0700), 0);
+		snprintf(want, sizeof(want), "cannot read %s: a configuration "
+		    "file must be a regular file", specials[i].what);
+		expect_refused(path, want);
+		if (specials[i].make != 0)
+			assert_int_equal(remove(path), 0);
+		free(path);
+	}
+
+	/* A regular file, but larger than any configuration. */
+	path = tmp_name("big.conf");
+	text = malloc(CFG_FILE_MAX + 1);
+	assert_non_null(text);
+	memset(text, ';', CFG_FILE_MAX);
+	text[CFG_FILE_MAX] = '\n';
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, CFG_FILE_MAX + 1, fp),
+	    CFG_FILE_MAX + 1);
+	assert_int_equal(fclose(fp), 0);
+	expect_refused(path, "larger than 1024 KiB: not a configuration "
+	    "file?");
+	unlink(path);
+	free(path);
+	free(text);
+}
+
+/* SIGHUP keeps its configuration when the file has the same bytes. */
+static void
+test_same_file(void **state)
+{
+	static const char	 text[] = "[server]\nlisten = 127.0.0.1:1\n";
+	struct cfg		*a, *b, *d, *none1, *none2;
+	char			*path, *errs;
+	FILE			*fp;
+
+	(void)state;
+	path = write_file(text, strlen(text));
+	assert_int_equal(cfg_load(path, env_none, NULL, &a), 0);
+	assert_int_equal(cfg_load(path, env_none, NULL, &b), 0);
+	assert_int_equal(cfg_same_file(a, b), 1);
+	fp = fopen(path, "ab");
+	assert_non_null(fp);
+	fputs("; a comment is a change of bytes\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(cfg_load(path, env_none, NULL, &d), 0);
+	assert_int_equal(cfg_same_file(a, d), 0);
+	assert_int_equal(load(NULL, env_none, &none1, &errs), 0);
+	free(errs);
+	assert_int_equal(load(NULL, env_none, &none2, &errs), 0);
+	free(errs);
+	assert_int_equal(cfg_same_file(none1, none2), 1);
+	assert_int_equal(cfg_same_file(none1, a), 0);
+	assert_int_equal(cfg_same_file(NULL, a), 0);
+	cfg_free(a);
+	cfg_free(b);
+	cfg_free(d);
+	cfg_free(none1);
+	cfg_free(none2);
+	free(path);
 }
 
 /* Lines longer than libinih's buffer are errors, on the right line. */
@@ -1104,6 +1353,56 @@ test_print_units(void **state)
 	cfg_free(c);
 }
 
+/* ---- server.admin_token -------------------------------------------- */
+
+static const struct {
+	const char	*text;
+	const char	*printed;	/* in cfg_print()'s output */
+	const char	*err;		/* NULL: loads */
+} admin_tokens[] = {
+	{ "", "admin_token =\n", NULL },
+	{ "[server]\nadmin_token =\n", "admin_token =\n", NULL },
+	{ "[server]\nadmin_token = s3cr3t-t0ken-0123456789\n",
+	    "admin_token = ********\n", NULL },
+	{ "[server]\nadmin_token_file = /run/secrets/admin\n",
+	    "admin_token_file = /run/secrets/admin\n", NULL },
+	{ "[server]\nadmin_token = s3cr3t-t0ken-0123456789\n"
+	    "admin_token_file = /run/secrets/admin\n", NULL,
+	    "F:3: admin_token and admin_token_file are both set: keep one\n" },
+	/* Only the server's token may be empty, never a client's secret. */
+	{ "[client c]\naccess_key_id = AKIA1\nsecret_access_key =\n", NULL,
+	    "F:3: bad secret_access_key: must not be empty\n" },
+};
+
+static void
+test_admin_token(void **state)
+{
+	struct cfg	*c;
+	char		*errs, *p;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(admin_tokens) / sizeof(admin_tokens[0]); i++) {
+		if (admin_tokens[i].err != NULL) {
+			assert_int_equal(load(admin_tokens[i].text, env_none,
+			    &c, &errs), 1);
+			assert_string_equal(errs, admin_tokens[i].err);
+			free(errs);
+			continue;
+		}
+		if (load(admin_tokens[i].text, env_none, &c, &errs) != 0)
+			fail_msg("%s: %s", admin_tokens[i].text, errs);
+		free(errs);
+		p = print_str(c);
+		if (strstr(p, admin_tokens[i].printed) == NULL)
+			fail_msg("%s: no \"%s\" in\n%s", admin_tokens[i].text,
+			    admin_tokens[i].printed, p);
+		assert_null(strstr(p, "s3cr3t"));
+		free(p);
+		cfg_free(c);
+	}
+}
+
 /* ---- the example file ---------------------------------------------- */
 
 static char *
@@ -1136,14 +1435,15 @@ read_example(size_t *len)
 
 /*
  * Every key of the table appears as "#key = value" in its section, right
- * under a line "; <the table's description>[more]"; for [server] and the
- * like, value is the table's default.
+ * under a block of comment lines that starts "; <the table's
+ * description>" and, for a number, says "at most <its bound>"; for
+ * [server] and the like, value is the table's default.
  */
 static void
 test_example_documents_keys(void **state)
 {
-	char		*text, *line, *save, *prev;
-	char		 section[64], want[256];
+	char		*text, *line, *save, *first;
+	char		 section[64], want[256], block[1024];
 	size_t		 len, k;
 	int		 found[NTKEYS];
 
@@ -1151,7 +1451,8 @@ test_example_documents_keys(void **state)
 	memset(found, 0, sizeof(found));
 	text = read_example(&len);
 	section[0] = '\0';
-	prev = NULL;
+	first = NULL;
+	block[0] = '\0';
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (strlen(line) > 80)
@@ -1167,12 +1468,18 @@ test_example_documents_keys(void **state)
 			snprintf(want, sizeof(want), "#%s =", tkeys[k].name);
 			if (strncmp(line, want, strlen(want)) != 0)
 				continue;
-			if (prev == NULL || strncmp(prev, "; ", 2) != 0 ||
-			    strncmp(prev + 2, tkeys[k].desc,
+			if (first == NULL || strncmp(first + 2, tkeys[k].desc,
 			    strlen(tkeys[k].desc)) != 0)
-				fail_msg("[%s] %s: the line above it must "
+				fail_msg("[%s] %s: the comment above it must "
 				    "start \"; %s\"", section, tkeys[k].name,
 				    tkeys[k].desc);
+			snprintf(want, sizeof(want), "at most %s",
+			    is_number(&tkeys[k]) ? tkey_max(&tkeys[k]) : "");
+			if (is_number(&tkeys[k]) &&
+			    strstr(block, want) == NULL)
+				fail_msg("[%s] %s: the comment above it must "
+				    "say \"%s\"", section, tkeys[k].name,
+				    want);
 			if (strcmp(section, "client") != 0 &&
 			    strcmp(section, "bucket") != 0) {
 				snprintf(want, sizeof(want), "#%s =%s%s",
@@ -1185,7 +1492,18 @@ test_example_documents_keys(void **state)
 			}
 			found[k]++;
 		}
-		prev = line;
+		/* The block of "; " lines right above the next line. */
+		if (strncmp(line, "; ", 2) == 0) {
+			if (first == NULL) {
+				first = line;
+				block[0] = '\0';
+			}
+			if (strlen(block) + strlen(line) + 2 < sizeof(block)) {
+				strcat(block, line + 1);
+				strcat(block, " ");
+			}
+		} else
+			first = NULL;
 	}
 	for (k = 0; k < NTKEYS; k++) {
 		if (found[k] != 1)
@@ -1248,6 +1566,9 @@ main(void)
 		cmocka_unit_test(test_good_roundtrip),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_same_file),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_env_overrides),
@@ -1256,6 +1577,7 @@ main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_print_units),
+		cmocka_unit_test(test_admin_token),
 		cmocka_unit_test(test_example_documents_keys),
 		cmocka_unit_test(test_example_loads),
 	};
