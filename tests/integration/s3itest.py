@@ -990,11 +990,18 @@ class Stack:
                              % S3INVAL_BIN)
         self.moto, self.moto_url = start_moto(ws.logdir)
         self.verifier = start_verifier(ws.logdir, self.moto_url)
+        # A second stack in one workspace gets its own file, state_dir
+        # (one process per state_dir) and log.
+        n = getattr(ws, "stacks", 0)
+        ws.stacks = n + 1
+        suffix = "-%d" % n if n else ""
         self.config_path = write_config(
             ws.logdir, self.verifier.url, sections=config_sections,
+            name="s3inval%s.conf" % suffix,
+            state_dir=os.path.join(ws.logdir, "state" + suffix),
             **config_overrides)
         self.s3inval = start_s3inval(self.config_path, daemon_extra_env,
-                                     ws.logdir)
+                                     ws.logdir, name="s3inval" + suffix)
         self.url = self.s3inval.url
 
     def verifier_clean(self):
