@@ -22,10 +22,11 @@
  * 2013-05-24T00:00:00Z, so the seeds signed then verify; nothing reads the
  * real clock, the network or the environment.
  *
- * Checked: an accepted request has a client that may do what it asks, a
- * consistent payload mode and NUL-terminated fields; a refused one
- * leaves a message or the strings S3 reports; the decoder never emits
- * more than x-amz-decoded-content-length.  A broken promise aborts.
+ * Checked: an accepted request has a client holding the right its
+ * operation needs (s3_op_table.h), a consistent payload mode and
+ * NUL-terminated fields; a refused one leaves a message or the strings S3
+ * reports; the decoder never emits more than x-amz-decoded-content-length.
+ * A broken promise aborts.
  */
 #include "config.h"
 
@@ -289,6 +290,24 @@ stream(const struct head *h, const struct auth_result *r)
 	aws_chunked_decoder_free(d);
 }
 
+/* The client holds the right s3_op_table.h asks of the operation. */
+static int
+may(const struct cfg_client *cl, const struct s3_req *s3)
+{
+	switch (s3_op_right(s3->op)) {
+	case S3_RIGHT_NONE:
+		return 1;
+	case S3_RIGHT_R:
+		return cfg_client_may(cl, s3->bucket, CFG_RIGHT_R);
+	case S3_RIGHT_W:
+		return cfg_client_may(cl, s3->bucket, CFG_RIGHT_W);
+	case S3_RIGHT_ADMIN:
+		return cfg_client_may(cl, s3->bucket, CFG_RIGHT_ADMIN);
+	default:
+		return 0;
+	}
+}
+
 static void
 check(const struct cfg *cfg, const struct head *h, const struct s3_req *s3,
     const struct auth_input *ai)
@@ -316,8 +335,7 @@ check(const struct cfg *cfg, const struct head *h, const struct s3_req *s3,
 			must(strcmp(r.client->access_key_id,
 			    r.access_key_id) == 0, "the client of the key");
 			if (s3->bucket != NULL)
-				must(cfg_client_may(r.client, s3->bucket,
-				    ai->needs_write), "the client may do it");
+				must(may(r.client, s3), "the client may do it");
 			if (!r.presigned)
 				must(is_hex64(r.seed_signature),
 				    "header auth: the seed signature");
@@ -354,7 +372,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    s3_req_parse(&s3, h.method, h.target,
 	    auth_header(h.h, h.n, "host"),
 	    cfg_sigv4->server.virtual_host_base,
-	    auth_header(h.h, h.n, "x-amz-copy-source") != NULL) == S3_OK) {
+	    auth_header(h.h, h.n, "x-amz-copy-source") != NULL ?
+	    S3_HDR_COPY_SOURCE : 0) == S3_OK) {
 		memset(&ai, 0, sizeof(ai));
 		ai.method = h.method;
 		ai.raw_path = s3.path;
@@ -362,7 +381,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ai.headers = h.h;
 		ai.n_headers = h.n;
 		ai.bucket = s3.bucket;
-		ai.needs_write = s3_op_needs_write(s3.op);
+		ai.s3 = &s3;
 		check(cfg_sigv4, &h, &s3, &ai);
 		check(cfg_none, &h, &s3, &ai);
 	}

@@ -101,6 +101,7 @@ static void
 lookups(const struct cfg *c)
 {
 	const struct cfg_client	*cl;
+	enum cfg_right		 r;
 	size_t			 i, k;
 
 	for (i = 0; i < c->n_buckets; i++)
@@ -111,13 +112,16 @@ lookups(const struct cfg *c)
 		must(cfg_client_find(c, cl->access_key_id) == cl,
 		    "a client is found by its key");
 		for (k = 0; k < cl->n_grants; k++) {
+			must(cl->grants[k].rights != 0 &&
+			    (cl->grants[k].rights & ~7u) == 0,
+			    "a grant holds rights, known ones");
 			if (strcmp(cl->grants[k].bucket, "*") == 0)
 				continue;
-			must(cfg_client_may(cl, cl->grants[k].bucket, 0),
-			    "a grant allows reading");
-			if (cl->grants[k].write)
-				must(cfg_client_may(cl, cl->grants[k].bucket,
-				    1), "an rw grant allows writing");
+			for (r = CFG_RIGHT_R; r <= CFG_RIGHT_ADMIN; r++)
+				if (cl->grants[k].rights & CFG_RIGHT_BIT(r))
+					must(cfg_client_may(cl,
+					    cl->grants[k].bucket, r),
+					    "a grant allows its rights");
 		}
 	}
 	(void)cfg_bucket_find(c, "blog");

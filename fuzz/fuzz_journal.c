@@ -5,24 +5,31 @@
  * journal_open() does of a file left by an earlier run (or by a crash, a
  * bad disk, another version).
  *
- * The first input byte says what the rest is:
+ * The first input byte says what the rest is.  Its two low bits:
  *   0  one record payload, to journal_parse_payload();
  *   1  a journal file, written as is to <tmp>/journal;
- *   2  the same, with each record's CRC-32C recomputed by this target
+ *   2  the same, with each record's two CRC-32C recomputed by this target
  *      (so the payload parser is reached through replay, not stopped by
- *      the checksum);
- *   3  the same, magic "S3IJ" rewritten too.
+ *      the checksums);
+ *   3  the same, magic "S3I2" rewritten too.
+ * For a file, bit 2 set means a clean stop left its marker (journal.clean)
+ * recording the file's size plus (byte >> 3) - 16: the file is then as
+ * long as recorded, shorter (cut) or longer (garbage after the stop).
  *
  * A file goes into a fresh folder under $TMPDIR, made and removed for each
  * input (nothing is left behind, even by a crash of the next input), and
- * is opened with journal_open().  When that succeeds: what was dropped
- * plus what was kept is the file's size; then one WRITE is appended and
- * the journal reopened, which must replay everything again plus that
- * record; then journal_compact() with every replayed record, and a reopen
- * that must replay exactly those records, with sequence numbers that never
- * go back.  Every replayed record's strings are read in full.
+ * is opened with journal_open().  When that fails, the file is as it was.
+ * When it succeeds: the clean-stop marker is gone; journal.lost exists
+ * exactly when the open reports a loss; without a loss the kept size plus
+ * what was dropped is the file's size.  Then one WRITE is appended and the
+ * journal reopened, which must replay everything again plus that record
+ * (and report the same loss, the damage being still there); then
+ * journal_compact() with every replayed record, and a reopen that must
+ * replay exactly those records, with no loss left and sequence numbers
+ * that never go back.  Every replayed record's strings are read in full.
  *
- * Deterministic: no clock, no network, no threads.
+ * Deterministic: no clock, no network; the one thread besides the
+ * fuzzer's is the journal's commit thread, joined at each close.
  */
 #include "config.h"
 
@@ -207,28 +214,43 @@ same_rec(const struct journal_rec *a, const struct journal_rec *b)
 	}
 }
 
-/* Recompute each record's CRC (and magic) so that replay reaches the
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/* Recompute each record's CRCs (and magic) so that replay reaches the
  * payload parser. */
 static void
 fix(unsigned char *p, size_t len, int magic)
 {
 	size_t		 off = 0;
-	uint32_t	 plen, crc;
+	uint32_t	 plen;
 
-	while (len - off >= 12) {
+	while (len - off >= 16) {
 		if (magic)
-			memcpy(p + off, "S3IJ", 4);
+			memcpy(p + off, "S3I2", 4);
 		plen = (uint32_t)p[off + 4] | (uint32_t)p[off + 5] << 8 |
 		    (uint32_t)p[off + 6] << 16 | (uint32_t)p[off + 7] << 24;
-		if (plen > len - off - 12)
+		if (plen > len - off - 16)
 			break;
-		crc = crc32c(0, p + off + 12, plen);
-		p[off + 8] = (unsigned char)crc;
-		p[off + 9] = (unsigned char)(crc >> 8);
-		p[off + 10] = (unsigned char)(crc >> 16);
-		p[off + 11] = (unsigned char)(crc >> 24);
-		off += 12 + plen;
+		put32(p + off + 8, crc32c(0, p + off + 16, plen));
+		put32(p + off + 12, crc32c(0, p + off, 12));
+		off += 16 + plen;
 	}
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char	 p[4200];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
 }
 
 static void
@@ -246,16 +268,17 @@ payload(const uint8_t *data, size_t size)
 }
 
 static void
-file(const char *dir, const uint8_t *data, size_t size, int mode)
+file(const char *dir, const uint8_t *data, size_t size, unsigned mode)
 {
 	static struct replay	 a, b;
 	struct journal		*j = NULL;
-	struct journal_stats	 st;
+	struct journal_stats	 st, st2;
 	struct journal_rec	 w, *recs = NULL;
 	const char		*keys[] = { "fuzz/index.html" };
-	char			 path[4200], err[512];
+	char			 path[4200], err[512], text[96];
 	unsigned char		*copy;
 	uint64_t		 last, fsize;
+	long			 marker;
 	size_t			 i;
 	FILE			*f;
 
@@ -263,23 +286,45 @@ file(const char *dir, const uint8_t *data, size_t size, int mode)
 	copy = malloc(size + 1);
 	must(copy != NULL, "malloc");
 	memcpy(copy, data, size);
-	if (mode >= 2)
-		fix(copy, size, mode == 3);
+	if ((mode & 3) >= 2)
+		fix(copy, size, (mode & 3) == 3);
 	f = fopen(path, "w");
 	must(f != NULL && fwrite(copy, 1, size, f) == size &&
 	    fclose(f) == 0, "the journal file can be written");
 	free(copy);
 	fsize = size;
+	if (mode & 4) {
+		marker = (long)size + (long)(mode >> 3) - 16;
+		snprintf(text, sizeof(text), "s3inval journal clean stop\n"
+		    "size %ld\n", marker < 0 ? 0 : marker);
+		snprintf(err, sizeof(err), "%s/" JOURNAL_CLEAN, dir);
+		f = fopen(err, "w");
+		must(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0,
+		    "the marker can be written");
+	}
 
 	/* 1. Replay what was there. */
 	if (journal_open(dir, on_rec, &a, &j, err, sizeof(err)) == -1) {
 		must(j == NULL && err[0] != '\0', "a failed open says why");
+		f = fopen(path, "r");
+		must(f != NULL && fseek(f, 0, SEEK_END) == 0 &&
+		    (uint64_t)ftell(f) == fsize, "a failed open cuts nothing");
+		fclose(f);
+		must(!exists(dir, JOURNAL_LOST), "a failed open records "
+		    "nothing");
 		goto out;
 	}
 	journal_get_stats(j, &st);
 	must(st.records_replayed == a.seen, "every record counted");
-	must(st.bytes_dropped + st.size == fsize,
-	    "dropped plus kept is the file");
+	must(!exists(dir, JOURNAL_CLEAN), "the marker is read once");
+	must(st.lost == exists(dir, JOURNAL_LOST), "a loss is recorded");
+	must(st.size <= fsize && st.bytes_dropped <= fsize,
+	    "kept and dropped within the file");
+	if (!st.lost)
+		must(st.bytes_dropped + st.size == fsize,
+		    "without a loss, dropped plus kept is the file");
+	must((st.bytes_dropped == 0 && st.bytes_damaged == 0) ||
+	    st.damage[0] != '\0', "damage is described");
 	last = journal_last_seq(j);
 	must(last >= a.max_seq, "last_seq covers every WRITE");
 
@@ -302,8 +347,12 @@ file(const char *dir, const uint8_t *data, size_t size, int mode)
 	j = NULL;
 	must(journal_open(dir, on_rec, &b, &j, err, sizeof(err)) == 0,
 	    "the journal reopens after an append");
-	journal_get_stats(j, &st);
-	must(st.bytes_dropped == 0, "nothing dropped after a clean append");
+	journal_get_stats(j, &st2);
+	must(st2.clean_start, "a clean stop leaves its marker");
+	must(st2.lost == st.lost, "a loss is reported until compacted");
+	if (!st.lost)
+		must(st2.bytes_dropped == 0,
+		    "nothing dropped after a clean append");
 	must(b.seen == a.seen + 1, "the same records and the appended one");
 	if (b.n <= MAX_KEPT && b.n == b.seen) {
 		must(b.k[b.n - 1].rec.type == JOURNAL_WRITE &&
@@ -321,11 +370,15 @@ file(const char *dir, const uint8_t *data, size_t size, int mode)
 		recs[i] = b.k[i].rec;
 	must(journal_compact(j, recs, b.n) == 0,
 	    "replayed records can be compacted");
+	must(!exists(dir, JOURNAL_LOST), "a compaction ends a recovery");
 	journal_close(j);
 	j = NULL;
 	replay_free(&a);
 	must(journal_open(dir, on_rec, &a, &j, err, sizeof(err)) == 0,
 	    "the journal reopens after compaction");
+	journal_get_stats(j, &st2);
+	must(!st2.lost && st2.bytes_dropped == 0 && st2.clean_start,
+	    "a compacted journal is whole");
 	must(a.seen == b.n, "compaction keeps every record given");
 	for (i = 0; i < a.n && i < b.n; i++)
 		same_rec(&a.k[i].rec, &b.k[i].rec);
@@ -335,6 +388,10 @@ out:
 	free(recs);
 	replay_free(&a);
 	replay_free(&b);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/" JOURNAL_CLEAN, dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/" JOURNAL_LOST, dir);
 	unlink(path);
 }
 
@@ -354,7 +411,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(dir, sizeof(dir), "%s/fuzz_journal.XXXXXX",
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	must(mkdtemp(dir) != NULL, "mkdtemp in $TMPDIR");
-	file(dir, data + 1, size - 1, data[0] % 4);
+	file(dir, data + 1, size - 1, data[0]);
 	/* Whatever the journal may have left. */
 	snprintf(p, sizeof(p), "%s/journal.tmp", dir);
 	unlink(p);

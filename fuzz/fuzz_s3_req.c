@@ -11,9 +11,13 @@
  * present go to s3_req_parse() as http_front.c passes them, once for each
  * kind of server.virtual_host_base (none, "", and two real ones).  What a
  * successful parse promises is checked: a path starting with '/', a valid
- * bucket name, a virtual-host bucket only when a base is configured, every
- * parameter findable by name, an operation in range; s3_req_fini() is safe
- * twice.  A broken promise aborts, so libFuzzer keeps the input.
+ * bucket name, a virtual-host bucket only when a base is configured, a key
+ * of at most S3_KEY_MAX bytes, every parameter findable by name, an
+ * operation in range and never a refused one, its right and change in
+ * range, a name for it; a refusal (NotImplemented) says why, and a write
+ * never hides as a read (a request that is not GET, HEAD or OPTIONS is
+ * never UnknownRead).  s3_req_fini() is safe twice.  A broken promise
+ * aborts, so libFuzzer keeps the input.
  *
  * Deterministic: no I/O, no clock, no globals.
  */
@@ -128,6 +132,7 @@ header(const struct head *h, const char *name)
 static void
 check(const struct s3_req *r, const char *host, const char *vhost_base)
 {
+	char	 d[64];
 	size_t	 i;
 
 	must(r->path != NULL && r->path[0] == '/', "path starts with '/'");
@@ -152,8 +157,17 @@ check(const struct s3_req *r, const char *host, const char *vhost_base)
 	}
 	must((unsigned)r->op < S3_OP__COUNT, "operation in range");
 	must(s3_op_name(r->op) != NULL, "operation has a name");
-	i = (size_t)s3_op_needs_write(r->op);
-	must(i == 0 || i == 1, "needs_write is 0 or 1");
+	must(s3_op_right(r->op) <= S3_RIGHT_ADMIN, "a right, never refused");
+	must(s3_op_change(r->op) <= S3_CHG_BUCKET, "change in range");
+	if (r->key != NULL)
+		must(strlen(r->key) <= S3_KEY_MAX, "a key S3 can store");
+	if (r->op == S3_OP_UNKNOWN_READ)
+		must(strcmp(r->method, "GET") == 0 ||
+		    strcmp(r->method, "HEAD") == 0 ||
+		    strcmp(r->method, "OPTIONS") == 0, "a write is no read");
+	s3_req_describe(r, d, sizeof(d));
+	must(memchr(d, '\0', sizeof(d)) != NULL && d[0] != '\0',
+	    "described");
 }
 
 int
@@ -174,9 +188,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		copy = header(&h, "x-amz-copy-source") != NULL;
 		for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 			e = s3_req_parse(&r, h.method, h.target, host,
-			    bases[i], copy);
+			    bases[i], copy ? S3_HDR_COPY_SOURCE : 0);
 			if (e == S3_OK)
 				check(&r, host, bases[i]);
+			if (e == S3_ERR_NOT_IMPLEMENTED)
+				must(r.message != NULL && s3_op_right(r.op) ==
+				    S3_RIGHT_REFUSED, "a refusal says why");
 			s3_req_fini(&r);
 			s3_req_fini(&r);
 		}

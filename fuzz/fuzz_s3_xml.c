@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz_s3_xml: libFuzzer target for the S3 answers s3inval reads
+ * fuzz_s3_xml: libFuzzer target for the S3 documents s3inval reads
  * (src/s3_xml.c): the input is a response body as the upstream sends it
  * (a DeleteResult, a CopyObjectResult or CompleteMultipartUploadResult, an
- * <Error>, with or without the whitespace S3 pads slow answers with).
+ * <Error>, with or without the whitespace S3 pads slow answers with), or
+ * a DeleteObjects request body as a client sends it (<Delete>).
  *
- * It goes to s3_xml_is_error(), to s3_xml_deleted_keys() once as is and
- * once with url_encoded set (EncodingType=url requested), and to
- * s3_xml_result_etag() with output buffers of several sizes.  Checked:
- * the count returned is the number of keys appended, every key is a
- * string, a document that yields keys is not taken for an <Error>, an
- * empty body is an error; an ETag is a non-empty string that fits its
- * buffer, the same whatever the buffer size it fits in, and nothing is
+ * It goes to s3_xml_is_error(), s3_xml_deleted_keys(),
+ * s3_xml_delete_request(), and s3_xml_result_etag() with output buffers of
+ * several sizes.  Checked: the count returned is the number of keys
+ * appended, every key is a string, a document that yields keys is not
+ * taken for an <Error>, an empty body is unreadable, the same body parses
+ * the same twice, quiet is 0 or 1; an ETag is a non-empty string that fits
+ * its buffer, the same whatever the buffer size it fits in, and nothing is
  * written past the size given.  libxml2 is initialised once, as main.c does
  * through cloudfront_init(); no network, no files, no clock.
  */
@@ -81,37 +82,54 @@ etag(const char *doc, size_t size)
 	}
 }
 
+/* Keys appended by fn (one of the two key parsers) after one already
+ * there: the count is what was appended, every key a string. */
+static int
+keys(const char *doc, size_t size, int request, int *quiet)
+{
+	struct strvec	 v;
+	size_t		 i, before;
+	int		 n;
+
+	strvec_init(&v);
+	/* Appends: start with one key already there. */
+	must(strvec_push(&v, "already/there") == 0, "push");
+	before = v.n;
+	n = request ? s3_xml_delete_request(doc, size, &v, quiet) :
+	    s3_xml_deleted_keys(doc, size, &v);
+	must(n >= -1, "count or -1");
+	if (n >= 0) {
+		must(v.n == before + (size_t)n,
+		    "the count is what was appended");
+		must(strcmp(v.v[0], "already/there") == 0,
+		    "earlier keys stay");
+		for (i = before; i < v.n; i++)
+			must(v.v[i] != NULL, "keys are strings");
+	}
+	strvec_fini(&v);
+	return n;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char	*doc = (const char *)data;
-	struct strvec	 keys;
-	size_t		 i, before;
-	int		 err, n, url;
+	int		 err, n, quiet = -1, quiet2 = -1;
 
 	err = s3_xml_is_error(doc, size);
-	must(err == 0 || err == 1, "is_error is 0 or 1");
+	must(err >= -1 && err <= 1, "is_error is -1, 0 or 1");
 	if (size == 0)
-		must(err == 1, "an empty body is an error");
-	for (url = 0; url <= 1; url++) {
-		strvec_init(&keys);
-		/* Appends: start with one key already there. */
-		must(strvec_push(&keys, "already/there") == 0, "push");
-		before = keys.n;
-		n = s3_xml_deleted_keys(doc, size, url, &keys);
-		must(n >= -1, "count or -1");
-		if (n >= 0) {
-			must(keys.n == before + (size_t)n,
-			    "the count is what was appended");
-			must(strcmp(keys.v[0], "already/there") == 0,
-			    "earlier keys stay");
-			for (i = before; i < keys.n; i++)
-				must(keys.v[i] != NULL, "keys are strings");
-			if (n > 0)
-				must(err == 0, "a DeleteResult is no <Error>");
-		}
-		strvec_fini(&keys);
-	}
+		must(err == -1, "an empty body is unreadable");
+	n = keys(doc, size, 0, NULL);
+	must(keys(doc, size, 0, NULL) == n, "the same twice");
+	if (n > 0)
+		must(err == 0, "a DeleteResult is no <Error>");
+	n = keys(doc, size, 1, &quiet);
+	must(keys(doc, size, 1, &quiet2) == n && quiet == quiet2,
+	    "the same twice");
+	must(quiet == 0 || quiet == 1, "quiet is 0 or 1");
+	if (n > 0)
+		must(err == 0, "a Delete is no <Error>");
 	etag(doc, size);
 	return 0;
 }

@@ -83,10 +83,17 @@ endpoint = http://127.0.0.1:$moto_port
 region = us-east-1
 addressing = path
 
+; The deploy key writes objects (rw); only the admin key may create the
+; bucket or change its settings (admin).
 [client deploy]
 access_key_id = AKIDDEMODEPLOY000001
 secret_access_key = demo-secret-key-for-the-local-proxy-only
 buckets = demo-blog:rw
+
+[client admin]
+access_key_id = AKIDDEMOADMIN0000001
+secret_access_key = demo-admin-key-for-the-local-proxy-only
+buckets = demo-blog:admin
 
 [bucket demo-blog]
 distributions = $dist
@@ -109,8 +116,10 @@ export AWS_SECRET_ACCESS_KEY=demo-secret-key-for-the-local-proxy-only
 export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 ep="--endpoint-url http://127.0.0.1:$proxy_port"
 echo
-echo "\$ aws s3 mb s3://demo-blog $ep"
-aws s3 mb s3://demo-blog $ep
+echo "\$ aws s3 mb s3://demo-blog $ep    # with the admin key"
+AWS_ACCESS_KEY_ID=AKIDDEMOADMIN0000001 \
+AWS_SECRET_ACCESS_KEY=demo-admin-key-for-the-local-proxy-only \
+    aws s3 mb s3://demo-blog $ep
 cp -r demo/site "$work/site"
 echo "\$ aws s3 sync demo/site s3://demo-blog $ep"
 aws s3 sync "$work/site" s3://demo-blog $ep

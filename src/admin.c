@@ -330,15 +330,12 @@ do_flush(long wait_s, int strict, struct buf *b)
 	struct inval_flush_result res;
 
 	inval_flush(wait_s * 1000, &res);
-	buf_printf(b, "{\"done\":%s,\"paths_pending\":%llu,"
-	    "\"batches_open\":%llu,\"waited_ms\":%lld}\n",
-	    res.done ? "true" : "false",
-	    (unsigned long long)res.pending_paths,
-	    (unsigned long long)res.batches_open, (long long)res.waited_ms);
+	inval_flush_json(b, &res);
 	log_event(LOG_INFO, "flush", (struct log_field[]){
 	    LOG_NUM("wait_s", wait_s), LOG_STR("done", res.done ? "yes" : "no"),
 	    LOG_NUM("paths_pending", res.pending_paths),
-	    LOG_NUM("batches_open", res.batches_open) }, 4);
+	    LOG_NUM("batches_open", res.batches_open),
+	    LOG_NUM("distributions_failed", res.n_failed) }, 5);
 	return (!res.done && strict && wait_s > 0) ? 504 : 200;
 }
 
@@ -886,7 +883,7 @@ admin_stop(struct admin *a)
 		close(a->lfd);
 	/* A suspended connection must be resumed before the daemon stops:
 	 * end the waits of /flush and let every job answer. */
-	inval_flush_abort();
+	inval_quiesce();
 	pthread_mutex_lock(&a->lock);
 	while (a->jobs > 0)
 		pthread_cond_wait(&a->idle, &a->lock);

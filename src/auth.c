@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -151,15 +152,60 @@ payload_mode(const struct auth_input *in, int presigned,
 	return S3_ERR_INVALID_ARGUMENT;
 }
 
+static enum cfg_right
+cfg_right_of(enum s3_right need)
+{
+	switch (need) {
+	case S3_RIGHT_R:
+		return CFG_RIGHT_R;
+	case S3_RIGHT_W:
+		return CFG_RIGHT_W;
+	default:
+		return CFG_RIGHT_ADMIN;
+	}
+}
+
+/*
+ * The client's grant against the right the operation needs (issue 14,
+ * "Rights that match the work").  Operations the table does not know need
+ * admin; refused ones never get here (s3_req_parse() answers them).
+ */
 static enum s3_err
 rights(const struct cfg *cfg, const struct auth_input *in,
     struct auth_result *r)
 {
-	if (r->client == NULL || in->bucket == NULL)
+	enum s3_op	 op = in->s3 != NULL ? in->s3->op : S3_OP_UNKNOWN;
+	enum s3_right	 need = s3_op_right(op);
+	char		 what[128];
+
+	if (r->client == NULL || in->bucket == NULL || need == S3_RIGHT_NONE)
 		return S3_OK;
-	if (!cfg_client_may(r->client, in->bucket, in->needs_write))
-		return S3_ERR_ACCESS_DENIED;
-	return S3_OK;
+	if (need != S3_RIGHT_REFUSED &&
+	    cfg_client_may(r->client, in->bucket, cfg_right_of(need)))
+		return S3_OK;
+	if (op == S3_OP_CREATE_BUCKET &&
+	    cfg_client_may(r->client, in->bucket, CFG_RIGHT_W) &&
+	    cfg_bucket_find(cfg, in->bucket) != NULL) {
+		r->message = "The bucket exists and this key may write it; "
+		    "creating buckets needs the admin right";
+		return S3_ERR_BUCKET_ALREADY_OWNED_BY_YOU;
+	}
+	if (in->s3 != NULL)
+		s3_req_describe(in->s3, what, sizeof(what));
+	else
+		snprintf(what, sizeof(what), "%s", s3_op_name(op));
+	if (need == S3_RIGHT_REFUSED)
+		snprintf(r->message_buf, sizeof(r->message_buf), "Access "
+		    "Denied: %s is never allowed through s3inval", what);
+	else
+		snprintf(r->message_buf, sizeof(r->message_buf), "Access "
+		    "Denied: %s%s needs the %s right on bucket %s (buckets = "
+		    "%s:%s)", what, op == S3_OP_UNKNOWN ||
+		    op == S3_OP_UNKNOWN_READ ? ", an operation s3inval does "
+		    "not know," : "", s3_right_name(need), in->bucket,
+		    in->bucket, s3_right_name(need));
+	r->message = r->message_buf;
+	return S3_ERR_ACCESS_DENIED;
 }
 
 enum s3_err

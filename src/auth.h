@@ -14,6 +14,7 @@
 
 #include "cfg.h"
 #include "s3_err.h"
+#include "s3_req.h"
 #include "sigv4.h"
 
 enum auth_payload {
@@ -29,7 +30,9 @@ struct auth_input {
 	const struct sigv4_header *headers;
 	size_t			 n_headers;
 	const char		*bucket;	/* client-facing; NULL: service */
-	int			 needs_write;
+	/* The parsed request: its operation decides the right needed
+	 * (NULL: an unknown one). */
+	const struct s3_req	*s3;
 };
 
 struct auth_result {
@@ -47,12 +50,24 @@ struct auth_result {
 	char		 amz_date[17];
 	char		 scope[256];
 	const char	*message;		/* detail for the error */
+	char		 message_buf[320];	/* what message may point to */
 	/* For SignatureDoesNotMatch, as S3 reports them; heap, may be NULL. */
 	char		*string_to_sign;
 	char		*canonical_request;
 	char		 signature_provided[SIGV4_HEX_LEN + 1];
 };
 
+/*
+ * Returns S3_OK, or the error to answer (r->message its detail when not
+ * NULL).  The rights check (s3_op_table.h) comes last: an AccessDenied for
+ * a missing right names the right and the grant that would give it.  One
+ * answer is no error although auth_check() returns it:
+ * S3_ERR_BUCKET_ALREADY_OWNED_BY_YOU, for CreateBucket of a configured
+ * bucket the client may write (w) but not administer: the caller answers
+ * as S3 answers the bucket's owner, without forwarding
+ * (s3_req_owned_bucket_status(); clients such as rclone create their
+ * bucket before writing).
+ */
 enum s3_err auth_check(const struct cfg *, const struct auth_input *,
 	    int64_t now, struct auth_result *);
 void	auth_result_fini(struct auth_result *);

@@ -849,6 +849,29 @@ free_fields(enum scope sc, void *base)
 			free_field(&keys[k], base);
 }
 
+/* The rights of a grant's RIGHT (r, w, rw, admin), or 0. */
+static unsigned
+grant_rights(const char *s, size_t n)
+{
+	static const struct {
+		const char	*name;
+		unsigned	 rights;
+	} names[] = {
+		{ "r", CFG_RIGHT_BIT(CFG_RIGHT_R) },
+		{ "w", CFG_RIGHT_BIT(CFG_RIGHT_W) },
+		{ "rw", CFG_RIGHT_BIT(CFG_RIGHT_R) |
+		    CFG_RIGHT_BIT(CFG_RIGHT_W) },
+		{ "admin", CFG_RIGHT_BIT(CFG_RIGHT_ADMIN) },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i].name) == n &&
+		    strncmp(names[i].name, s, n) == 0)
+			return names[i].rights;
+	return 0;
+}
+
 /* One item of a list key; 0, or -1 after reporting. */
 static int
 add_item(struct loader *ld, const struct keydef *kd, void *base,
@@ -858,7 +881,7 @@ add_item(struct loader *ld, const struct keydef *kd, void *base,
 	struct cfg_grant	**gp, *grants;
 	const char		*colon;
 	size_t			*np, i, nlen;
-	int			 write;
+	unsigned		 rights;
 
 	np = field_ptr(base, kd->noff);
 	if (kd->type == T_IDS || kd->type == T_NAMES) {
@@ -895,21 +918,19 @@ add_item(struct loader *ld, const struct keydef *kd, void *base,
 		return 0;
 	}
 
-	/* T_GRANTS: "bucket:r" or "bucket:rw". */
+	/* T_GRANTS: "bucket:RIGHT"; a bucket named again adds rights. */
 	colon = memchr(item, ':', n);
 	if (colon == NULL) {
-		report(ld, at, "bad %s item \"%.*s\": expected bucket:r or "
-		    "bucket:rw", kd->name, (int)n, item);
+		report(ld, at, "bad %s item \"%.*s\": expected bucket:RIGHT, "
+		    "RIGHT one of r, w, rw or admin", kd->name, (int)n, item);
 		return -1;
 	}
 	nlen = (size_t)(colon - item);
-	if (n - nlen - 1 == 1 && colon[1] == 'r')
-		write = 0;
-	else if (n - nlen - 1 == 2 && colon[1] == 'r' && colon[2] == 'w')
-		write = 1;
-	else {
-		report(ld, at, "bad %s item \"%.*s\": the access must be r "
-		    "(read) or rw (read and write)", kd->name, (int)n, item);
+	rights = grant_rights(colon + 1, n - nlen - 1);
+	if (rights == 0) {
+		report(ld, at, "bad %s item \"%.*s\": the right must be r "
+		    "(read), w (write objects), rw (both) or admin (bucket "
+		    "configuration)", kd->name, (int)n, item);
 		return -1;
 	}
 	if (!(nlen == 1 && item[0] == '*') && !valid_bucket(item, nlen)) {
@@ -920,12 +941,17 @@ add_item(struct loader *ld, const struct keydef *kd, void *base,
 	}
 	gp = field_ptr(base, kd->off);
 	for (i = 0; i < *np; i++) {
-		if (strlen((*gp)[i].bucket) == nlen &&
-		    strncmp((*gp)[i].bucket, item, nlen) == 0) {
-			report(ld, at, "bucket \"%.*s\" appears twice in %s",
-			    (int)nlen, item, kd->name);
+		if (strlen((*gp)[i].bucket) != nlen ||
+		    strncmp((*gp)[i].bucket, item, nlen) != 0)
+			continue;
+		if ((rights & ~(*gp)[i].rights) == 0) {
+			report(ld, at, "bucket \"%.*s\" appears twice in %s: "
+			    "\"%.*s\" adds no right", (int)nlen, item,
+			    kd->name, (int)n, item);
 			return -1;
 		}
+		(*gp)[i].rights |= rights;
+		return 0;
 	}
 	name = xstrndup(ld, item, nlen);
 	if (name == NULL)
@@ -937,7 +963,7 @@ add_item(struct loader *ld, const struct keydef *kd, void *base,
 		return -1;
 	}
 	grants[*np].bucket = name;
-	grants[*np].write = write;
+	grants[*np].rights = rights;
 	(*np)++;
 	*gp = grants;
 	return 0;
@@ -2012,6 +2038,9 @@ check_all(struct loader *ld)
 	if (!(c->cloudfront.max_requests_per_second > 0))
 		report(ld, &o[K_cloudfront_max_requests_per_second],
 		    "max_requests_per_second must be more than 0");
+	if (c->cloudfront.give_up_after_ms < 1000)
+		report(ld, &o[K_cloudfront_give_up_after],
+		    "give_up_after must be at least 1s");
 	if (c->cloudfront.wildcard_threshold < 2)
 		report(ld, &o[K_cloudfront_wildcard_threshold],
 		    "wildcard_threshold must be at least 2");
@@ -2174,6 +2203,21 @@ fmt_double(struct buf *b, double d)
 	buf_puts(b, tmp);
 }
 
+/* ", "-separated items that load back as g: "blog:rw, blog:admin". */
+static void
+fmt_grant(struct buf *b, const struct cfg_grant *g, int first)
+{
+	static const char *const rw[] = { NULL, "r", "w", "rw" };
+	unsigned	 low = g->rights & 3u;
+
+	if (!first)
+		buf_puts(b, ", ");
+	if (low != 0)
+		buf_printf(b, "%s:%s", g->bucket, rw[low]);
+	if (g->rights & CFG_RIGHT_BIT(CFG_RIGHT_ADMIN))
+		buf_printf(b, "%s%s:admin", low != 0 ? ", " : "", g->bucket);
+}
+
 static void
 fmt_value(struct buf *b, const struct keydef *kd, const void *base)
 {
@@ -2231,8 +2275,7 @@ fmt_value(struct buf *b, const struct keydef *kd, const void *base)
 		grants = *(struct cfg_grant *const *)field;
 		n = *(const size_t *)field_ptr(base, kd->noff);
 		for (i = 0; i < n; i++)
-			buf_printf(b, "%s%s:%s", i > 0 ? ", " : "",
-			    grants[i].bucket, grants[i].write ? "rw" : "r");
+			fmt_grant(b, &grants[i], i == 0);
 		break;
 	}
 }
@@ -2318,18 +2361,20 @@ cfg_client_find(const struct cfg *c, const char *access_key_id)
 }
 
 int
-cfg_client_may(const struct cfg_client *cl, const char *bucket, int write)
+cfg_client_may(const struct cfg_client *cl, const char *bucket,
+    enum cfg_right right)
 {
 	const struct cfg_grant	*g;
+	unsigned		 held = 0;
 	size_t			 i;
 
 	if (cl == NULL || bucket == NULL)
 		return 0;
 	for (i = 0; i < cl->n_grants; i++) {
 		g = &cl->grants[i];
-		if ((strcmp(g->bucket, bucket) == 0 ||
-		    strcmp(g->bucket, "*") == 0) && (!write || g->write))
-			return 1;
+		if (strcmp(g->bucket, bucket) == 0 ||
+		    strcmp(g->bucket, "*") == 0)
+			held |= g->rights;
 	}
-	return 0;
+	return (held & CFG_RIGHT_BIT(right)) != 0;
 }

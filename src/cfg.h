@@ -48,10 +48,25 @@ enum cfg_log_level {
 	CFG_LOG_DEBUG
 };
 
-/* "blog:rw" in a client's buckets list. */
+/*
+ * The rights a [client] buckets item grants (DESIGN §9: "blog:rw,
+ * blog:admin"): r reads; w object writes and deletes, multipart included;
+ * rw both; admin bucket-level writes (policy, ACL, CORS, website, ...,
+ * CreateBucket, DeleteBucket) and operations s3inval does not know.  Which
+ * operation needs which is s3_op_table.h's.
+ */
+enum cfg_right {
+	CFG_RIGHT_R = 0,
+	CFG_RIGHT_W,
+	CFG_RIGHT_ADMIN
+};
+#define CFG_RIGHT_BIT(r)	(1u << (r))
+
+/* One bucket of a client's buckets list; items naming the same bucket
+ * ("blog:rw, blog:admin") are merged into one grant. */
 struct cfg_grant {
-	char	*bucket;		/* client-facing name, or "*" */
-	int	 write;			/* rw: 1, r: 0 */
+	char		*bucket;	/* client-facing name, or "*" */
+	unsigned	 rights;	/* CFG_RIGHT_BIT()s */
 };
 
 /* [client NAME] */
@@ -127,6 +142,7 @@ struct cfg {
 		int64_t	 retry_base_ms;
 		int64_t	 retry_max_ms;
 		int64_t	 timeout_ms;
+		int64_t	 give_up_after_ms;	/* a refusing distribution */
 		int	 flush_on_shutdown;
 		double	 eviction_weight;
 		double	 monthly_budget_usd;
@@ -172,9 +188,10 @@ const struct cfg_bucket *cfg_bucket_find(const struct cfg *, const char *);
 /* The client with this access key id, or NULL. */
 const struct cfg_client *cfg_client_find(const struct cfg *, const char *);
 
-/* 1 when the client may read (write = 0) or write (write = 1) bucket. */
+/* 1 when the client holds right for bucket, by a grant naming it or "*"
+ * (the rights of both add up).  NULL client or bucket: 0. */
 int	cfg_client_may(const struct cfg_client *, const char *bucket,
-	    int write);
+	    enum cfg_right);
 
 /* "500ms", "5s", "2m", "1h", "1d" (a bare number is seconds) -> ms. */
 int	cfg_parse_duration(const char *, int64_t *ms);

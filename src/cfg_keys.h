@@ -25,7 +25,7 @@
  * (http[s]://host[:port]), HOST (a host name or empty), DURATION, SIZE,
  * UINT, DOUBLE, BOOL, ENUM, SECRET (never printed), BUCKET (a bucket name
  * or empty), PREFIX (an origin path); lists: IDS (CloudFront ids), NAMES
- * (file names), GRANTS (bucket:r or bucket:rw).
+ * (file names), GRANTS (bucket:RIGHT, RIGHT r, w, rw or admin).
  *
  * Keys of one section stay together: cfg_print() follows this order.
  *
@@ -127,6 +127,9 @@ CFG_KEY(cloudfront, retry_max, DURATION, cloudfront.retry_max_ms, "5m",
     NULL, "longest retry delay")
 CFG_KEY(cloudfront, timeout, DURATION, cloudfront.timeout_ms, "30s", NULL,
     "give up on one CloudFront API call after this long")
+CFG_KEY(cloudfront, give_up_after, DURATION, cloudfront.give_up_after_ms,
+    "24h", "7d",
+    "keep paths refused with NoSuchDistribution or AccessDenied this long")
 CFG_KEY(cloudfront, flush_on_shutdown, BOOL, cloudfront.flush_on_shutdown,
     "no", NULL, "on SIGTERM, submit pending paths (within shutdown_grace)")
 CFG_KEY(cloudfront, eviction_weight, DOUBLE, cloudfront.eviction_weight,
@@ -150,7 +153,7 @@ CFG_KEY(client, access_key_id, WORD, access_key_id, NULL, NULL,
 CFG_KEY(client, secret_access_key, SECRET, secret_access_key, NULL, NULL,
     "its secret access key (required; never printed)")
 CFG_LIST(client, buckets, GRANTS, grants, "",
-    "buckets it may use: name:r or name:rw, comma-separated; * = any")
+    "rights per bucket, comma-separated: name:r|w|rw|admin; * = any")
 
 /* [bucket NAME], NAME as clients use it; [bucket *]: any bucket as itself */
 CFG_KEY(bucket, upstream_bucket, BUCKET, upstream_bucket, NULL, NULL,

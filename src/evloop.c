@@ -15,12 +15,6 @@
 
 #define MAX_EVENTS	64
 
-struct post {
-	evloop_fn	 fn;
-	void		*arg;
-	struct post	*next;
-};
-
 struct evloop {
 	int		 epfd;
 	struct evwatch	 wake;		/* the eventfd */
@@ -28,8 +22,8 @@ struct evloop {
 
 	/* Posted functions, any thread in, the loop out. */
 	pthread_mutex_t	 mtx;
-	struct post	*head;
-	struct post	**tail;
+	struct evloop_job	*head;
+	struct evloop_job	**tail;
 	int		 signalled;	/* eventfd written since last drain */
 };
 
@@ -37,7 +31,7 @@ static void
 drain(struct evwatch *w, uint32_t events)
 {
 	struct evloop	*l = w->arg;
-	struct post	*p, *next;
+	struct evloop_job	*p, *next;
 	uint64_t	 v;
 	ssize_t		 n;
 
@@ -53,7 +47,8 @@ drain(struct evwatch *w, uint32_t events)
 	for (; p != NULL; p = next) {
 		next = p->next;
 		p->fn(p->arg);
-		free(p);
+		if (p->owned)
+			free(p);
 	}
 }
 
@@ -82,13 +77,14 @@ evloop_new(void)
 void
 evloop_free(struct evloop *l)
 {
-	struct post	*p;
+	struct evloop_job	*p;
 
 	if (l == NULL)
 		return;
 	while ((p = l->head) != NULL) {
 		l->head = p->next;
-		free(p);
+		if (p->owned)
+			free(p);
 	}
 	if (l->wake.fd != -1)
 		close(l->wake.fd);
@@ -137,16 +133,25 @@ evloop_watch(struct evloop *l, struct evwatch *w, uint32_t events)
 int
 evloop_post(struct evloop *l, evloop_fn fn, void *arg)
 {
-	struct post	*p;
-	uint64_t	 one = 1;
-	int		 kick;
-	ssize_t		 n;
+	struct evloop_job	*p;
 
 	p = malloc(sizeof(*p));
 	if (p == NULL)
 		return -1;
 	p->fn = fn;
 	p->arg = arg;
+	p->owned = 1;
+	evloop_post_job(l, p);
+	return 0;
+}
+
+void
+evloop_post_job(struct evloop *l, struct evloop_job *p)
+{
+	uint64_t	 one = 1;
+	int		 kick;
+	ssize_t		 n;
+
 	p->next = NULL;
 	pthread_mutex_lock(&l->mtx);
 	*l->tail = p;
@@ -158,7 +163,6 @@ evloop_post(struct evloop *l, evloop_fn fn, void *arg)
 		n = write(l->wake.fd, &one, sizeof(one));
 		(void)n;
 	}
-	return 0;
 }
 
 void

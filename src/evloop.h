@@ -34,6 +34,15 @@ struct evwatch {
 
 typedef void (*evloop_fn)(void *arg);
 
+/* A function to run on a loop, in storage the poster owns (no allocation,
+ * so posting it cannot fail).  It must not be posted again before it ran. */
+struct evloop_job {
+	evloop_fn		 fn;
+	void			*arg;
+	int			 owned;		/* the loop frees it */
+	struct evloop_job	*next;
+};
+
 struct evloop *evloop_new(void);
 void	evloop_free(struct evloop *);
 
@@ -44,6 +53,8 @@ int	evloop_watch(struct evloop *, struct evwatch *, uint32_t events);
 /* Run fn(arg) on the loop's thread soon.  Any thread.  Returns 0, or -1
  * when out of memory (fn is then not run). */
 int	evloop_post(struct evloop *, evloop_fn fn, void *arg);
+/* Run job->fn(job->arg) on the loop's thread soon.  Any thread. */
+void	evloop_post_job(struct evloop *, struct evloop_job *);
 
 /*
  * Run until evloop_stop().  Before each wait, next(arg) gives the

@@ -215,8 +215,14 @@ struct front_req {
 	const char		*pending_msg;
 
 	struct buf		 wbody;		/* a write's answer, whole */
+	/* A copy of the request body, when inval_queue_write() wants it
+	 * (DeleteObjects: the keys to fall back to). */
+	struct buf		 req_body;
+	int			 req_body_over;	/* past IQ_REQ_BODY_MAX */
 	struct iq_result	 recorded;
+	int			 record_started;
 	int			 record_done;
+	struct evloop_job	 record_job;	/* its completion, posted */
 
 	unsigned		 status;
 	uint64_t		 bytes_out;
@@ -538,6 +544,7 @@ read_whole(struct front_req *r)
 	return upstream_failed(r->x) ? -1 : 1;
 }
 
+/* On the loop's thread: the write is recorded (or failed). */
 static void
 record_done(void *arg)
 {
@@ -547,6 +554,23 @@ record_done(void *arg)
 	r->record_done = 1;
 	if (r->waiting == W_RECORD)
 		wake(r);
+}
+
+/* From inval_queue: on the journal's commit thread, or on ours when
+ * nothing needed the journal.  The request waits suspended meanwhile, so
+ * nothing else touches it. */
+static void
+record_posted(void *arg)
+{
+	struct front_req	*r = arg;
+
+	if (pthread_equal(pthread_self(), r->loop->thread))
+		record_done(r);
+	else {
+		r->record_job.fn = record_done;
+		r->record_job.arg = r;
+		evloop_post_job(r->loop->ev, &r->record_job);
+	}
 }
 
 /*
@@ -564,7 +588,7 @@ answer_write(struct front_req *r, int status)
 	size_t			 nh;
 	int			 rc;
 
-	if (r->waiting == W_NONE && !r->record_done) {
+	if (!r->record_started) {
 		if (inval_queue_wants_body(r->s3.op)) {
 			rc = read_whole(r);
 			if (rc == 0)
@@ -585,9 +609,14 @@ answer_write(struct front_req *r, int status)
 		w.n_resp_headers = nh;
 		w.body = buf_str(&r->wbody);
 		w.body_len = r->wbody.len;
+		if (inval_queue_wants_request_body(r->s3.op) &&
+		    !r->req_body_over) {
+			w.req_body = buf_str(&r->req_body);
+			w.req_body_len = r->req_body.len;
+		}
 		atomic_fetch_add(&r->loop->f->recording, 1);
-		inval_queue_write(&w, &r->recorded);
-		record_done(r);
+		r->record_started = 1;
+		inval_queue_write_async(&w, &r->recorded, record_posted, r);
 	}
 	if (!r->record_done) {
 		wait_for(r, W_RECORD);
@@ -1073,6 +1102,29 @@ body_framing(struct front_req *r, const char **msg)
 	return S3_OK;
 }
 
+/* CreateBucket of a bucket the client may write but not administer:
+ * answered as S3 answers the bucket's owner, without forwarding (clients
+ * such as rclone create their bucket before writing). */
+static enum MHD_Result
+answer_owned_bucket(struct front_req *r)
+{
+	struct MHD_Response	*resp;
+	char			 loc[1200];
+
+	if (s3_req_owned_bucket_status(r->loop->f->cfg->upstream.region,
+	    r->s3.bucket, loc, sizeof(loc)) != 200)
+		return answer_error(r, S3_ERR_BUCKET_ALREADY_OWNED_BY_YOU, NULL);
+	resp = MHD_create_response_from_buffer(0, NULL,
+	    MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	if (loc[0] != '\0')
+		MHD_add_response_header(resp, "Location", loc);
+	MHD_add_response_header(resp, "x-amz-request-id", r->id);
+	closing(r, resp);
+	return queue(r, 200, resp);
+}
+
 /* A head refused by a framing rule (http_frame_table.h): one S3 error,
  * and the connection ends with it. */
 static enum MHD_Result
@@ -1129,9 +1181,9 @@ on_head(struct front_req *r, const char *method, const char *version)
 		    NULL, 1);
 	e = s3_req_parse(&r->s3, method, r->target, header(r, "host"),
 	    cfg->server.virtual_host_base,
-	    header(r, "x-amz-copy-source") != NULL);
+	    header(r, "x-amz-copy-source") != NULL ? S3_HDR_COPY_SOURCE : 0);
 	if (e != S3_OK)
-		return answer_error(r, e, NULL);
+		return answer_error(r, e, r->s3.message);
 
 	memset(&ai, 0, sizeof(ai));
 	ai.method = method;
@@ -1140,7 +1192,7 @@ on_head(struct front_req *r, const char *method, const char *version)
 	ai.headers = r->hdrs;
 	ai.n_headers = r->n_hdrs;
 	ai.bucket = r->s3.bucket;
-	ai.needs_write = s3_op_needs_write(r->s3.op);
+	ai.s3 = &r->s3;
 	/* CORS preflight carries no credentials (S3 User Guide, "CORS"); so
 	 * it gets no body either: nothing is read, spooled or forwarded for
 	 * a request nobody signed (issue 14 item 2). */
@@ -1152,6 +1204,8 @@ on_head(struct front_req *r, const char *method, const char *version)
 		memset(&r->auth, 0, sizeof(r->auth));
 	} else {
 		e = auth_check(acfg, &ai, util_now(), &r->auth);
+		if (e == S3_ERR_BUCKET_ALREADY_OWNED_BY_YOU)
+			return answer_owned_bucket(r);
 		if (e != S3_OK)
 			return answer_error(r, e, r->auth.message);
 	}
@@ -1254,6 +1308,20 @@ push(struct front_req *r, const char *data, size_t len)
 	return 0;
 }
 
+/* Keep what inval_queue_write() wants of the request body (as the client
+ * sent it, aws-chunked decoded), at most IQ_REQ_BODY_MAX bytes. */
+static void
+keep_request_body(struct front_req *r, const char *data, size_t len)
+{
+	if (r->req_body_over || !inval_queue_wants_request_body(r->s3.op))
+		return;
+	if (r->req_body.len + len > IQ_REQ_BODY_MAX ||
+	    buf_append(&r->req_body, data, len) == -1) {
+		buf_fini(&r->req_body);
+		r->req_body_over = 1;
+	}
+}
+
 static int
 push_cb(void *arg, const char *data, size_t len)
 {
@@ -1269,6 +1337,7 @@ stream_emit(void *arg, const char *data, size_t len)
 
 	if (len == 0)
 		return 0;
+	keep_request_body(r, data, len);
 	if (r->ace != NULL)
 		return aws_chunked_encode(r->ace, data, len, push_cb, r);
 	if (r->holding && push(r, &r->held, 1) == -1)
@@ -1317,6 +1386,7 @@ on_body(struct front_req *r, const char *data, size_t len)
 			stream_failed(r);
 		return;
 	case BM_SPOOL:
+		keep_request_body(r, data, len);
 		if (r->sha != NULL)
 			EVP_DigestUpdate(r->sha, data, len);
 		if (r->spooled + len > r->loop->f->cfg->server.spool_max) {
@@ -1340,6 +1410,7 @@ on_body(struct front_req *r, const char *data, size_t len)
 	case BM_PLAIN:
 		break;
 	}
+	keep_request_body(r, data, len);
 	if (r->received > r->body_len) {
 		drain(r, S3_ERR_INVALID_REQUEST, "body longer than "
 		    "Content-Length");
@@ -1568,6 +1639,7 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 	r->t0 = util_mono_ms();
 	r->spool_fd = -1;
 	buf_init(&r->wbody);
+	buf_init(&r->req_body);
 	/* xorshift64*: request ids need to be unique, not secret. */
 	l->rid ^= l->rid >> 12;
 	l->rid ^= l->rid << 25;
@@ -1629,6 +1701,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	auth_result_fini(&r->auth);
 	s3_req_fini(&r->s3);
 	buf_fini(&r->wbody);
+	buf_fini(&r->req_body);
 	free(r->hdrs);
 	free(r->fwd);
 	free(r->target);

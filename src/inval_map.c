@@ -261,8 +261,8 @@ inval_map_key(const struct inval_map_cfg *cfg, const char *key,
 	int		 rc = -1;
 
 	first = out->n;
-	if (*key == '\0')
-		return 0;
+	if (strcmp(key, INVAL_WHOLE_BUCKET) == 0)
+		return strvec_push(out, "/*") == -1 ? -1 : 1;
 	rel = strip_origin(cfg->origin_path, key);
 	if (rel == NULL)
 		return 0;

@@ -13,6 +13,10 @@
  * "/a/index.html" and "/a/"; "index.html" -> "/index.html" and "/").  A
  * path longer than INVAL_PATH_MAX is replaced by the wildcard of its
  * deepest folder whose wildcard fits.
+ *
+ * The empty key, which S3 never stores, stands for the whole bucket (a
+ * website configuration, a policy, DeleteBucket changed: s3_op_table.h):
+ * it yields the one wildcard path of everything, whatever the origin path.
  */
 #ifndef S3I_INVAL_MAP_H
 #define S3I_INVAL_MAP_H
@@ -22,6 +26,9 @@
 #include "buf.h"
 
 #define INVAL_PATH_MAX	4000	/* CloudFront's limit on one path */
+
+/* The key recorded for a change of the whole bucket. */
+#define INVAL_WHOLE_BUCKET	""
 
 /* A growable vector of owned strings. */
 struct strvec {

@@ -38,6 +38,12 @@ struct iq_write {
 	size_t			 n_resp_headers;
 	const char		*body;		/* when inval_queue_wants_body() */
 	size_t			 body_len;
+	/* The whole request body, when inval_queue_wants_request_body()
+	 * (DeleteObjects: the keys to fall back to when the answer cannot
+	 * be read); NULL when it was not kept (larger than
+	 * IQ_REQ_BODY_MAX): the fallback is then the whole bucket. */
+	const char		*req_body;
+	size_t			 req_body_len;
 };
 
 enum iq_outcome {
@@ -56,10 +62,14 @@ struct iq_result {
 /* The largest write response read whole before answering: a DeleteObjects
  * result lists up to 1,000 keys of up to 1,024 bytes, escaped. */
 #define IQ_BODY_MAX	(8 * 1024 * 1024)
+/* The largest request body kept for inval_queue_write(): a DeleteObjects
+ * request names up to 1,000 keys of up to 1,024 bytes, escaped. */
+#define IQ_REQ_BODY_MAX	(8 * 1024 * 1024)
 
 /* 1 when the answer to this request must pass inval_queue_write() before
- * the client may see it (a 2xx to a write of a bucket with
- * distributions). */
+ * the client may see it: a 2xx to an operation that changes what the CDN
+ * serves (s3_op_table.h; an unknown operation but a read does), on a
+ * bucket with distributions. */
 int	inval_queue_wants(const struct cfg_bucket *, enum s3_op, int status);
 
 /* 1 when inval_queue_write() needs the response body, read whole (at most
@@ -67,9 +77,45 @@ int	inval_queue_wants(const struct cfg_bucket *, enum s3_op, int status);
  * with an <Error>; DeleteObjects lists what it deleted. */
 int	inval_queue_wants_body(enum s3_op);
 
-/* Decide, skip or record; blocks until the record is durable.  Returns 0,
- * or -1 with res->outcome IQ_FAILED. */
+/* 1 when the front must keep a copy of the request body as it forwards it
+ * (at most IQ_REQ_BODY_MAX bytes; the decoded bytes of an aws-chunked
+ * body) and pass it in struct iq_write: DeleteObjects, whose request names
+ * the keys to fall back to. */
+int	inval_queue_wants_request_body(enum s3_op);
+
+/*
+ * Decide, skip or record; blocks until the record is durable.  Returns 0,
+ * or -1 with res->outcome IQ_FAILED.  An answer that cannot be read falls
+ * back to what the request could have changed (CopyObject and
+ * CompleteMultipartUpload: the key; DeleteObjects: every key the request
+ * named, else the whole bucket), logged as event=write_fallback and
+ * counted; the client still gets the upstream's answer.  An operation
+ * s3_op_table.h does not know changes its key (or its bucket): counted,
+ * logged once per operation (event=unclassified_write).
+ */
 int	inval_queue_write(const struct iq_write *, struct iq_result *res);
+
+/*
+ * inval_queue_write() without blocking, for the front's event loops: res
+ * is filled and done(arg) called exactly once: before this returns when
+ * nothing needs recording (or it failed at once), else from the journal's
+ * commit thread once the record is durable or failed.  w itself is
+ * copied; what it points to must stay valid until done runs, which must
+ * not block.
+ */
+typedef void (*iq_done_fn)(void *arg);
+void	inval_queue_write_async(const struct iq_write *, struct iq_result *res,
+	    iq_done_fn done, void *arg);
+
+/*
+ * What a successful write changed (s3_op_table.h), decided as
+ * inval_queue_write() decides it, appended to keys: the keys, or
+ * INVAL_WHOLE_BUCKET.  Nothing for a write that did not happen (200 with
+ * an <Error>) or changes nothing.  Returns 0, or -1 when memory runs out.
+ * Logs and counts as inval_queue_write() does; no I/O else.
+ */
+struct strvec;
+int	inval_queue_changed_keys(const struct iq_write *, struct strvec *keys);
 
 /* A read's response, to learn from as it streams by; NULL when there is
  * nothing to learn.  The caller feeds every body byte, then ends it. */

@@ -31,6 +31,7 @@
 #include "journal.h"
 #include "log.h"
 #include "sigv4.h"
+#include "state_file.h"
 #include "util.h"
 
 #define CF_MAX_FILES		3000
@@ -38,6 +39,9 @@
 #define RECENT_MAX		20
 #define COMPACT_MIN_BYTES	(1024 * 1024)
 #define PRICE_PER_PATH		0.005
+#define INSTANCE_FILE		"instance-id"
+#define USAGE_FILE		"usage"
+#define USAGE_MAX		(1024 * 1024)	/* read at most */
 
 enum batch_state {
 	B_UNSENT = 0,
@@ -68,6 +72,7 @@ struct dist {
 	struct strvec	 pending;		/* paths, unsorted */
 	uint64_t	 pending_from;		/* 0: none pending */
 	uint64_t	 pending_upto;
+	uint64_t	 planning_from;		/* taken, not yet in batches */
 	uint64_t	 covered;		/* highest upto journaled */
 	int64_t		 first_ms, last_ms;
 	struct batch	*batches;		/* unsent and in progress */
@@ -82,6 +87,11 @@ struct dist {
 	uint64_t	 evictions;		/* needless, when known */
 	char		 last_error[256];	/* cleared by a success */
 	char		 last_rejected[256];	/* kept: a permanent error */
+	/* Refused: NoSuchDistribution or AccessDenied (issue 13 item 5). */
+	int64_t		 refused_ms;		/* since (mono); 0: not */
+	uint64_t	 refused_gen;		/* flush_gen the attempt saw */
+	char		 refused_why[200];
+	uint64_t	 paths_given_up;
 };
 
 struct write_rec {			/* kept for compaction */
@@ -97,6 +107,18 @@ struct inbox_item {
 	char		*bucket_name;
 	struct strvec	 keys;
 	struct inbox_item *next;
+};
+
+/* One write being recorded (inval_record_async), until its caller is
+ * told. */
+struct record {
+	const struct cfg_bucket	*bk;
+	char			*bucket;
+	struct strvec		 keys;
+	inval_done_fn		 done;
+	void			*arg;
+	int			 tries;
+	struct record		*next;		/* on w.held */
 };
 
 struct recent {
@@ -116,22 +138,24 @@ static struct {
 	pthread_t		 thread;
 	int			 started;
 
-	/*
-	 * Producers hold hand (read) from their journal append until the
-	 * write is in the inbox; compaction holds it (write) from its
-	 * snapshot until the new file is in place.  So no record that is
-	 * durable but not yet posted can be left out of a compacted journal.
-	 * Writer-preferring, so steady writes cannot starve compaction.
-	 */
-	pthread_rwlock_t	 hand;
-
 	/* Shared, under mtx. */
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 wake;		/* the worker sleeps on it */
 	pthread_cond_t		 progress;	/* flush waiters sleep on it */
+	/*
+	 * A write is "unposted" from its journal append until it is in the
+	 * inbox.  Compaction sets compacting and waits (on posted) until
+	 * none is, then snapshots: so no record that is durable but not yet
+	 * posted can be left out of a compacted journal.  Writes recorded
+	 * meanwhile are held until the new file is in place, so a steady
+	 * stream of them cannot starve the compaction.
+	 */
+	pthread_cond_t		 posted;
+	uint64_t		 unposted;
+	int			 compacting;
+	struct record		*held, **held_tail;
 	int			 running;
 	int			 flush_now;
-	int			 flush_abort;	/* shutdown: waits end */
 	struct inbox_item	*inbox, **inbox_tail;
 	struct dist		*dists;
 	size_t			 n_dists;
@@ -143,13 +167,19 @@ static struct {
 	uint64_t		 keys_recorded;
 	uint64_t		 reappends;
 	int			 dirty;		/* compact and prune soon */
+	int64_t			 probe_ms;	/* inval_ready()'s last */
+	uint64_t		 flush_gen;	/* flushes begun */
+	int			 quiesced;	/* flushes wait no more */
+	struct journal_stats	 jopen;		/* what the open found */
 
 	/* Owned by the worker thread. */
 	struct write_rec	*writes;
 	uint64_t		 next_batch_id;
 	int64_t			 next_call_ms;
 	uint64_t		 compacted_size;
+	int			 force_compact;	/* a recovery awaits it */
 	char			 instance[33];	/* random, kept in state_dir */
+	char			 boot[17];	/* random, this run's */
 	struct etag_index	*index;
 	int64_t			 index_saved_ms;
 	const char		*budget_mode;	/* "normal", "tight", "over" */
@@ -157,6 +187,7 @@ static struct {
 	.mtx = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
 	.progress = PTHREAD_COND_INITIALIZER,
+	.posted = PTHREAD_COND_INITIALIZER,
 };
 
 /* --- helpers ------------------------------------------------------------ */
@@ -229,7 +260,9 @@ count_paths(struct batch *b)
 	}
 }
 
-/* CallerReference: the distribution, the batch's sequence and content. */
+/* CallerReference: the state_dir's instance, this run, the distribution,
+ * the batch's sequence and content.  Kept in the journal with the batch,
+ * so a retry after a restart sends the same one. */
 static void
 make_ref(struct batch *b, const char *dist)
 {
@@ -244,6 +277,9 @@ make_ref(struct batch *b, const char *dist)
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		goto fallback;
 	EVP_DigestUpdate(ctx, w.instance, strlen(w.instance) + 1);
+	/* This run's too: after damage, a lost batch's id may be handed
+	 * out again, and its reference must not come back with it. */
+	EVP_DigestUpdate(ctx, w.boot, strlen(w.boot) + 1);
 	EVP_DigestUpdate(ctx, dist, strlen(dist) + 1);
 	EVP_DigestUpdate(ctx, seq, strlen(seq) + 1);
 	for (i = 0; i < b->paths.n; i++)
@@ -351,33 +387,26 @@ static int
 load_instance(const char *dir, char *err, size_t errsz)
 {
 	unsigned char	 r[16];
-	char		 path[4096], tmp[4200], hex[33];
-	FILE		*f;
-	size_t		 n;
+	char		 hex[40];
+	ssize_t		 n;
 
-	snprintf(path, sizeof(path), "%s/instance-id", dir);
-	f = fopen(path, "r");
-	if (f != NULL) {
-		n = fread(hex, 1, 32, f);
-		fclose(f);
-		hex[n] = '\0';
-		if (n == 32 && strspn(hex, "0123456789abcdef") == 32) {
-			memcpy(w.instance, hex, 33);
-			return 0;
-		}
-		log_warn("%s is damaged: making a new instance id", path);
+	state_file_clean(dir, INSTANCE_FILE);
+	n = state_file_read(dir, INSTANCE_FILE, hex, sizeof(hex));
+	if (n == 32 && strspn(hex, "0123456789abcdef") == 32) {
+		memcpy(w.instance, hex, 33);
+		return 0;
 	}
+	if (n != -1 || errno != ENOENT)
+		log_warn("%s/%s is damaged: making a new instance id", dir,
+		    INSTANCE_FILE);
 	if (RAND_bytes(r, sizeof(r)) != 1) {
 		snprintf(err, errsz, "no randomness for the instance id");
 		return -1;
 	}
 	sigv4_hex(hex, r, sizeof(r));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f == NULL || fputs(hex, f) == EOF || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0 || fclose(f) != 0 ||
-	    rename(tmp, path) != 0) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+	if (state_file_write(dir, INSTANCE_FILE, hex, 32) == -1) {
+		snprintf(err, errsz, "%s/%s: %s", dir, INSTANCE_FILE,
+		    strerror(errno));
 		return -1;
 	}
 	memcpy(w.instance, hex, 33);
@@ -387,49 +416,51 @@ load_instance(const char *dir, char *err, size_t errsz)
 /*
  * Paths submitted this month, per distribution, kept in state_dir/usage
  * ("yyyymm distribution count" lines) so a restart does not forget what the
- * month has cost.  Rewritten (tmp, rename) after each accepted batch.
+ * month has cost.  Replaced (state_file_write) after each accepted batch.
  * mtx held.
  */
 static void
 usage_save(void)
 {
-	char	 path[4096], tmp[4200];
-	FILE	*f;
-	size_t	 i;
+	struct buf	 b;
+	size_t		 i;
 
-	snprintf(path, sizeof(path), "%s/usage", w.cfg->server.state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return;
+	buf_init(&b);
 	for (i = 0; i < w.n_dists; i++)
-		fprintf(f, "%d %s %" PRIu64 "\n", w.month, w.dists[i].id,
+		buf_printf(&b, "%d %s %" PRIu64 "\n", w.month, w.dists[i].id,
 		    w.dists[i].month_paths);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	if (buf_ok(&b) && state_file_write(w.cfg->server.state_dir,
+	    USAGE_FILE, b.data != NULL ? b.data : "", b.len) == -1)
+		log_warn("cannot save %s/%s: %s", w.cfg->server.state_dir,
+		    USAGE_FILE, strerror(errno));
+	buf_fini(&b);
 }
 
 static void
 usage_load(void)
 {
-	char		 path[4096], id[129];
+	char		*text, *line, *save = NULL, id[129];
 	struct dist	*d;
 	unsigned long long n;
-	FILE		*f;
 	int		 month;
 
-	snprintf(path, sizeof(path), "%s/usage", w.cfg->server.state_dir);
-	f = fopen(path, "r");
-	if (f == NULL)
+	state_file_clean(w.cfg->server.state_dir, USAGE_FILE);
+	text = malloc(USAGE_MAX);
+	if (text == NULL || state_file_read(w.cfg->server.state_dir,
+	    USAGE_FILE, text, USAGE_MAX) == -1) {
+		free(text);
 		return;
-	while (fscanf(f, "%d %128s %llu", &month, id, &n) == 3) {
-		if (month != w.month)
+	}
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%d %128s %llu", &month, id, &n) != 3 ||
+		    month != w.month)
 			continue;
 		d = dist_get(id);
 		if (d != NULL)
 			d->month_paths = n;
 	}
-	fclose(f);
+	free(text);
 }
 
 /* --- replay ------------------------------------------------------------- */
@@ -508,6 +539,9 @@ replay_cb(void *arg, const struct journal_rec *r)
 			w.next_batch_id = r->batch_id + 1;
 		return 0;
 	case JOURNAL_ACCEPTED:
+		/* Its BATCH may be lost to damage: never reuse the id. */
+		if (r->batch_id >= w.next_batch_id)
+			w.next_batch_id = r->batch_id + 1;
 		rb = rbatch_find(rs, r->batch_id);
 		if (rb != NULL && r->invalidation_id != NULL) {
 			free(rb->b->inval_id);
@@ -516,6 +550,8 @@ replay_cb(void *arg, const struct journal_rec *r)
 		}
 		return 0;
 	case JOURNAL_COMPLETED:
+		if (r->batch_id >= w.next_batch_id)
+			w.next_batch_id = r->batch_id + 1;
 		rb = rbatch_find(rs, r->batch_id);
 		if (rb != NULL)
 			rb->done = 1;
@@ -524,7 +560,55 @@ replay_cb(void *arg, const struct journal_rec *r)
 	return 0;
 }
 
-/* Rebuild the state from the replayed records.  mtx held. */
+/* What a start drops because the configuration changed: per name, how
+ * many batches (writes) and paths (keys). */
+struct gone {
+	char		*name;
+	uint64_t	 count, items;
+	struct gone	*next;
+};
+
+static void
+note_unconfigured(struct gone **list, const char *name, size_t items)
+{
+	struct gone	*g;
+
+	for (g = *list; g != NULL; g = g->next)
+		if (strcmp(g->name, name) == 0)
+			break;
+	if (g == NULL) {
+		g = calloc(1, sizeof(*g));
+		if (g == NULL || (g->name = strdup(name)) == NULL) {
+			free(g);
+			return;			/* only the warning is lost */
+		}
+		g->next = *list;
+		*list = g;
+	}
+	g->count++;
+	g->items += items;
+}
+
+static void
+gone_free(struct gone *g)
+{
+	struct gone	*n;
+
+	for (; g != NULL; g = n) {
+		n = g->next;
+		free(g->name);
+		free(g);
+	}
+}
+
+static int	dist_configured(const char *);
+
+/*
+ * Rebuild the state from the replayed records.  Batches for a distribution
+ * that is no longer configured are dropped, and so are writes to a bucket
+ * that nothing serves now, each with a warning: sending them would fail
+ * for ever (issue 13 item 5).  mtx held.
+ */
 static int
 restore(struct rstate *rs)
 {
@@ -533,6 +617,7 @@ restore(struct rstate *rs)
 	struct write_rec	*wr, *rev = NULL;
 	struct dist		*d;
 	struct batch		**bt;
+	struct gone		*gone = NULL, *gone_buckets = NULL, *g;
 	int64_t			 now = util_mono_ms();
 	uint64_t		 resumed = 0;
 
@@ -564,7 +649,12 @@ restore(struct rstate *rs)
 	}
 	while ((rb = rs->batches) != NULL) {
 		rs->batches = rb->next;
-		if (rb->done || rb->dist[0] == '\0' || rb->b->paths.n == 0) {
+		if (!rb->done && rb->dist[0] != '\0' && rb->b->paths.n > 0 &&
+		    !dist_configured(rb->dist)) {
+			note_unconfigured(&gone, rb->dist, rb->b->paths.n);
+			batch_free(rb->b);
+		} else if (rb->done || rb->dist[0] == '\0' ||
+		    rb->b->paths.n == 0) {
 			batch_free(rb->b);
 		} else {
 			d = dist_get(rb->dist);
@@ -593,8 +683,12 @@ restore(struct rstate *rs)
 	w.writes = rev;
 	for (wr = w.writes; wr != NULL; wr = wr->next) {
 		bk = cfg_bucket_find(w.cfg, wr->bucket);
-		if (bk == NULL)
+		if (bk == NULL || bk->n_distributions == 0) {
+			if (wr->bucket[0] != '\0')
+				note_unconfigured(&gone_buckets, wr->bucket,
+				    wr->keys.n);
 			continue;
+		}
 		if (merge_write(bk, wr->seq, (const char *const *)wr->keys.v,
 		    wr->keys.n, now) == -1)
 			return -1;
@@ -602,6 +696,24 @@ restore(struct rstate *rs)
 	if (resumed > 0)
 		log_info("journal: %" PRIu64 " unfinished batch%s resumed",
 		    resumed, resumed == 1 ? "" : "es");
+	for (g = gone; g != NULL; g = g->next)
+		log_event(LOG_WARN, "distribution_removed",
+		    (struct log_field[]){
+		    LOG_STR("distribution", g->name),
+		    LOG_NUM("batches_dropped", g->count),
+		    LOG_NUM("paths_dropped", g->items),
+		    LOG_STR("why", "no longer in the configuration") }, 4);
+	for (g = gone_buckets; g != NULL; g = g->next)
+		log_event(LOG_WARN, "bucket_removed", (struct log_field[]){
+		    LOG_STR("bucket", g->name),
+		    LOG_NUM("writes_dropped", g->count),
+		    LOG_NUM("keys_dropped", g->items),
+		    LOG_STR("why", "no distribution of the configuration "
+		    "serves it now") }, 4);
+	if (gone != NULL || gone_buckets != NULL)
+		w.force_compact = 1;	/* so they stay dropped */
+	gone_free(gone);
+	gone_free(gone_buckets);
 	return 0;
 }
 
@@ -657,6 +769,8 @@ reserve(struct journal_rec **recs, size_t *cap, size_t need)
 	return 0;
 }
 
+static void	submit(struct record *);
+
 /* Rewrite the journal with only what is still needed.  Worker thread. */
 static void
 compact(void)
@@ -666,15 +780,19 @@ compact(void)
 	struct write_rec	*wr;
 	struct batch		*b;
 	struct dist		*d;
+	struct record		*held, *rc;
 	size_t			 n = 0, cap = 16, i;
 	uint64_t		 last_seq, marker_id;
 	int			 ok = 0;
 
 	journal_get_stats(w.j, &st);
-	if (st.size < COMPACT_MIN_BYTES || st.size < 2 * w.compacted_size)
+	if (!w.force_compact && (st.size < COMPACT_MIN_BYTES ||
+	    st.size < 2 * w.compacted_size))
 		return;
-	pthread_rwlock_wrlock(&w.hand);
 	pthread_mutex_lock(&w.mtx);
+	w.compacting = 1;
+	while (w.unposted > 0)
+		pthread_cond_wait(&w.posted, &w.mtx);
 	/* Every durable write is posted now: take them all in. */
 	drain_inbox(util_mono_ms());
 	prune_writes();
@@ -747,11 +865,23 @@ compact(void)
 	if (!ok)
 		log_error("journal: compaction failed: %s", strerror(errno));
 out:
+	w.compacting = 0;
+	held = w.held;
+	w.held = NULL;
+	w.held_tail = &w.held;
 	pthread_mutex_unlock(&w.mtx);
-	pthread_rwlock_unlock(&w.hand);
+	while ((rc = held) != NULL) {
+		held = rc->next;
+		submit(rc);
+	}
 	free(recs);
 	journal_get_stats(w.j, &st);
 	w.compacted_size = st.size;
+	if (ok && w.force_compact && !st.lost) {
+		w.force_compact = 0;
+		log_info("journal: damaged file replaced; the whole-site "
+		    "invalidations that cover it are journaled");
+	}
 	if (ok)
 		log_debug("journal: compacted to %" PRIu64 " bytes", st.size);
 }
@@ -1036,6 +1166,7 @@ out:
 	for (bt = &w.dists[di].batches; *bt != NULL; bt = &(*bt)->next)
 		;
 	*bt = list;
+	w.dists[di].planning_from = 0;
 	for (b = list; b != NULL; b = b->next)
 		recent_note(b, dist, "planned");
 	pthread_mutex_unlock(&w.mtx);
@@ -1114,6 +1245,49 @@ call_pacing(void)
 	w.next_call_ms = util_mono_ms() + (int64_t)(1000.0 / rps);
 }
 
+/*
+ * CloudFront answers NoSuchDistribution or AccessDenied for this
+ * distribution: its paths stay pending for give_up_after, and a flush
+ * reports them as failed instead of waiting (issue 13 item 5).  Anything
+ * else (credentials, throttling) is not the distribution's.
+ */
+static int
+refuses(const struct cf_result *res)
+{
+	return res->outcome == CF_FATAL &&
+	    (strcmp(res->code, "NoSuchDistribution") == 0 ||
+	    strcmp(res->code, "AccessDenied") == 0 ||
+	    strcmp(res->code, "AccessDeniedException") == 0);
+}
+
+/* An attempt that began at flush generation gen ended.  mtx held. */
+static void
+note_answer(struct dist *d, const struct cf_result *res, uint64_t gen)
+{
+	if (refuses(res)) {
+		if (d->refused_ms == 0) {
+			d->refused_ms = util_mono_ms();
+			log_event(LOG_ERROR, "distribution_refused",
+			    (struct log_field[]){
+			    LOG_STR("distribution", d->id),
+			    LOG_STR("code", res->code),
+			    LOG_STR("message", res->message),
+			    LOG_NUM("give_up_after_s",
+			    w.cfg->cloudfront.give_up_after_ms / 1000) }, 4);
+		}
+		d->refused_gen = gen;
+		snprintf(d->refused_why, sizeof(d->refused_why), "%.60s: %.130s",
+		    res->code, res->message);
+		pthread_cond_broadcast(&w.progress);	/* flushes see it */
+	} else if (res->outcome == CF_OK || res->outcome == CF_ALREADY_DONE) {
+		if (d->refused_ms != 0)
+			log_info("distribution %s accepts invalidations again",
+			    d->id);
+		d->refused_ms = 0;
+		d->refused_why[0] = '\0';
+	}
+}
+
 /* Send batch b of distribution di.  Worker thread; mtx held on entry and
  * on return, released during the call. */
 static void
@@ -1123,6 +1297,7 @@ send_batch(size_t di, struct batch *b)
 	struct batch		*h1 = NULL, *h2 = NULL;
 	struct dist		*d;
 	char			 dist[128];
+	uint64_t		 gen = w.flush_gen;
 	int			 journaled = b->next_ms != -1;
 
 	snprintf(dist, sizeof(dist), "%s", w.dists[di].id);
@@ -1142,6 +1317,7 @@ send_batch(size_t di, struct batch *b)
 	call_pacing();
 	pthread_mutex_lock(&w.mtx);
 	d = &w.dists[di];
+	note_answer(d, &res, gen);
 	b->next_ms = util_mono_ms();
 	switch (res.outcome) {
 	case CF_OK:
@@ -1268,6 +1444,7 @@ poll_batch(size_t di, struct batch *b)
 {
 	struct cf_result	 res;
 	char			 dist[128], id[128];
+	uint64_t		 gen = w.flush_gen;
 	int			 done;
 
 	snprintf(dist, sizeof(dist), "%s", w.dists[di].id);
@@ -1288,6 +1465,7 @@ poll_batch(size_t di, struct batch *b)
 		    LOG_NUM("paths", b->paths.n) }, 3);
 	}
 	pthread_mutex_lock(&w.mtx);
+	note_answer(&w.dists[di], &res, gen);
 	if (done) {
 		finish_batch(&w.dists[di], b, "completed");
 		batch_free(b);
@@ -1299,6 +1477,75 @@ poll_batch(size_t di, struct batch *b)
 		b->attempts++;
 		b->next_ms = util_mono_ms() + backoff_ms(b->attempts);
 	}
+}
+
+/*
+ * Distribution di refused its paths for give_up_after: drop them, with an
+ * error line, so they stop costing calls and holding flushes.  Each
+ * batch is journaled COMPLETED and the pending writes as covered, so a
+ * restart does not bring them back.  Worker thread; mtx held on entry and
+ * return, released while journaling.
+ */
+static void
+give_up(size_t di)
+{
+	struct journal_rec	 r;
+	struct batch		*list, *b;
+	struct dist		*d = &w.dists[di];
+	uint64_t		 paths = d->pending.n, batches = 0, upto;
+	char			 dist[128], why[200];
+
+	snprintf(dist, sizeof(dist), "%s", d->id);
+	snprintf(why, sizeof(why), "%s", d->refused_why);
+	list = d->batches;
+	d->batches = NULL;
+	d->inflight_files = d->inflight_wild = 0;
+	for (b = list; b != NULL; b = b->next) {
+		paths += b->paths.n;
+		batches++;
+		recent_note(b, dist, "given up: refused");
+	}
+	if (d->pending_upto > d->covered)
+		d->covered = d->pending_upto;
+	upto = d->covered;
+	strvec_fini(&d->pending);
+	strvec_init(&d->pending);
+	d->pending_from = d->pending_upto = 0;
+	d->keys_pending = 0;
+	d->first_ms = d->last_ms = 0;
+	d->refused_ms = 0;
+	d->refused_why[0] = '\0';
+	d->paths_given_up += paths;
+	w.dirty = 1;
+	pthread_mutex_unlock(&w.mtx);
+
+	log_event(LOG_ERROR, "distribution_given_up", (struct log_field[]){
+	    LOG_STR("distribution", dist),
+	    LOG_NUM("paths_dropped", paths),
+	    LOG_NUM("batches_dropped", batches),
+	    LOG_STR("reason", why),
+	    LOG_NUM("refused_for_s",
+	    w.cfg->cloudfront.give_up_after_ms / 1000) }, 5);
+	for (b = list; b != NULL; b = b->next)
+		journal_mark(JOURNAL_COMPLETED, b->id, NULL);
+	/* A finished empty batch records how far this distribution is
+	 * covered: the writes behind the dropped paths count as done. */
+	memset(&r, 0, sizeof(r));
+	r.type = JOURNAL_BATCH;
+	r.distribution = dist;
+	r.caller_reference = "";
+	r.upto_seq = upto;
+	pthread_mutex_lock(&w.mtx);
+	r.batch_id = w.next_batch_id++;
+	pthread_mutex_unlock(&w.mtx);
+	if (journal_append(w.j, &r) == 0)
+		journal_mark(JOURNAL_COMPLETED, r.batch_id, NULL);
+	while ((b = list) != NULL) {
+		list = b->next;
+		batch_free(b);
+	}
+	pthread_mutex_lock(&w.mtx);
+	pthread_cond_broadcast(&w.progress);
 }
 
 /* --- the thread ----------------------------------------------------------------- */
@@ -1377,6 +1624,9 @@ worker_main(void *arg)
 			strvec_init(&d->pending);
 			from = d->pending_from;
 			upto = d->pending_upto;
+			/* Neither pending nor batches while planned, but
+			 * still open to a flush. */
+			d->planning_from = from;
 			tkeys = d->keys_pending;
 			tskipped = d->skipped_pending;
 			d->keys_pending = d->skipped_pending = 0;
@@ -1408,8 +1658,24 @@ worker_main(void *arg)
 			    LOG_NUM("paths_month", month_total()) }, 6);
 			d->skipped_pending = 0;
 		}
+		/* A flush asks refusing distributions once more, now: it
+		 * waits for that answer only (inval_flush()). */
+		for (i = 0; w.flush_now && i < w.n_dists; i++) {
+			d = &w.dists[i];
+			if (d->refused_ms == 0)
+				continue;
+			for (b = d->batches; b != NULL; b = b->next)
+				if (b->next_ms > now)
+					b->next_ms = now;
+		}
 		w.flush_now = 0;
 		pthread_cond_broadcast(&w.progress);
+		for (i = 0; i < w.n_dists; i++) {
+			d = &w.dists[i];
+			if (d->refused_ms != 0 && now - d->refused_ms >=
+			    w.cfg->cloudfront.give_up_after_ms)
+				give_up(i);
+		}
 
 		/* One CloudFront call at a time, paced; the one due first,
 		 * whatever its distribution, so a busy one cannot hold the
@@ -1465,6 +1731,9 @@ worker_main(void *arg)
 		}
 		for (i = 0; i < w.n_dists; i++) {
 			d = &w.dists[i];
+			if (d->refused_ms != 0)
+				next = min_deadline(next, d->refused_ms +
+				    w.cfg->cloudfront.give_up_after_ms);
 			if (d->pending.n == 0) {
 				if (d->skipped_pending > 0)
 					next = min_deadline(next,
@@ -1509,6 +1778,99 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* --- a damaged journal ---------------------------------------------------- */
+
+/* 1 when id is a distribution of the configuration. */
+static int
+dist_configured(const char *id)
+{
+	const struct cfg_bucket	*bk;
+	size_t			 i, k;
+
+	for (i = 0; i < w.cfg->n_buckets; i++) {
+		bk = &w.cfg->buckets[i];
+		for (k = 0; k < bk->n_distributions; k++)
+			if (strcmp(bk->distributions[k], id) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * The journal may have lost acknowledged records (journal.h), and nobody
+ * can say which keys they held: every configured distribution gets one
+ * batch of the single path "/" "*", covering every write numbered so far
+ * (issue 13: invalidate more, never less).  It replaces what was pending
+ * there and the batches found unfinished, which it covers too.  The batch
+ * is journaled by the compaction that follows (which ends the recovery)
+ * or before it is sent, whichever comes first.  mtx held, at start.
+ */
+static int
+cover_loss(uint64_t upto, struct buf *names)
+{
+	struct batch	*b;
+	struct dist	*d;
+	size_t		 i;
+
+	for (i = 0; i < w.n_dists; i++) {
+		d = &w.dists[i];
+		if (!dist_configured(d->id))
+			continue;
+		while ((b = d->batches) != NULL) {
+			d->batches = b->next;
+			batch_free(b);
+		}
+		d->inflight_files = d->inflight_wild = 0;
+		strvec_fini(&d->pending);
+		strvec_init(&d->pending);
+		d->pending_from = d->pending_upto = 0;
+		d->keys_pending = 0;
+		d->first_ms = d->last_ms = 0;
+		b = batch_new(1, upto, d->id);
+		if (b == NULL || strvec_push(&b->paths, "/*") == -1) {
+			batch_free(b);
+			return -1;
+		}
+		count_paths(b);
+		make_ref(b, d->id);
+		b->next_ms = -1;		/* not journaled yet */
+		d->batches = b;
+		if (upto > d->covered)
+			d->covered = upto;
+		recent_note(b, d->id, "journal damage: whole site");
+		buf_printf(names, "%s%s", names->len > 0 ? ", " : "", d->id);
+	}
+	w.force_compact = 1;
+	w.dirty = 1;
+	return 0;
+}
+
+/* Say what the journal's open found: one line, with the numbers. */
+static void
+report_open(const char *covered)
+{
+	const struct journal_stats *st = &w.jopen;
+
+	if (st->lost)
+		log_event(LOG_ERROR, "journal_damaged", (struct log_field[]){
+		    LOG_NUM("bytes_dropped", st->bytes_dropped),
+		    LOG_NUM("bytes_damaged", st->bytes_damaged),
+		    LOG_STR("detail", st->damage),
+		    LOG_STR("action", "acknowledged writes may be lost: "
+		    "invalidating /* on every distribution"),
+		    LOG_STR("distributions", covered) }, 5);
+	else if (st->bytes_garbage > 0)
+		log_event(LOG_WARN, "journal_garbage", (struct log_field[]){
+		    LOG_NUM("bytes_dropped", st->bytes_garbage),
+		    LOG_STR("detail", st->damage),
+		    LOG_STR("action", "dropped; every record of the clean "
+		    "stop is there, nothing is lost") }, 3);
+	else if (st->bytes_torn > 0)
+		log_info("journal: %s; dropped", st->damage);
+	else if (st->damage[0] != '\0')
+		log_warn("journal: %s", st->damage);
+}
+
 /* --- the public side ------------------------------------------------------------- */
 
 struct etag_index *
@@ -1542,123 +1904,276 @@ inval_bucket_wants(const struct cfg_bucket *bk)
 	return bk != NULL && bk->n_distributions > 0;
 }
 
+static void
+record_free(struct record *rc)
+{
+	free(rc->bucket);
+	strvec_fini(&rc->keys);
+	free(rc);
+}
+
+/* Tell the caller and forget the record. */
+static void
+record_end(struct record *rc, int result)
+{
+	rc->done(rc->arg, result);
+	record_free(rc);
+}
+
+static void	on_durable(void *, uint64_t, int);
+
+/* Append rec's write to the journal; its end comes in on_durable(). */
+static void
+submit(struct record *rc)
+{
+	struct journal_rec	 r;
+	int			 err;
+
+	pthread_mutex_lock(&w.mtx);
+	if (w.compacting) {
+		rc->next = NULL;
+		*w.held_tail = rc;
+		w.held_tail = &rc->next;
+		pthread_mutex_unlock(&w.mtx);
+		return;
+	}
+	w.unposted++;
+	pthread_mutex_unlock(&w.mtx);
+	memset(&r, 0, sizeof(r));
+	r.type = JOURNAL_WRITE;
+	r.bucket = rc->bucket;
+	r.items = (const char *const *)rc->keys.v;
+	r.n_items = rc->keys.n;
+	if (journal_append_async(w.j, &r, on_durable, rc) == 0)
+		return;
+	err = errno;
+	on_durable(rc, 0, err);
+}
+
+/*
+ * The journal's answer for one write (the commit thread's, or submit()'s
+ * at once): post it to the worker and tell the caller, or record it again
+ * when a batch past its seq was cut meanwhile (see the header).
+ */
+static void
+on_durable(void *arg, uint64_t seq, int err)
+{
+	struct record		*rc = arg;
+	struct inbox_item	*it = NULL;
+	struct dist		*d;
+	size_t			 i;
+	int			 stale = 0;
+
+	if (err == 0) {
+		it = calloc(1, sizeof(*it));
+		if (it == NULL)
+			err = ENOMEM;
+	}
+	pthread_mutex_lock(&w.mtx);
+	for (i = 0; err == 0 && i < rc->bk->n_distributions; i++) {
+		d = dist_find(rc->bk->distributions[i]);
+		if (d != NULL && seq <= d->covered)
+			stale = 1;
+	}
+	if (err == 0 && !stale) {
+		it->seq = seq;
+		it->bucket = rc->bk;
+		it->bucket_name = rc->bucket;
+		it->keys = rc->keys;
+		rc->bucket = NULL;
+		strvec_init(&rc->keys);
+		*w.inbox_tail = it;
+		w.inbox_tail = &it->next;
+		w.writes_recorded++;
+		w.keys_recorded += it->keys.n;
+		pthread_cond_signal(&w.wake);
+	} else if (err == 0)
+		w.reappends++;
+	else
+		w.journal_errors++;
+	if (--w.unposted == 0 && w.compacting)
+		pthread_cond_signal(&w.posted);
+	pthread_mutex_unlock(&w.mtx);
+
+	if (err != 0) {
+		free(it);
+		log_error("journal: cannot record a write to %s: %s; "
+		    "answering 503 so the client retries", rc->bucket,
+		    strerror(err));
+		record_end(rc, -1);
+	} else if (!stale)
+		record_end(rc, 0);
+	else {
+		free(it);
+		/* A batch past this seq was cut while it was appended:
+		 * record the write again so replay cannot think it
+		 * covered.  Cannot happen with callbacks in seq order;
+		 * kept as the rule that makes it safe if it ever can. */
+		if (++rc->tries >= 100)
+			record_end(rc, -1);
+		else
+			submit(rc);
+	}
+}
+
+void
+inval_record_async(const struct cfg_bucket *bk, const char *bucket,
+    const char *const *keys, size_t n, inval_done_fn done, void *arg)
+{
+	struct record	*rc;
+	size_t		 i;
+
+	if (!inval_bucket_wants(bk) || n == 0) {
+		done(arg, 0);
+		return;
+	}
+	if (!w.started) {
+		done(arg, -1);
+		return;
+	}
+	rc = calloc(1, sizeof(*rc));
+	if (rc == NULL) {
+		done(arg, -1);
+		return;
+	}
+	rc->bk = bk;
+	rc->done = done;
+	rc->arg = arg;
+	strvec_init(&rc->keys);
+	rc->bucket = strdup(bucket);
+	for (i = 0; rc->bucket != NULL && i < n; i++)
+		if (strvec_push(&rc->keys, keys[i]) == -1)
+			break;
+	if (rc->bucket == NULL || i < n) {
+		record_free(rc);
+		done(arg, -1);
+		return;
+	}
+	submit(rc);
+}
+
+/* inval_record(): the async call and a wait of the caller's own. */
+struct record_wait {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 done;
+	int		 result;
+};
+
+static void
+record_waited(void *arg, int result)
+{
+	struct record_wait	*rw = arg;
+
+	pthread_mutex_lock(&rw->mu);
+	rw->done = 1;
+	rw->result = result;
+	pthread_cond_signal(&rw->cv);
+	pthread_mutex_unlock(&rw->mu);
+}
+
 int
 inval_record(const struct cfg_bucket *bk, const char *bucket,
     const char *const *keys, size_t n)
 {
-	struct journal_rec	 r;
-	struct inbox_item	*it = NULL;
-	struct dist		*d;
-	size_t			 i;
-	int			 stale, tries;
+	struct record_wait	 rw;
 
-	if (!inval_bucket_wants(bk) || n == 0)
-		return 0;
-	if (!w.started) {
+	memset(&rw, 0, sizeof(rw));
+	pthread_mutex_init(&rw.mu, NULL);
+	pthread_cond_init(&rw.cv, NULL);
+	inval_record_async(bk, bucket, keys, n, record_waited, &rw);
+	pthread_mutex_lock(&rw.mu);
+	while (!rw.done)
+		pthread_cond_wait(&rw.cv, &rw.mu);
+	pthread_mutex_unlock(&rw.mu);
+	pthread_cond_destroy(&rw.cv);
+	pthread_mutex_destroy(&rw.mu);
+	if (rw.result == -1)
 		errno = EIO;
-		return -1;
-	}
-	memset(&r, 0, sizeof(r));
-	r.type = JOURNAL_WRITE;
-	r.bucket = bucket;
-	r.items = keys;
-	r.n_items = n;
-	pthread_rwlock_rdlock(&w.hand);
-	for (tries = 0; tries < 100; tries++) {
-		if (journal_append(w.j, &r) == -1) {
-			pthread_rwlock_unlock(&w.hand);
-			pthread_mutex_lock(&w.mtx);
-			w.journal_errors++;
-			pthread_mutex_unlock(&w.mtx);
-			log_error("journal: cannot record a write to %s: %s; "
-			    "answering 503 so the client retries", bucket,
-			    strerror(errno));
-			return -1;
-		}
-		it = calloc(1, sizeof(*it));
-		if (it == NULL) {
-			pthread_rwlock_unlock(&w.hand);
-			return -1;
-		}
-		it->seq = r.seq;
-		it->bucket = bk;
-		it->bucket_name = strdup(bucket);
-		strvec_init(&it->keys);
-		for (i = 0; i < n; i++)
-			if (strvec_push(&it->keys, keys[i]) == -1)
-				break;
-		if (it->bucket_name == NULL || i < n) {
-			free(it->bucket_name);
-			strvec_fini(&it->keys);
-			free(it);
-			pthread_rwlock_unlock(&w.hand);
-			return -1;
-		}
-		pthread_mutex_lock(&w.mtx);
-		stale = 0;
-		for (i = 0; i < bk->n_distributions; i++) {
-			d = dist_find(bk->distributions[i]);
-			if (d != NULL && r.seq <= d->covered)
-				stale = 1;
-		}
-		if (!stale) {
-			*w.inbox_tail = it;
-			w.inbox_tail = &it->next;
-			w.writes_recorded++;
-			w.keys_recorded += n;
-			pthread_cond_signal(&w.wake);
-		} else
-			w.reappends++;
-		pthread_mutex_unlock(&w.mtx);
-		if (!stale) {
-			pthread_rwlock_unlock(&w.hand);
-			return 0;
-		}
-		/* A batch past this seq was cut while we appended: record
-		 * the write again so replay cannot think it covered. */
-		free(it->bucket_name);
-		strvec_fini(&it->keys);
-		free(it);
-	}
-	pthread_rwlock_unlock(&w.hand);
-	errno = EAGAIN;
-	return -1;
+	return rw.result;
 }
 
-/* Everything up to target is Completed at CloudFront.  mtx held. */
-static int
-all_done(uint64_t target, uint64_t *pending, uint64_t *open)
+static void	json_str(struct buf *, const char *);
+
+/* Paths pending and batches open, over every distribution.  mtx held. */
+static void
+count_open(uint64_t *pending, uint64_t *open)
 {
+	struct batch	*b;
+	size_t		 i;
+
+	*pending = *open = 0;
+	for (i = 0; i < w.n_dists; i++) {
+		*pending += w.dists[i].pending.n;
+		for (b = w.dists[i].batches; b != NULL; b = b->next)
+			(*open)++;
+	}
+}
+
+/*
+ * Where a flush that began at generation gen stands: 1 when nothing up to
+ * target is open but the work of distributions that refused it since
+ * (listed in res->failed); res's counts filled in.  mtx held.
+ */
+static int
+flush_settled(uint64_t target, uint64_t gen, struct inval_flush_result *res)
+{
+	struct inval_flush_failed *f;
 	struct inbox_item	*it;
 	struct batch		*b;
 	struct dist		*d;
+	uint64_t		 paths;
 	size_t			 i;
-	int			 done = 1;
+	int			 settled = 1, open;
 
-	*pending = *open = 0;
+	res->pending_paths = res->batches_open = 0;
+	res->n_failed = 0;
 	for (it = w.inbox; it != NULL; it = it->next)
 		if (it->seq <= target)
-			done = 0;
+			settled = 0;
 	for (i = 0; i < w.n_dists; i++) {
 		d = &w.dists[i];
-		*pending += d->pending.n;
-		if (d->pending_from != 0 && d->pending_from <= target)
-			done = 0;
+		res->pending_paths += d->pending.n;
+		open = (d->pending_from != 0 && d->pending_from <= target) ||
+		    (d->planning_from != 0 && d->planning_from <= target);
+		paths = d->pending.n;
 		for (b = d->batches; b != NULL; b = b->next) {
-			(*open)++;
+			res->batches_open++;
+			paths += b->paths.n;
 			if (b->from_seq <= target)
-				done = 0;
+				open = 1;
 		}
+		if (!open)
+			continue;
+		/* Refused by an attempt made since this flush began: no
+		 * use waiting, say why. */
+		if (d->refused_ms != 0 && d->refused_gen >= gen) {
+			if (res->n_failed == INVAL_FLUSH_FAILED_MAX)
+				continue;
+			f = &res->failed[res->n_failed++];
+			snprintf(f->distribution, sizeof(f->distribution), "%s",
+			    d->id);
+			f->paths = paths;
+			snprintf(f->reason, sizeof(f->reason), "%s",
+			    d->refused_why);
+			f->give_up_in_ms = d->refused_ms +
+			    w.cfg->cloudfront.give_up_after_ms - util_mono_ms();
+			if (f->give_up_in_ms < 0)
+				f->give_up_in_ms = 0;
+			continue;
+		}
+		settled = 0;
 	}
-	return done;
+	return settled;
 }
 
-void
-inval_flush(int64_t wait_ms, struct inval_flush_result *res)
+static void
+flush_wait(int64_t wait_ms, struct inval_flush_result *res, int final)
 {
 	struct timespec	 ts;
 	int64_t		 t0 = util_mono_ms(), deadline, left;
-	uint64_t	 target;
+	uint64_t	 target, gen;
+	int		 settled;
 
 	memset(res, 0, sizeof(*res));
 	if (!w.started) {
@@ -1668,14 +2183,16 @@ inval_flush(int64_t wait_ms, struct inval_flush_result *res)
 	target = journal_last_seq(w.j);
 	deadline = t0 + wait_ms;
 	pthread_mutex_lock(&w.mtx);
+	gen = ++w.flush_gen;
 	w.flush_now = 1;
 	pthread_cond_signal(&w.wake);
 	for (;;) {
-		res->done = all_done(target, &res->pending_paths,
-		    &res->batches_open);
+		settled = flush_settled(target, gen, res);
+		res->done = settled && res->n_failed == 0;
+		res->stopping = w.quiesced || !w.running;
 		left = deadline - util_mono_ms();
-		if (res->done || wait_ms <= 0 || left <= 0 || !w.running ||
-		    w.flush_abort)
+		if (settled || wait_ms <= 0 || left <= 0 || !w.running ||
+		    (w.quiesced && !final))
 			break;
 		if (left > 1000)
 			left = 1000;
@@ -1693,23 +2210,75 @@ inval_flush(int64_t wait_ms, struct inval_flush_result *res)
 }
 
 void
-inval_flush_abort(void)
+inval_flush(int64_t wait_ms, struct inval_flush_result *res)
+{
+	flush_wait(wait_ms, res, 0);
+}
+
+void
+inval_flush_final(int64_t wait_ms, struct inval_flush_result *res)
+{
+	flush_wait(wait_ms, res, 1);
+}
+
+void
+inval_quiesce(void)
 {
 	pthread_mutex_lock(&w.mtx);
-	w.flush_abort = 1;
+	w.quiesced = 1;
 	pthread_cond_broadcast(&w.progress);
 	pthread_mutex_unlock(&w.mtx);
 }
 
+void
+inval_flush_json(struct buf *b, const struct inval_flush_result *res)
+{
+	const struct inval_flush_failed *f;
+	size_t	 i;
+
+	buf_printf(b, "{\"done\":%s,\"paths_pending\":%" PRIu64
+	    ",\"batches_open\":%" PRIu64 ",\"waited_ms\":%" PRId64
+	    ",\"stopping\":%s,\"failed\":[", res->done ? "true" : "false",
+	    res->pending_paths, res->batches_open, res->waited_ms,
+	    res->stopping ? "true" : "false");
+	for (i = 0; i < res->n_failed; i++) {
+		f = &res->failed[i];
+		buf_printf(b, "%s{\"distribution\":", i > 0 ? "," : "");
+		json_str(b, f->distribution);
+		buf_printf(b, ",\"paths\":%" PRIu64 ",\"reason\":", f->paths);
+		json_str(b, f->reason);
+		buf_printf(b, ",\"gives_up_in_s\":%" PRId64 "}",
+		    (f->give_up_in_ms + 999) / 1000);
+	}
+	buf_puts(b, "]}\n");
+}
+
+/*
+ * Not ready while the journal's last write failed (issue 13: /readyz
+ * fails until an append succeeds again).  A load balancer that believes
+ * it sends no more writes, so the only append that can clear it is ours:
+ * a probe, at most one a second, on the asking thread.
+ */
 int
 inval_ready(void)
 {
 	struct journal_stats	 st;
+	int64_t			 now = util_mono_ms();
+	int			 probe = 0;
 
 	if (!w.started)
 		return 1;
 	journal_get_stats(w.j, &st);
-	(void)st;
+	if (st.failing) {
+		pthread_mutex_lock(&w.mtx);
+		if (now - w.probe_ms >= 1000) {
+			w.probe_ms = now;
+			probe = 1;
+		}
+		pthread_mutex_unlock(&w.mtx);
+		if (!probe || journal_probe(w.j) == -1)
+			return 0;
+	}
 	return access(w.cfg->server.state_dir, W_OK) == 0;
 }
 
@@ -1718,18 +2287,16 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 {
 	struct rstate	 rs;
 	struct rbatch	*rb;
+	struct buf	 covered;
+	unsigned char	 rnd[8];
 	size_t		 i, k;
 	int		 any = 0;
-	pthread_rwlockattr_t ra;
 
-	pthread_rwlockattr_init(&ra);
-	pthread_rwlockattr_setkind_np(&ra,
-	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&w.hand, &ra);
-	pthread_rwlockattr_destroy(&ra);
 	w.cfg = cfg;
 	w.inbox = NULL;
 	w.inbox_tail = &w.inbox;
+	w.held = NULL;
+	w.held_tail = &w.held;
 	w.next_batch_id = 1;
 	w.month = this_month();
 	srandom((unsigned)util_now_ms());
@@ -1739,6 +2306,11 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 	memset(&rs, 0, sizeof(rs));
 	if (load_instance(cfg->server.state_dir, err, errsz) == -1)
 		goto fail;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		snprintf(err, errsz, "no randomness for this run's id");
+		goto fail;
+	}
+	sigv4_hex(w.boot, rnd, sizeof(rnd));
 	w.index = etag_index_open(cfg->server.state_dir,
 	    (size_t)cfg->server.index_max_memory);
 	w.index_saved_ms = util_mono_ms();
@@ -1760,9 +2332,20 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory replaying the journal");
 		goto fail;
 	}
+	journal_get_stats(w.j, &w.jopen);
+	buf_init(&covered);
+	if (w.jopen.lost && (cover_loss(journal_last_seq(w.j), &covered) ==
+	    -1 || !buf_ok(&covered))) {
+		pthread_mutex_unlock(&w.mtx);
+		buf_fini(&covered);
+		snprintf(err, errsz, "out of memory covering journal damage");
+		goto fail;
+	}
 	w.dirty = 1;
 	w.running = 1;
 	pthread_mutex_unlock(&w.mtx);
+	report_open(buf_str(&covered));
+	buf_fini(&covered);
 	if (cloudfront_init(cfg->cloudfront.endpoint,
 	    (long)cfg->cloudfront.timeout_ms) == -1) {
 		snprintf(err, errsz, "cannot set up the CloudFront client");
@@ -1887,6 +2470,10 @@ static const struct {
 	    "known)." },
 	{ "paths_month", "gauge", offsetof(struct dist, month_paths),
 	    "Paths submitted this calendar month (UTC)." },
+	{ "paths_given_up_total", "counter",
+	    offsetof(struct dist, paths_given_up),
+	    "Paths dropped after the distribution refused them "
+	    "(NoSuchDistribution, AccessDenied) for give_up_after." },
 };
 
 void
@@ -1900,7 +2487,7 @@ inval_metrics(struct buf *b)
 	if (w.started)
 		journal_get_stats(w.j, &st);
 	pthread_mutex_lock(&w.mtx);
-	all_done(0, &pending, &open);
+	count_open(&pending, &open);
 	buf_printf(b, "# HELP s3inval_writes_recorded_total Writes journaled "
 	    "for invalidation.\n# TYPE s3inval_writes_recorded_total counter\n"
 	    "s3inval_writes_recorded_total %" PRIu64 "\n", w.writes_recorded);
@@ -1942,6 +2529,17 @@ inval_metrics(struct buf *b)
 	buf_printf(b, "# HELP s3inval_journal_errors_total Journal writes "
 	    "that failed.\n# TYPE s3inval_journal_errors_total counter\n"
 	    "s3inval_journal_errors_total %" PRIu64 "\n", w.journal_errors);
+	buf_printf(b, "# HELP s3inval_journal_damaged_bytes_total Journal "
+	    "bytes found damaged at start (unreadable, missing, or written "
+	    "after a clean stop).\n"
+	    "# TYPE s3inval_journal_damaged_bytes_total counter\n"
+	    "s3inval_journal_damaged_bytes_total %" PRIu64 "\n",
+	    w.jopen.bytes_damaged + w.jopen.bytes_garbage);
+	buf_printf(b, "# HELP s3inval_journal_torn_bytes_total Journal bytes "
+	    "of an unacknowledged write a crash cut short, dropped at start.\n"
+	    "# TYPE s3inval_journal_torn_bytes_total counter\n"
+	    "s3inval_journal_torn_bytes_total %" PRIu64 "\n",
+	    w.jopen.bytes_torn);
 	pthread_mutex_unlock(&w.mtx);
 }
 
@@ -1965,23 +2563,35 @@ json_str(struct buf *b, const char *s)
 void
 inval_status_json(struct buf *b)
 {
+	struct journal_stats st;
 	struct batch	*bt;
 	struct dist	*d;
 	size_t		 i, unsent, inflight;
 	uint64_t	 pending = 0, open = 0, total;
+	int64_t		 now = util_mono_ms();
 
+	memset(&st, 0, sizeof(st));
+	if (w.started)
+		journal_get_stats(w.j, &st);
 	pthread_mutex_lock(&w.mtx);
-	all_done(0, &pending, &open);
+	count_open(&pending, &open);
 	total = month_total();
 	buf_printf(b, "{\"paths_pending\":%" PRIu64 ",\"batches_open\":%"
 	    PRIu64 ",\"writes_recorded\":%" PRIu64 ",\"journal_errors\":%"
 	    PRIu64 ",\"month\":{\"paths\":%" PRIu64 ",\"free_paths\":%u,"
-	    "\"estimated_cost_usd\":%.3f,\"budget\":\"%s\"},"
-	    "\"distributions\":[", pending, open,
-	    w.writes_recorded, w.journal_errors, total,
+	    "\"estimated_cost_usd\":%.3f,\"budget\":\"%s\"},",
+	    pending, open, w.writes_recorded, w.journal_errors, total,
 	    w.cfg != NULL ? w.cfg->cloudfront.monthly_free_paths : 1000,
 	    month_cost(w.cfg, total),
 	    w.budget_mode != NULL ? w.budget_mode : "normal");
+	buf_printf(b, "\"journal\":{\"bytes\":%" PRIu64 ",\"writable\":%s,"
+	    "\"damaged_bytes\":%" PRIu64 ",\"torn_bytes\":%" PRIu64
+	    ",\"lost\":%s,\"recovering\":%s,\"damage\":", st.size,
+	    st.failing ? "false" : "true",
+	    w.jopen.bytes_damaged + w.jopen.bytes_garbage, w.jopen.bytes_torn,
+	    w.jopen.lost ? "true" : "false", st.lost ? "true" : "false");
+	json_str(b, w.jopen.damage);
+	buf_puts(b, "},\"distributions\":[");
 	for (i = 0; i < w.n_dists; i++) {
 		d = &w.dists[i];
 		unsent = inflight = 0;
@@ -2009,6 +2619,14 @@ inval_status_json(struct buf *b)
 		buf_puts(b, ",\"last_error\":");
 		json_str(b, d->last_error[0] != '\0' ? d->last_error :
 		    d->last_rejected);
+		/* Refusing (NoSuchDistribution, AccessDenied): since when,
+		 * why, and when its paths are dropped. */
+		buf_printf(b, ",\"refused_for_s\":%" PRId64 ",\"gives_up_in_s\":"
+		    "%" PRId64 ",\"paths_given_up\":%" PRIu64 ",\"refused\":",
+		    d->refused_ms != 0 ? (now - d->refused_ms) / 1000 : 0,
+		    d->refused_ms != 0 ? (d->refused_ms + w.cfg->cloudfront.
+		    give_up_after_ms - now + 999) / 1000 : 0, d->paths_given_up);
+		json_str(b, d->refused_why);
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "],\"recent_batches\":[");

@@ -252,7 +252,7 @@ graceful_stop(const struct cfg *cfg, struct http_front *front)
 		    (long long)cfg->server.shutdown_grace_ms);
 	left = cfg->server.shutdown_grace_ms - (util_mono_ms() - t0);
 	if (cfg->cloudfront.flush_on_shutdown && left > 0) {
-		inval_flush(left, &fr);
+		inval_flush_final(left, &fr);
 		log_info("flush on shutdown: %s (%llu paths pending, %llu "
 		    "batches open)", fr.done ? "all Completed" :
 		    "not all Completed; kept in the journal",
@@ -382,6 +382,9 @@ run_daemon(int argc, char **argv)
 		reload(&rs, hups);
 	}
 	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* A flush?wait in progress answers now, with what is still open,
+	 * while the admin listener is up to send it. */
+	inval_quiesce();
 	graceful_stop(cfg, front);
 	rc = 0;
 out:

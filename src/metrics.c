@@ -44,6 +44,20 @@ metrics_conn_cut_slow(void)
 	atomic_fetch_add(&conns_cut_slow, 1);
 }
 
+static atomic_uint_fast64_t unclassified_writes, write_fallbacks;
+
+void
+metrics_unclassified_write(void)
+{
+	atomic_fetch_add(&unclassified_writes, 1);
+}
+
+void
+metrics_write_fallback(void)
+{
+	atomic_fetch_add(&write_fallbacks, 1);
+}
+
 void
 metrics_request(enum s3_op op, unsigned status, uint64_t in, uint64_t out,
     int64_t upstream_ms)
@@ -54,7 +68,7 @@ metrics_request(enum s3_op op, unsigned status, uint64_t in, uint64_t out,
 	if (cls >= N_CLASS)
 		cls = 0;
 	if ((unsigned)op >= S3_OP__COUNT)
-		op = S3_OP_OTHER;
+		op = S3_OP_UNKNOWN;
 	atomic_fetch_add(&requests[op][cls], 1);
 	atomic_fetch_add(&bytes_in, in);
 	atomic_fetch_add(&bytes_out, out);
@@ -89,6 +103,18 @@ metrics_render(struct buf *b)
 			    "status=\"%s\"} %" PRIu64 "\n",
 			    s3_op_name((enum s3_op)op), cls_name[c], v);
 		}
+	buf_printf(b, "# HELP s3inval_unclassified_writes_total Successful "
+	    "writes of an operation s3inval does not know, invalidated by "
+	    "their key or bucket.\n"
+	    "# TYPE s3inval_unclassified_writes_total counter\n"
+	    "s3inval_unclassified_writes_total %" PRIu64 "\n",
+	    (uint64_t)atomic_load(&unclassified_writes));
+	buf_printf(b, "# HELP s3inval_write_fallbacks_total Successful writes "
+	    "whose answer could not be read, invalidated by what the request "
+	    "could have changed.\n"
+	    "# TYPE s3inval_write_fallbacks_total counter\n"
+	    "s3inval_write_fallbacks_total %" PRIu64 "\n",
+	    (uint64_t)atomic_load(&write_fallbacks));
 	buf_printf(b, "# HELP s3inval_request_bytes_total Body bytes "
 	    "received from clients.\n"
 	    "# TYPE s3inval_request_bytes_total counter\n"

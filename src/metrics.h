@@ -18,6 +18,12 @@ void	metrics_request(enum s3_op, unsigned status, uint64_t bytes_in,
 void	metrics_conn_open(int delta);
 void	metrics_conn_refused(void);
 void	metrics_conn_cut_slow(void);
+/* A successful write of an operation s3_op_table.h does not know
+ * (s3inval_unclassified_writes_total). */
+void	metrics_unclassified_write(void);
+/* A successful write whose answer could not be read, recorded by what its
+ * request could have changed (s3inval_write_fallbacks_total). */
+void	metrics_write_fallback(void);
 void	metrics_render(struct buf *);
 
 #endif

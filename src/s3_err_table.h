@@ -17,6 +17,11 @@ S3E(BAD_GATEWAY,		502, "BadGateway",		1,
 S3E(BAD_DIGEST,			400, "BadDigest",		0,
     "The Content-MD5 or checksum you specified did not match what we "
     "received")
+/* CreateBucket of a bucket the client may write but not administer: S3's
+ * answer to the bucket's owner outside us-east-1 (s3_req.h). */
+S3E(BUCKET_ALREADY_OWNED_BY_YOU, 409, "BucketAlreadyOwnedByYou", 0,
+    "Your previous request to create the named bucket succeeded and you "
+    "already own it.")
 S3E(CONTENT_SHA256_MISMATCH,	400, "XAmzContentSHA256Mismatch", 0,
     "The provided 'x-amz-content-sha256' header does not match what was "
     "computed")
@@ -40,6 +45,8 @@ S3E(INVALID_REQUEST,		400, "InvalidRequest",		0,
     "Invalid Request")
 S3E(INVALID_URI,		400, "InvalidURI",		0,
     "Couldn't parse the specified URI.")
+S3E(KEY_TOO_LONG,		400, "KeyTooLongError",		0,
+    "Your key is too long")
 S3E(METHOD_NOT_ALLOWED,		405, "MethodNotAllowed",	0,
     "The specified method is not allowed against this resource.")
 S3E(MISSING_CONTENT_LENGTH,	411, "MissingContentLength",	0,

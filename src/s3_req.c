@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * s3_req: see s3_req.h.  Operation names follow the S3 API Reference.
+ * s3_req: see s3_req.h.  The operations, their rights and what they change
+ * come from s3_op_table.h; names follow the S3 API Reference.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,33 +15,100 @@
 #include "s3_req.h"
 #include "sigv4.h"
 
-static const char *const op_names[S3_OP__COUNT] = {
-#define X(e, s) [S3_OP_##e] = s,
-	S3_OPS(X)
-#undef X
+enum method {
+	M_NONE = 0, M_GET, M_HEAD, M_PUT, M_POST, M_DELETE, M_OPTIONS
 };
+
+/* Indexed by enum method. */
+static const char *const methods[] = {
+	NULL, "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"
+};
+#define N_METHODS	(sizeof(methods) / sizeof(methods[0]))
+
+enum target {
+	T_ANY = 0, T_SVC, T_BKT, T_OBJ
+};
+
+static const struct op_row {
+	const char	*name;
+	enum method	 method;
+	enum target	 target;
+	const char	*sub;
+	const char	*sub2;
+	unsigned	 hdr;
+	enum s3_right	 right;
+	enum s3_change	 change;
+	unsigned	 flags;
+	const char	*refusal;
+} rows[S3_OP__COUNT] = {
+#define S3OP(e, n, m, t, s1, s2, h, r, c, f, why) [S3_OP_##e] = {	\
+	n, M_##m, T_##t, s1, s2, h, S3_RIGHT_##r, S3_CHG_##c, f, why },
+#include "s3_op_table.h"
+};
+
+/*
+ * Query parameters S3 documents as an operation's arguments rather than as
+ * what names it (botocore's model, "location": "querystring"): left over
+ * on a write they do not make it another operation.  Also every
+ * "response-*" override and every "X-Amz-*" (presigned URLs, hoisted
+ * headers).
+ */
+static const char *const plain_params[] = {
+	"bucket-region", "continuation-token", "delimiter", "encoding-type",
+	"fetch-owner", "id", "key-marker", "marker", "max-buckets",
+	"max-directory-buckets", "max-keys", "max-parts", "max-uploads",
+	"part-number-marker", "prefix", "start-after", "upload-id-marker",
+	"version-id-marker", "versionId", "x-id"
+};
+
+static const struct op_row *
+row(enum s3_op op)
+{
+	return &rows[(unsigned)op < S3_OP__COUNT ? op : S3_OP_UNKNOWN];
+}
 
 const char *
 s3_op_name(enum s3_op op)
 {
-	return (unsigned)op < S3_OP__COUNT ? op_names[op] : "Other";
+	return row(op)->name;
 }
 
-int
-s3_op_needs_write(enum s3_op op)
+enum s3_right
+s3_op_right(enum s3_op op)
 {
-	switch (op) {
-	case S3_OP_LIST_BUCKETS:
-	case S3_OP_HEAD_BUCKET:
-	case S3_OP_LIST_OBJECTS:
-	case S3_OP_LIST_UPLOADS:
-	case S3_OP_GET_OBJECT:
-	case S3_OP_HEAD_OBJECT:
-	case S3_OP_LIST_PARTS:
-	case S3_OP_OPTIONS:
-		return 0;
+	return row(op)->right;
+}
+
+enum s3_change
+s3_op_change(enum s3_op op)
+{
+	return row(op)->change;
+}
+
+unsigned
+s3_op_flags(enum s3_op op)
+{
+	return row(op)->flags;
+}
+
+const char *
+s3_op_refusal(enum s3_op op)
+{
+	return row(op)->refusal;
+}
+
+const char *
+s3_right_name(enum s3_right r)
+{
+	switch (r) {
+	case S3_RIGHT_R:
+		return "r";
+	case S3_RIGHT_W:
+		return "w";
+	case S3_RIGHT_ADMIN:
+		return "admin";
 	default:
-		return 1;
+		return "";
 	}
 }
 
@@ -153,70 +222,122 @@ has(const struct s3_req *r, const char *name)
 	return s3_req_param(r, name) != NULL;
 }
 
-static enum s3_op
-classify(const struct s3_req *r, const char *m, int copy)
+static int
+is_plain(const char *name)
 {
-	if (strcmp(m, "OPTIONS") == 0)
-		return S3_OP_OPTIONS;
+	size_t	 i;
+
+	if (strncasecmp(name, "x-amz-", 6) == 0 ||
+	    strncmp(name, "response-", 9) == 0)
+		return 1;
+	for (i = 0; i < sizeof(plain_params) / sizeof(plain_params[0]); i++)
+		if (strcmp(name, plain_params[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* GET, HEAD and OPTIONS change nothing, whatever their parameters. */
+static int
+is_safe(enum method m)
+{
+	return m == M_GET || m == M_HEAD || m == M_OPTIONS;
+}
+
+static enum target
+target_of(const struct s3_req *r)
+{
 	if (r->bucket == NULL)
-		return strcmp(m, "GET") == 0 ? S3_OP_LIST_BUCKETS : S3_OP_OTHER;
-	if (r->key == NULL) {
-		if (strcmp(m, "GET") == 0) {
-			if (has(r, "uploads"))
-				return S3_OP_LIST_UPLOADS;
-			if (r->n_params == 0 || has(r, "list-type") ||
-			    has(r, "prefix") || has(r, "delimiter") ||
-			    has(r, "marker") || has(r, "max-keys") ||
-			    has(r, "encoding-type") ||
-			    has(r, "continuation-token") ||
-			    has(r, "start-after") || has(r, "fetch-owner"))
-				return S3_OP_LIST_OBJECTS;
-			return S3_OP_BUCKET_OTHER;
-		}
-		if (strcmp(m, "POST") == 0 && has(r, "delete"))
-			return S3_OP_DELETE_OBJECTS;
-		if (r->n_params == 0 && strcmp(m, "PUT") == 0)
-			return S3_OP_CREATE_BUCKET;
-		if (r->n_params == 0 && strcmp(m, "DELETE") == 0)
-			return S3_OP_DELETE_BUCKET;
-		if (r->n_params == 0 && strcmp(m, "HEAD") == 0)
-			return S3_OP_HEAD_BUCKET;
-		return S3_OP_BUCKET_OTHER;
+		return T_SVC;
+	return r->key == NULL ? T_BKT : T_OBJ;
+}
+
+/* 1 when parameter name is neither one of w's own nor plain. */
+static int
+stray(const struct op_row *w, const char *name)
+{
+	if ((w->sub != NULL && strcmp(name, w->sub) == 0) ||
+	    (w->sub2 != NULL && strcmp(name, w->sub2) == 0))
+		return 0;
+	return !is_plain(name);
+}
+
+/* The row a request is (see s3_op_table.h, "How a request is matched"). */
+static enum s3_op
+classify(const struct s3_req *r, enum method m, unsigned hdrs)
+{
+	const struct op_row	*w;
+	enum target		 t = target_of(r);
+	size_t			 op, i;
+	int			 score, best_score = -1, tie = 0;
+	enum s3_op		 best = S3_OP_UNKNOWN;
+
+	for (op = 0; op < S3_OP__COUNT; op++) {
+		w = &rows[op];
+		if (w->method == M_NONE || w->method != m ||
+		    (w->target != T_ANY && w->target != t) ||
+		    (w->sub != NULL && !has(r, w->sub)) ||
+		    (w->sub2 != NULL && !has(r, w->sub2)) ||
+		    (w->hdr & ~hdrs) != 0)
+			continue;
+		score = (w->sub != NULL) + (w->sub2 != NULL) + (w->hdr != 0);
+		if (score > best_score) {
+			best = (enum s3_op)op;
+			best_score = score;
+			tie = 0;
+		} else if (score == best_score)
+			tie = 1;
 	}
-	if (strcmp(m, "PUT") == 0) {
-		if (has(r, "partNumber") && has(r, "uploadId"))
-			return copy ? S3_OP_UPLOAD_PART_COPY : S3_OP_UPLOAD_PART;
-		if (has(r, "acl") || has(r, "tagging") || has(r, "retention") ||
-		    has(r, "legal-hold") || has(r, "uploadId"))
-			return S3_OP_OBJECT_OTHER;
-		return copy ? S3_OP_COPY_OBJECT : S3_OP_PUT_OBJECT;
+	if (best_score < 0 || tie)
+		return is_safe(m) ? S3_OP_UNKNOWN_READ : S3_OP_UNKNOWN;
+	if (!is_safe(m))
+		for (i = 0; i < r->n_params; i++)
+			if (stray(&rows[best], r->params[i].name))
+				return S3_OP_UNKNOWN;
+	return best;
+}
+
+void
+s3_req_describe(const struct s3_req *r, char *out, size_t outsz)
+{
+	static const char *const what[] = {
+		[T_ANY] = "?", [T_SVC] = "service", [T_BKT] = "bucket",
+		[T_OBJ] = "object"
+	};
+	size_t	 i, n;
+	int	 first = 1;
+
+	if (outsz == 0)
+		return;
+	if (r->op != S3_OP_UNKNOWN && r->op != S3_OP_UNKNOWN_READ) {
+		snprintf(out, outsz, "%s", s3_op_name(r->op));
+		return;
 	}
-	if (strcmp(m, "POST") == 0) {
-		if (has(r, "uploads"))
-			return S3_OP_CREATE_MPU;
-		if (has(r, "uploadId"))
-			return S3_OP_COMPLETE_MPU;
-		return S3_OP_OBJECT_OTHER;
+	snprintf(out, outsz, "%s %s", r->method != NULL ? r->method : "?",
+	    what[target_of(r)]);
+	for (i = 0; i < r->n_params; i++) {
+		if (is_plain(r->params[i].name))
+			continue;
+		n = strlen(out);
+		snprintf(out + n, outsz - n, "%c%s", first ? '?' : '&',
+		    r->params[i].name);
+		first = 0;
 	}
-	if (strcmp(m, "DELETE") == 0) {
-		if (has(r, "uploadId"))
-			return S3_OP_ABORT_MPU;
-		if (has(r, "tagging"))
-			return S3_OP_OBJECT_OTHER;
-		return S3_OP_DELETE_OBJECT;
+}
+
+unsigned
+s3_req_owned_bucket_status(const char *region, const char *bucket,
+    char *location, size_t locsz)
+{
+	int	 n;
+
+	if (region == NULL || strcmp(region, "us-east-1") != 0)
+		return 409;
+	if (locsz > 0) {
+		n = snprintf(location, locsz, "/%s", bucket);
+		if (n < 0 || (size_t)n >= locsz)
+			location[0] = '\0';
 	}
-	if (strcmp(m, "GET") == 0) {
-		if (has(r, "uploadId"))
-			return S3_OP_LIST_PARTS;
-		if (has(r, "acl") || has(r, "tagging") || has(r, "attributes") ||
-		    has(r, "retention") || has(r, "legal-hold") ||
-		    has(r, "torrent"))
-			return S3_OP_OBJECT_OTHER;
-		return S3_OP_GET_OBJECT;
-	}
-	if (strcmp(m, "HEAD") == 0)
-		return S3_OP_HEAD_OBJECT;
-	return S3_OP_OTHER;
+	return 200;
 }
 
 /* The Host header without its port, lower-cased, into out. */
@@ -240,25 +361,22 @@ host_name(const char *host, char *out, size_t outsz)
 	return 0;
 }
 
-static const char *const methods[] = {
-	"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"
-};
-
 enum s3_err
 s3_req_parse(struct s3_req *r, const char *method, const char *raw_target,
-    const char *host, const char *vhost_base, int has_copy_source)
+    const char *host, const char *vhost_base, unsigned hdrs)
 {
 	const char	*q, *p, *slash;
 	char		 h[256];
 	size_t		 i, hl, bl;
-	int		 known = 0;
+	enum method	 m = M_NONE;
 
 	memset(r, 0, sizeof(*r));
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+	for (i = 1; i < N_METHODS && method != NULL; i++)
 		if (strcmp(method, methods[i]) == 0)
-			known = 1;
-	if (!known)
+			m = (enum method)i;
+	if (m == M_NONE)
 		return S3_ERR_METHOD_NOT_ALLOWED;
+	r->method = methods[m];
 	/* Origin-form only: an absolute URI ("http://host/...") or "*" must
 	 * never choose where we connect (RFC 9112 §3.2). */
 	if (raw_target == NULL || raw_target[0] != '/')
@@ -288,6 +406,11 @@ s3_req_parse(struct s3_req *r, const char *method, const char *raw_target,
 				return S3_ERR_INTERNAL_ERROR;
 		}
 	}
+	/* S3 Object Lambda's one call is made on the service, not a bucket
+	 * (its path is no bucket name): named, then refused below. */
+	if (!r->virtual_host && m == M_POST &&
+	    strcmp(r->path, "/WriteGetObjectResponse") == 0)
+		p += strlen(p);
 	if (!r->virtual_host && *p != '\0') {
 		slash = strchr(p, '/');
 		r->bucket = decode(p, slash != NULL ? (size_t)(slash - p) :
@@ -303,6 +426,13 @@ s3_req_parse(struct s3_req *r, const char *method, const char *raw_target,
 	}
 	if (r->bucket != NULL && !s3_bucket_name_valid(r->bucket))
 		return S3_ERR_INVALID_BUCKET_NAME;
-	r->op = classify(r, method, has_copy_source);
+	r->op = classify(r, m, hdrs);
+	/* Stored, such a key could never be journaled (issue 13). */
+	if (r->key != NULL && strlen(r->key) > S3_KEY_MAX)
+		return S3_ERR_KEY_TOO_LONG;
+	if (s3_op_right(r->op) == S3_RIGHT_REFUSED) {
+		r->message = s3_op_refusal(r->op);
+		return S3_ERR_NOT_IMPLEMENTED;
+	}
 	return S3_OK;
 }

@@ -2,7 +2,9 @@
 /* s3_xml: see s3_xml.h. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -47,9 +49,9 @@ s3_xml_is_error(const char *p, size_t n)
 
 	doc = parse(p, n);
 	if (doc == NULL)
-		return 1;
+		return -1;
 	root = xmlDocGetRootElement(doc);
-	err = root == NULL || is(root, "Error");
+	err = root == NULL ? -1 : is(root, "Error");
 	xmlFreeDoc(doc);
 	return err;
 }
@@ -67,69 +69,130 @@ text(xmlNodePtr node)
 	return s;
 }
 
-int
-s3_xml_deleted_keys(const char *p, size_t n, int url_encoded,
-    struct strvec *out)
+/* Form-decode s in place into a fresh string ('+' is a space, then %XX);
+ * frees s.  NULL when it does not decode or memory runs out. */
+static char *
+url_decode(char *s)
 {
-	xmlDocPtr	 doc;
-	xmlNodePtr	 root, c, k;
 	struct buf	 b;
-	char		*key = NULL, *enc;
-	int		 count = 0, rc = -1;
+	char		*q;
 
-	doc = parse(p, n);
-	if (doc == NULL)
-		return -1;
-	root = xmlDocGetRootElement(doc);
-	if (root == NULL || !is(root, "DeleteResult"))
-		goto out;
-	for (c = root->children; c != NULL; c = c->next) {
-		if (!is(c, "EncodingType"))
-			continue;
-		enc = text(c);
-		if (enc != NULL && strcmp(enc, "url") == 0)
-			url_encoded = 1;
-		free(enc);
+	for (q = s; *q != '\0'; q++)
+		if (*q == '+')
+			*q = ' ';
+	buf_init(&b);
+	if (sigv4_uri_decode(&b, s, strlen(s)) == -1) {
+		buf_fini(&b);
+		free(s);
+		return NULL;
 	}
+	free(s);
+	return buf_take(&b);
+}
+
+/*
+ * 1 when root has a child element name whose text is value (upper or lower
+ * case with not_value set: whose text is anything but value).
+ */
+static int
+child_says(xmlNodePtr root, const char *name, const char *value,
+    int not_value)
+{
+	xmlNodePtr	 c;
+	char		*t;
+	int		 yes = 0;
+
+	for (c = root->children; c != NULL && !yes; c = c->next) {
+		if (!is(c, name))
+			continue;
+		t = text(c);
+		if (not_value)
+			yes = t == NULL || strcasecmp(t, value) != 0;
+		else
+			yes = t != NULL && strcmp(t, value) == 0;
+		free(t);
+	}
+	return yes;
+}
+
+/*
+ * Append the text of every <Key> of every element wrap under root to out,
+ * form-decoded when decode is set.  Returns how many, or -1.
+ */
+static int
+keys_under(xmlNodePtr root, const char *wrap, int decode, struct strvec *out)
+{
+	xmlNodePtr	 c, k;
+	char		*key;
+	int		 count = 0;
+
 	for (c = root->children; c != NULL; c = c->next) {
-		if (!is(c, "Deleted"))
+		if (!is(c, wrap))
 			continue;
 		for (k = c->children; k != NULL; k = k->next) {
 			if (!is(k, "Key"))
 				continue;
 			key = text(k);
-			if (key == NULL)
-				goto out;
-			if (url_encoded) {
-				char	*q;
-
-				/* S3 encodes a space as '+' here (form
-				 * encoding), a literal '+' as %2B. */
-				for (q = key; *q != '\0'; q++)
-					if (*q == '+')
-						*q = ' ';
-				buf_init(&b);
-				if (sigv4_uri_decode(&b, key, strlen(key)) ==
-				    -1) {
-					buf_fini(&b);
-					goto out;
-				}
-				free(key);
-				key = buf_take(&b);
-				if (key == NULL)
-					goto out;
-			}
-			if (strvec_push_take(out, key) == -1) {
-				key = NULL;
-				goto out;
-			}
-			key = NULL;
+			if (key != NULL && decode)
+				key = url_decode(key);
+			if (key == NULL || strvec_push_take(out, key) == -1)
+				return -1;
 			count++;
 		}
 	}
-	rc = count;
-out:
-	free(key);
+	return count;
+}
+
+/* The root element of the document when it is name, with *doc for the
+ * caller to free; NULL, and nothing to free, otherwise. */
+static xmlNodePtr
+root_named(const char *p, size_t n, const char *name, xmlDocPtr *doc)
+{
+	xmlNodePtr	 root;
+
+	*doc = parse(p, n);
+	if (*doc == NULL)
+		return NULL;
+	root = xmlDocGetRootElement(*doc);
+	if (root == NULL || !is(root, name)) {
+		xmlFreeDoc(*doc);
+		*doc = NULL;
+		return NULL;
+	}
+	return root;
+}
+
+int
+s3_xml_deleted_keys(const char *p, size_t n, struct strvec *out)
+{
+	xmlDocPtr	 doc;
+	xmlNodePtr	 root;
+	int		 rc;
+
+	root = root_named(p, n, "DeleteResult", &doc);
+	if (root == NULL)
+		return -1;
+	rc = keys_under(root, "Deleted",
+	    child_says(root, "EncodingType", "url", 0), out);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int
+s3_xml_delete_request(const char *p, size_t n, struct strvec *out,
+    int *quiet)
+{
+	xmlDocPtr	 doc;
+	xmlNodePtr	 root;
+	int		 rc;
+
+	*quiet = 0;
+	root = root_named(p, n, "Delete", &doc);
+	if (root == NULL)
+		return -1;
+	rc = keys_under(root, "Object", 0, out);
+	/* Fail closed: anything but "false" is quiet. */
+	*quiet = child_says(root, "Quiet", "false", 1);
 	xmlFreeDoc(doc);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * s3_xml: the few S3 response documents s3inval reads, with libxml2.
+ * s3_xml: the few S3 documents s3inval reads, with libxml2: three kinds of
+ * response, and the DeleteObjects request.
  * Pure: no I/O, no globals beyond libxml2's own.  Documents are parsed
  * with network access, entity expansion and DTD loading off.
  */
@@ -14,20 +15,32 @@
 /*
  * 1 when the document's root element is <Error>: CopyObject and
  * CompleteMultipartUpload can answer 200 OK with one (S3 API Reference,
- * CopyObject, "Important").  0 for any other document; an unparsable or
- * empty body is taken as an error too (1): a success always has its
- * result document.
+ * CopyObject, "Important").  0 for any other document; -1 for an empty or
+ * unparsable body, of which nothing can be told (a success always has its
+ * result document: the caller falls back to what the request could have
+ * changed).
  */
 int	s3_xml_is_error(const char *, size_t);
 
 /*
  * The keys of a DeleteObjects response's <Deleted> elements, appended to
- * out; URL-decoded when url_encoded is set or the document says
- * <EncodingType>url</EncodingType>.  Returns how many, or -1 when the
- * document cannot be parsed or memory runs out.
+ * out; URL-decoded ('+' is a space) only when the document itself says
+ * <EncodingType>url</EncodingType>: what the request asked for does not
+ * matter, an upstream may ignore it (moto does).  Returns how many, or -1
+ * when the document is not a <DeleteResult>, a key does not decode, or
+ * memory runs out; out may then hold some of the keys.
  */
-int	s3_xml_deleted_keys(const char *, size_t, int url_encoded,
-	    struct strvec *out);
+int	s3_xml_deleted_keys(const char *, size_t, struct strvec *out);
+
+/*
+ * The keys a DeleteObjects request body names (<Delete><Object><Key>),
+ * appended to out as they are (a request's keys are never URL-encoded),
+ * and whether it asks for a quiet answer (<Quiet>true</Quiet>: the answer
+ * then lists only the keys that failed).  Returns how many, or -1 when
+ * the body is not a <Delete> document or memory runs out.
+ */
+int	s3_xml_delete_request(const char *, size_t, struct strvec *out,
+	    int *quiet);
 
 /*
  * The <ETag> of a CopyObjectResult or CompleteMultipartUploadResult,

@@ -321,9 +321,11 @@ def default_config(port, admin_port, upstream, state_dir):
         "upstream": {"endpoint": upstream, "region": REGION,
                      "addressing": "path"},
         "auth": {"mode": "sigv4"},
+        # The tests create and remove their buckets through the proxy:
+        # bucket-level writes need admin (rw never reaches them).
         "client deploy": {"access_key_id": DEPLOY_AK,
                           "secret_access_key": DEPLOY_SK,
-                          "buckets": "*:rw"},
+                          "buckets": "*:rw, *:admin"},
         "client reader": {"access_key_id": READER_AK,
                           "secret_access_key": READER_SK,
                           "buckets": "*:r"},
@@ -467,6 +469,7 @@ class TAP:
 
     t = TAP(); t.plan(n); t.ok(cond, desc, diag); t.case(desc, fn) runs fn
     and reports an exception as a failure; t.skip(desc, reason);
+    t.todo(cond, desc, reason): a test that waits on work elsewhere;
     t.missing_tool(desc, reason): skip on a laptop, failure in CI;
     t.fail_rest(reason): the remaining planned tests as failures;
     t.done() -> exit status; t.passed() -> every planned test ok.
@@ -514,6 +517,18 @@ class TAP:
     def skip(self, desc, reason):
         self.n += 1
         self._print("ok %d - %s # SKIP %s" % (self.n, desc, reason))
+
+    def todo(self, cond, desc, reason, diag=None):
+        """A test of behaviour that waits on work elsewhere (reason):
+        "not ok ... # TODO" does not fail the run; once it passes, the
+        tap driver reports XPASS, which does: drop the mark then."""
+        self.n += 1
+        desc = desc.replace("#", "\\#").replace("\n", " ")
+        self._print("%s %d - %s # TODO %s" % ("ok" if cond else "not ok",
+                                              self.n, desc, reason))
+        if not cond and diag is not None:
+            self.diag(diag)
+        return bool(cond)
 
     def missing_tool(self, desc, reason):
         if CI:

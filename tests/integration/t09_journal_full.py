@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """
 t09_journal_full: a journal that cannot be written gives the client 503
-(so SDKs retry) and loses nothing once space returns (DESIGN §4).
+(so SDKs retry) and loses nothing once space returns (DESIGN §4); /readyz
+answers 503 from the first failed append until one succeeds again, which
+it finds out by itself once space returns (issue 13, item 4).
 
 The running daemon's file size limit (RLIMIT_FSIZE, set with prlimit on its
 PID; the daemon ignores SIGXFSZ) is lowered to the journal's current size,
@@ -17,6 +19,7 @@ try:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import resource
     import subprocess
+    import time
     import traceback
     import urllib.request
     import s3itest
@@ -71,6 +74,10 @@ def run(t, ws):
          "refused: %s" % refused)
     t.ok(d.alive(), "the daemon survives the failed appends (no SIGXFSZ)",
          s3itest.tail(d.log_path))
+    rs, _, rbody = s3itest.http_request(admin + "/readyz")
+    t.ok(rs == 503 and b"journal" in rbody,
+         "/readyz answers 503 while the journal cannot be appended",
+         "%d %r" % (rs, rbody))
     t.ok(os.path.getsize(journal) == size,
          "no partial record is left in the journal",
          "size %d, before %d" % (os.path.getsize(journal), size))
@@ -81,8 +88,19 @@ def run(t, ws):
         reads_ok = e
     t.ok(reads_ok is True, "reads still work meanwhile", str(reads_ok))
 
-    # Space returns: the client's retries succeed and are journaled.
+    # Space returns: /readyz sees it without any write coming in (a load
+    # balancer sends none while it is not ready), then the client's
+    # retries succeed and are journaled.
     resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (soft, hard))
+    ready = []
+    for _ in range(30):
+        rs, _, rbody = s3itest.http_request(admin + "/readyz")
+        ready.append(rs)
+        if rs == 200:
+            break
+        time.sleep(0.2)
+    t.ok(ready[-1] == 200, "/readyz is ready again once an append "
+         "succeeds (its own probe, at most one a second)", str(ready))
     for key, _, _ in refused:
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"d")
         acked.append(key)

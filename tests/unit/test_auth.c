@@ -170,21 +170,36 @@ presign(struct req *r, const char *akid, const char *secret, int64_t t,
 	buf_fini(&cred);
 }
 
+/* auth_check() of r for operation op on bucket. */
 static enum s3_err
-check(const struct cfg *cfg, struct req *r, int write, int64_t now,
-    struct auth_result *res)
+check_op(const struct cfg *cfg, struct req *r, enum s3_op op,
+    const char *bucket, int64_t now, struct auth_result *res)
 {
 	struct auth_input	 in;
+	struct s3_req		 s3;
 
+	memset(&s3, 0, sizeof(s3));
+	s3.op = op;
+	s3.method = r->method;
+	s3.bucket = (char *)bucket;
 	memset(&in, 0, sizeof(in));
 	in.method = r->method;
 	in.raw_path = r->path;
 	in.raw_query = r->query;
 	in.headers = r->h;
 	in.n_headers = r->n;
-	in.bucket = "blog";
-	in.needs_write = write;
+	in.bucket = bucket;
+	in.s3 = &s3;
 	return auth_check(cfg, &in, now, res);
+}
+
+/* A write (PutObject) or a read (GetObject) of blog. */
+static enum s3_err
+check(const struct cfg *cfg, struct req *r, int write, int64_t now,
+    struct auth_result *res)
+{
+	return check_op(cfg, r, write ? S3_OP_PUT_OBJECT : S3_OP_GET_OBJECT,
+	    "blog", now, res);
 }
 
 static void
@@ -352,6 +367,160 @@ test_mode_none(void **state)
 	cfg_free(cfg);
 }
 
+/* Every client of the rights table, by grant. */
+static const struct {
+	const char	*name;
+	const char	*akid;
+	const char	*buckets;
+} clients[] = {
+	{ "rw", "AKIDRIGHTSRW0000001", "blog:rw" },
+	{ "r", "AKIDRIGHTSR00000001", "blog:r" },
+	{ "w", "AKIDRIGHTSW00000001", "blog:w" },
+	{ "admin", "AKIDRIGHTSADMIN0001", "blog:admin" },
+	{ "rwadmin", "AKIDRIGHTSRWADMIN01", "blog:rw, blog:admin" },
+	{ "star", "AKIDRIGHTSSTAR00001", "*:rw" },
+	{ "other", "AKIDRIGHTSOTHER0001", "other:rw, other:admin" },
+};
+
+static const struct {
+	const char	*client;
+	enum s3_op	 op;
+	const char	*bucket;
+	enum s3_err	 want;
+	const char	*right;		/* named in the AccessDenied */
+} rights[] = {
+	/* rw keeps working for deploys... */
+	{ "rw", S3_OP_PUT_OBJECT, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_GET_OBJECT, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_LIST_OBJECTS_V2, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_COPY_OBJECT, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_DELETE_OBJECT, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_DELETE_OBJECTS, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_CREATE_MPU, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_UPLOAD_PART, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_UPLOAD_PART_COPY, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_COMPLETE_MPU, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_ABORT_MPU, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_PUT_OBJECT_ACL, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_PUT_OBJECT_TAGGING, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_PUT_OBJECT_RETENTION, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_GET_BUCKET_POLICY, "blog", S3_OK, NULL },
+	{ "rw", S3_OP_OPTIONS, "blog", S3_OK, NULL },
+	/* ... and never reaches bucket configuration. */
+	{ "rw", S3_OP_PUT_BUCKET_POLICY, "blog", S3_ERR_ACCESS_DENIED,
+	    "admin" },
+	{ "rw", S3_OP_PUT_BUCKET_ACL, "blog", S3_ERR_ACCESS_DENIED, "admin" },
+	{ "rw", S3_OP_PUT_BUCKET_CORS, "blog", S3_ERR_ACCESS_DENIED, "admin" },
+	{ "rw", S3_OP_DELETE_BUCKET, "blog", S3_ERR_ACCESS_DENIED, "admin" },
+	{ "rw", S3_OP_PUT_BUCKET_WEBSITE, "blog", S3_ERR_ACCESS_DENIED,
+	    "admin" },
+	{ "rw", S3_OP_PUT_BUCKET_LIFECYCLE, "blog", S3_ERR_ACCESS_DENIED,
+	    "admin" },
+	{ "rw", S3_OP_UNKNOWN, "blog", S3_ERR_ACCESS_DENIED, "admin" },
+	{ "rw", S3_OP_UNKNOWN_READ, "blog", S3_ERR_ACCESS_DENIED, "admin" },
+	/* CreateBucket of its own bucket: S3's answer to the owner. */
+	{ "rw", S3_OP_CREATE_BUCKET, "blog",
+	    S3_ERR_BUCKET_ALREADY_OWNED_BY_YOU, NULL },
+	/* r reads only. */
+	{ "r", S3_OP_GET_OBJECT, "blog", S3_OK, NULL },
+	{ "r", S3_OP_HEAD_BUCKET, "blog", S3_OK, NULL },
+	{ "r", S3_OP_PUT_OBJECT, "blog", S3_ERR_ACCESS_DENIED, "w" },
+	{ "r", S3_OP_DELETE_OBJECTS, "blog", S3_ERR_ACCESS_DENIED, "w" },
+	{ "r", S3_OP_CREATE_BUCKET, "blog", S3_ERR_ACCESS_DENIED, "admin" },
+	/* w writes only. */
+	{ "w", S3_OP_PUT_OBJECT, "blog", S3_OK, NULL },
+	{ "w", S3_OP_COMPLETE_MPU, "blog", S3_OK, NULL },
+	{ "w", S3_OP_GET_OBJECT, "blog", S3_ERR_ACCESS_DENIED, "r" },
+	{ "w", S3_OP_LIST_OBJECTS, "blog", S3_ERR_ACCESS_DENIED, "r" },
+	{ "w", S3_OP_PUT_BUCKET_POLICY, "blog", S3_ERR_ACCESS_DENIED,
+	    "admin" },
+	{ "w", S3_OP_CREATE_BUCKET, "blog",
+	    S3_ERR_BUCKET_ALREADY_OWNED_BY_YOU, NULL },
+	/* admin alone: bucket configuration, no objects. */
+	{ "admin", S3_OP_PUT_BUCKET_POLICY, "blog", S3_OK, NULL },
+	{ "admin", S3_OP_DELETE_BUCKET, "blog", S3_OK, NULL },
+	{ "admin", S3_OP_CREATE_BUCKET, "blog", S3_OK, NULL },
+	{ "admin", S3_OP_UNKNOWN, "blog", S3_OK, NULL },
+	{ "admin", S3_OP_PUT_OBJECT, "blog", S3_ERR_ACCESS_DENIED, "w" },
+	{ "admin", S3_OP_GET_BUCKET_POLICY, "blog", S3_ERR_ACCESS_DENIED,
+	    "r" },
+	/* Both: everything, and CreateBucket goes upstream. */
+	{ "rwadmin", S3_OP_PUT_BUCKET_WEBSITE, "blog", S3_OK, NULL },
+	{ "rwadmin", S3_OP_PUT_OBJECT, "blog", S3_OK, NULL },
+	{ "rwadmin", S3_OP_CREATE_BUCKET, "blog", S3_OK, NULL },
+	/* "*": a configured bucket is owned; another is not ours. */
+	{ "star", S3_OP_CREATE_BUCKET, "blog",
+	    S3_ERR_BUCKET_ALREADY_OWNED_BY_YOU, NULL },
+	{ "star", S3_OP_CREATE_BUCKET, "elsewhere", S3_ERR_ACCESS_DENIED,
+	    "admin" },
+	{ "star", S3_OP_PUT_BUCKET_POLICY, "blog", S3_ERR_ACCESS_DENIED,
+	    "admin" },
+	/* Nothing on blog: not even a preflight's right is needed. */
+	{ "other", S3_OP_GET_OBJECT, "blog", S3_ERR_ACCESS_DENIED, "r" },
+	{ "other", S3_OP_OPTIONS, "blog", S3_OK, NULL },
+	{ "other", S3_OP_LIST_BUCKETS, NULL, S3_OK, NULL },
+	/* Refused operations never pass, whoever asks. */
+	{ "rwadmin", S3_OP_POST_OBJECT, "blog", S3_ERR_ACCESS_DENIED, NULL },
+};
+
+static void
+test_rights(void **state)
+{
+	struct cfg		*cfg = NULL;
+	struct auth_result	 res;
+	struct req		 r = { "GET", "/blog/k" };
+	char			 path[] = "/tmp/test_auth.XXXXXX", want[128];
+	char *const		 env[] = { NULL };
+	const char		*akid;
+	enum s3_err		 e;
+	size_t			 i, j;
+	FILE			*f;
+	int			 fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	for (i = 0; i < sizeof(clients) / sizeof(clients[0]); i++)
+		fprintf(f, "[client %s]\naccess_key_id = %s\n"
+		    "secret_access_key = " SECRET "\nbuckets = %s\n",
+		    clients[i].name, clients[i].akid, clients[i].buckets);
+	fprintf(f, "[bucket blog]\n[bucket other]\n");
+	fclose(f);
+	assert_int_equal(cfg_load(path, env, stderr, &cfg), 0);
+	unlink(path);
+	for (i = 0; i < sizeof(rights) / sizeof(rights[0]); i++) {
+		akid = NULL;
+		for (j = 0; j < sizeof(clients) / sizeof(clients[0]); j++)
+			if (strcmp(clients[j].name, rights[i].client) == 0)
+				akid = clients[j].akid;
+		assert_non_null(akid);
+		sign(&r, akid, SECRET, NOW, SIGV4_EMPTY_SHA256, "us-east-1");
+		e = check_op(cfg, &r, rights[i].op, rights[i].bucket, NOW,
+		    &res);
+		if (e != rights[i].want)
+			fail_msg("%s %s on %s: %s, want %s", rights[i].client,
+			    s3_op_name(rights[i].op), rights[i].bucket,
+			    s3_err_code(e), s3_err_code(rights[i].want));
+		/* Every AccessDenied of the rights names the right. */
+		if (rights[i].right != NULL) {
+			snprintf(want, sizeof(want), "needs the %s right on "
+			    "bucket %s (buckets = %s:%s)", rights[i].right,
+			    rights[i].bucket, rights[i].bucket,
+			    rights[i].right);
+			if (res.message == NULL ||
+			    strstr(res.message, want) == NULL ||
+			    strstr(res.message, rights[i].op == S3_OP_UNKNOWN ||
+			    rights[i].op == S3_OP_UNKNOWN_READ ? "does not know"
+			    : s3_op_name(rights[i].op)) == NULL)
+				fail_msg("%s %s: message \"%s\"",
+				    rights[i].client,
+				    s3_op_name(rights[i].op), res.message);
+		}
+		auth_result_fini(&res);
+	}
+	cfg_free(cfg);
+}
+
 int
 main(void)
 {
@@ -360,6 +529,7 @@ main(void)
 		cmocka_unit_test(test_header_refusals),
 		cmocka_unit_test(test_presigned),
 		cmocka_unit_test(test_mode_none),
+		cmocka_unit_test(test_rights),
 	};
 
 	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);

@@ -246,7 +246,7 @@ static const char good_full[] =
     "secret_access_key = s3cr3t/with+odd=chars\r\n"
     "buckets = blog:rw,\r\n"
     "    assets:r ; continued\r\n"
-    "\tother:r\r\n"
+    "\tother:w, blog:admin\r\n"
     "[client reader]\r\n"
     "access_key_id = AKIAREADER\r\n"
     "secret_access_key = another\r\n"
@@ -369,12 +369,15 @@ test_good_values(void **state)
 	assert_string_equal(cl->name, "deploy");
 	assert_string_equal(cl->access_key_id, "AKIADEPLOY");
 	assert_string_equal(cl->secret_access_key, "s3cr3t/with+odd=chars");
+	/* blog named twice: one grant, the rights added up. */
 	assert_int_equal(cl->n_grants, 3);
 	assert_string_equal(cl->grants[0].bucket, "blog");
-	assert_int_equal(cl->grants[0].write, 1);
+	assert_int_equal(cl->grants[0].rights, CFG_RIGHT_BIT(CFG_RIGHT_R) |
+	    CFG_RIGHT_BIT(CFG_RIGHT_W) | CFG_RIGHT_BIT(CFG_RIGHT_ADMIN));
 	assert_string_equal(cl->grants[1].bucket, "assets");
-	assert_int_equal(cl->grants[1].write, 0);
+	assert_int_equal(cl->grants[1].rights, CFG_RIGHT_BIT(CFG_RIGHT_R));
 	assert_string_equal(cl->grants[2].bucket, "other");
+	assert_int_equal(cl->grants[2].rights, CFG_RIGHT_BIT(CFG_RIGHT_W));
 
 	assert_int_equal(c->n_buckets, 3);
 	b = &c->buckets[0];
@@ -555,15 +558,26 @@ static const struct bad bad_files[] = {
 	{ CLIENT_A "buckets = blog:rw\n", NULL,
 	  "F:4: [client a] grants bucket \"blog\", which has no "
 	  "[bucket blog] section (nor is there a [bucket *])\n" },
-	{ CLIENT_A "buckets = blog, c:x, d:rw, d:r, :r, a/b:r\n"
+	{ CLIENT_A "buckets = blog, c:x, d:rw, d:r, :r, a/b:r, e:wr, "
+	  "f:ADMIN, g:, d:admin, d:admin\n"
 	  "[bucket d]\n", NULL,
-	  "F:4: bad buckets item \"blog\": expected bucket:r or bucket:rw\n"
-	  "F:4: bad buckets item \"c:x\": the access must be r (read) or rw "
-	  "(read and write)\n"
-	  "F:4: bucket \"d\" appears twice in buckets\n"
+	  "F:4: bad buckets item \"blog\": expected bucket:RIGHT, RIGHT one "
+	  "of r, w, rw or admin\n"
+	  "F:4: bad buckets item \"c:x\": the right must be r (read), w "
+	  "(write objects), rw (both) or admin (bucket configuration)\n"
+	  "F:4: bucket \"d\" appears twice in buckets: \"d:r\" adds no "
+	  "right\n"
 	  "F:4: bad buckets item \":r\": \"\" is not a bucket name or *\n"
 	  "F:4: bad buckets item \"a/b:r\": \"a/b\" is not a bucket name "
-	  "or *\n" },
+	  "or *\n"
+	  "F:4: bad buckets item \"e:wr\": the right must be r (read), w "
+	  "(write objects), rw (both) or admin (bucket configuration)\n"
+	  "F:4: bad buckets item \"f:ADMIN\": the right must be r (read), w "
+	  "(write objects), rw (both) or admin (bucket configuration)\n"
+	  "F:4: bad buckets item \"g:\": the right must be r (read), w "
+	  "(write objects), rw (both) or admin (bucket configuration)\n"
+	  "F:4: bucket \"d\" appears twice in buckets: \"d:admin\" adds no "
+	  "right\n" },
 
 	/* Buckets. */
 	{ "[bucket *]\nupstream_bucket = x\n", NULL,
@@ -730,7 +744,7 @@ static const struct bad bad_files[] = {
 	  "env S3INVAL_BUCKET_ORIGIN_PATH: bad origin_path \"/a/../b\": "
 	  "\".\" and \"..\" are not allowed in origin path\n"
 	  "env S3INVAL_CLIENT_BUCKETS: bad buckets item \"b\": expected "
-	  "bucket:r or bucket:rw\n" },
+	  "bucket:RIGHT, RIGHT one of r, w, rw or admin\n" },
 
 	/* Many problems in one file: all reported, in order. */
 	{ "; several errors\n"
@@ -1177,9 +1191,15 @@ test_lookups(void **state)
 	    "[bucket blog]\n[bucket assets]\n";
 	static const char text_star[] =
 	    "[auth]\nmode = none\n[bucket *]\n[bucket blog]\n";
+	static const char text_rights[] =
+	    "[client w]\naccess_key_id = AKIAWO\nsecret_access_key = s\n"
+	    "buckets = blog:w\n"
+	    "[client adm]\naccess_key_id = AKIAADM\nsecret_access_key = s\n"
+	    "buckets = blog:r, *:admin, blog:w, assets:r\n"
+	    "[bucket blog]\n[bucket assets]\n";
 	const struct cfg_client	*w, *any;
 	struct cfg		*c;
-	char			*errs;
+	char			*errs, *printed;
 
 	(void)state;
 	assert_int_equal(load(text, env_empty, &c, &errs), 0);
@@ -1190,18 +1210,42 @@ test_lookups(void **state)
 	assert_non_null(any);
 	assert_null(cfg_client_find(c, "AKIANONE"));
 	assert_null(cfg_client_find(c, NULL));
-	assert_true(cfg_client_may(w, "blog", 0));
-	assert_true(cfg_client_may(w, "blog", 1));
-	assert_true(cfg_client_may(w, "assets", 0));
-	assert_false(cfg_client_may(w, "assets", 1));
-	assert_false(cfg_client_may(w, "other", 0));
-	assert_false(cfg_client_may(w, "blo", 0));
-	assert_true(cfg_client_may(any, "other", 0));
-	assert_false(cfg_client_may(any, "other", 1));
-	assert_true(cfg_client_may(any, "blog", 1));
-	assert_false(cfg_client_may(NULL, "blog", 0));
+	assert_true(cfg_client_may(w, "blog", CFG_RIGHT_R));
+	assert_true(cfg_client_may(w, "blog", CFG_RIGHT_W));
+	assert_false(cfg_client_may(w, "blog", CFG_RIGHT_ADMIN));
+	assert_true(cfg_client_may(w, "assets", CFG_RIGHT_R));
+	assert_false(cfg_client_may(w, "assets", CFG_RIGHT_W));
+	assert_false(cfg_client_may(w, "other", CFG_RIGHT_R));
+	assert_false(cfg_client_may(w, "blo", CFG_RIGHT_R));
+	assert_true(cfg_client_may(any, "other", CFG_RIGHT_R));
+	assert_false(cfg_client_may(any, "other", CFG_RIGHT_W));
+	assert_true(cfg_client_may(any, "blog", CFG_RIGHT_W));
+	assert_false(cfg_client_may(NULL, "blog", CFG_RIGHT_R));
+	assert_false(cfg_client_may(w, NULL, CFG_RIGHT_R));
 	assert_string_equal(cfg_bucket_find(c, "blog")->name, "blog");
 	assert_null(cfg_bucket_find(c, "other"));
+	cfg_free(c);
+
+	/* w, admin, and the rights of "*" and a name added up. */
+	assert_int_equal(load(text_rights, env_empty, &c, &errs), 0);
+	free(errs);
+	w = cfg_client_find(c, "AKIAWO");
+	assert_false(cfg_client_may(w, "blog", CFG_RIGHT_R));
+	assert_true(cfg_client_may(w, "blog", CFG_RIGHT_W));
+	assert_false(cfg_client_may(w, "blog", CFG_RIGHT_ADMIN));
+	any = cfg_client_find(c, "AKIAADM");
+	assert_true(cfg_client_may(any, "blog", CFG_RIGHT_R));
+	assert_true(cfg_client_may(any, "blog", CFG_RIGHT_W));
+	assert_true(cfg_client_may(any, "blog", CFG_RIGHT_ADMIN));
+	assert_true(cfg_client_may(any, "assets", CFG_RIGHT_R));
+	assert_false(cfg_client_may(any, "assets", CFG_RIGHT_W));
+	assert_true(cfg_client_may(any, "assets", CFG_RIGHT_ADMIN));
+	/* Printed as items that load back the same. */
+	printed = print_str(c);
+	assert_non_null(strstr(printed, "buckets = blog:w\n"));
+	assert_non_null(strstr(printed, "buckets = blog:rw, *:admin, "
+	    "assets:r\n"));
+	free(printed);
 	cfg_free(c);
 
 	assert_int_equal(load(text_star, env_empty, &c, &errs), 0);

@@ -131,8 +131,9 @@ static const struct row rows[] = {
 	/* Odd keys. */
 	{ "", D, 0, "/", { "//" } },
 	{ "", D, 0, "/a", { "//a" } },
-	{ "", D, 0, "", { NULL } },
-	{ "/site", D, 0, "", { NULL } },
+	/* The whole bucket: everything any distribution of it serves. */
+	{ "", D, 0, "", { "/*" } },
+	{ "/site", D, 0, "", { "/*" } },
 };
 
 #undef D
