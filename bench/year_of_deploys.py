@@ -26,7 +26,9 @@ Each case (plain, size-only) gets a fresh moto (S3 + CloudFront) and a
 fresh s3inval; the site as it stood before the year is put into the bucket
 directly; then every deploy is `aws s3 sync --delete [--size-only]` (aws-cli
 v1) through the proxy and `s3inval flush --wait`, and the invalidations
-moto recorded are read back.  Ground truth is the bucket itself (ETags
+moto recorded are read back.  Since the seed bypassed the proxy, the first
+deploy finds ETags (from the sync's listing) but no served headers: every
+upload in it counts as changed (issue 13), later ones are known.  Ground truth is the bucket itself (ETags
 listed straight from moto before and after each deploy) and the builds.
 
 Strategies, per deploy, summed over the year:

@@ -25,13 +25,29 @@
 #       that the installed binary runs.  The checkout itself is not touched.
 #   build-steps.sh context DIR
 #       Copy the Docker build context (see ci) to DIR.
+#   build-steps.sh base-image
+#       Print the image docker/Dockerfile's stages start from (every FROM
+#       must name the same one).
+#   build-steps.sh podman-base
+#       For podman on a machine that reaches Debian's mirror but no image
+#       registry: make that base with debootstrap (--variant=minbase, the
+#       suite and point release its tag names, with the official image's
+#       apt sources) and import it into podman under the base's full name
+#       (docker.io/library/debian:TAG), so that "podman build --pull=never"
+#       of the unchanged Dockerfile finds it.  Needs root, debootstrap and
+#       podman.  The root tree is kept as a tarball in $S3INVAL_BASE_CACHE
+#       (default /var/tmp/s3inval-base: a directory of the caller's own,
+#       mode 0700, keyed by suite, point release and architecture) and
+#       made again with S3INVAL_BASE_REFRESH=1; an image imported by an
+#       earlier run under the same label is kept as it is.
 #   build-steps.sh lint
 #       Lint docker/Dockerfile with dockerfile-utils (npm, installed into
 #       build/lint-cache or $S3INVAL_LINT_CACHE) and the shell scripts of
 #       docker/ with shellcheck (Debian, installed when missing).  Exit
 #       status 0 clean, 1 problems, 3 a linter could not be had.
 #
-# Environment: JOBS (make -j, default 2).  POSIX sh; needs Debian's apt and
+# Environment: JOBS (make -j, default 2); DEBIAN_MIRROR (podman-base,
+# default http://deb.debian.org/debian).  POSIX sh; needs Debian's apt and
 # dpkg for deps and runtime-deps.
 set -eu
 
@@ -240,6 +256,177 @@ cmd_ci() {
 	    "$destdir.packages; sources in $work/src"
 }
 
+# --- the base image, for podman without a registry ----------------------
+
+cmd_base_image() {
+	# The first word after FROM that is not a --flag, of every FROM.
+	bases=$(awk 'toupper($1) == "FROM" {
+		for (i = 2; i <= NF; i++) if ($i !~ /^--/) { print $i; break }
+	    }' "$here/Dockerfile" | sort -u)
+	[ -n "$bases" ] || die "docker/Dockerfile has no FROM"
+	[ "$(echo "$bases" | wc -l)" -eq 1 ] ||
+	    die "docker/Dockerfile: stages on different bases:" \
+	    "$(echo "$bases" | tr '\n' ' ')"
+	echo "$bases"
+}
+
+# Debian's code name of major release $1.
+suite_of() {
+	case $1 in
+	11) echo bullseye ;;
+	12) echo bookworm ;;
+	13) echo trixie ;;
+	*) die "no Debian code name known for release $1" ;;
+	esac
+}
+
+# A cache directory we may trust: a real directory of our own that nobody
+# else can write.  Anything else is refused (a shared /var/tmp).
+safe_dir() {
+	[ -L "$1" ] && return 1
+	[ -d "$1" ] || mkdir -m 0700 "$1" 2>/dev/null || return 1
+	[ "$(stat -c %u "$1")" = "$(id -u)" ] || return 1
+	case $(stat -c %A "$1") in
+	?????w????|????????w?) return 1 ;;
+	esac
+	return 0
+}
+
+# Unmount whatever a failed debootstrap left mounted under $1.
+umount_under() {
+	awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts |
+	    sort -r | while IFS= read -r m; do umount -l "$m" || true; done
+}
+
+# debootstrap suite $1 into tarball $2 (with the official image's apt
+# sources, apt settings and dpkg exclusions), noting when the mirror's point release is not
+# $3, the one the Dockerfile pins.
+make_base_tarball() {
+	suite=$1
+	out=$2
+	want=$3
+	mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+	work=$(mktemp -d "$(dirname "$out")/root.XXXXXX")
+	t0=$(date +%s)
+	say "debootstrap --variant=minbase $suite ($mirror)"
+	if ! debootstrap --variant=minbase "$suite" "$work/fs" "$mirror" \
+	    >"$work/debootstrap.log" 2>&1; then
+		tail -n 30 "$work/debootstrap.log" >&2
+		umount_under "$work"
+		rm -rf --one-file-system "$work"
+		die "debootstrap failed"
+	fi
+	umount_under "$work"
+	got=$(cat "$work/fs/etc/debian_version")
+	[ "$got" = "$want" ] || say "note: the mirror's $suite is $got," \
+	    "the Dockerfile pins $want: this base is $got"
+	fs=$work/fs
+	rm -f "$fs/etc/apt/sources.list"
+	cat >"$fs/etc/apt/sources.list.d/debian.sources" <<EOT
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: $suite $suite-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: $suite-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+	cat >"$fs/etc/dpkg/dpkg.cfg.d/docker" <<EOT
+# as in the official -slim images
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/man/*
+EOT
+	# apt keeps no .deb files, caches or translations: the image's own
+	# apt-get installs leave what they leave on the real base.
+	clean='rm -f /var/cache/apt/archives/*.deb'
+	clean="$clean /var/cache/apt/archives/partial/*.deb"
+	clean="$clean /var/cache/apt/*.bin || true"
+	cat >"$fs/etc/apt/apt.conf.d/docker-clean" <<EOT
+DPkg::Post-Invoke { "$clean"; };
+APT::Update::Post-Invoke { "$clean"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOT
+	echo 'Acquire::Languages "none";' \
+	    >"$fs/etc/apt/apt.conf.d/docker-no-languages"
+	echo 'Acquire::GzipIndexes "true";' \
+	    >"$fs/etc/apt/apt.conf.d/docker-gzip-indexes"
+	echo 'APT::AutoRemove::SuggestsImportant "false";' \
+	    >"$fs/etc/apt/apt.conf.d/docker-autoremove-suggests"
+	rm -rf "$fs/var/lib/apt/lists/"* "$fs/var/cache/apt/"*.bin \
+	    "$fs/var/cache/apt/archives/"*.deb
+	tar --numeric-owner -C "$fs" -cf "$out.tmp" . ||
+	    die "cannot write $out.tmp"
+	mv "$out.tmp" "$out"
+	rm -rf --one-file-system "$work"
+	say "base tree made in $(($(date +%s) - t0)) s: $out"
+}
+
+cmd_podman_base() {
+	for tool in podman debootstrap; do
+		command -v "$tool" >/dev/null 2>&1 ||
+		    die "$tool not found (apt-get install $tool)"
+	done
+	[ "$(id -u)" -eq 0 ] || die "podman-base needs root (debootstrap)"
+	base=$(cmd_base_image)
+	ref=${base%%@*}
+	[ "$ref" = "$base" ] || say "note: $base names a digest; a local" \
+	    "base cannot have it: importing as $ref"
+	repo=${ref%:*}
+	tag=${ref##*:}
+	[ "$repo" != "$ref" ] || die "$base: no tag"
+	case $repo in
+	debian|docker.io/library/debian) full=docker.io/library/debian:$tag ;;
+	*) die "$base: podman-base makes Debian bases only" ;;
+	esac
+	case $tag in
+	[0-9]*.[0-9]*-slim) release=${tag%-slim} ;;
+	*) die "$base: not a point release tag (debian:12.N-slim)" ;;
+	esac
+	suite=$(suite_of "${release%%.*}")
+	arch=$(dpkg --print-architecture)
+	label="debootstrap --variant=minbase $suite $release $arch"
+	if podman image exists "$full" && [ "$(podman image inspect \
+	    --format '{{index .Labels "org.s3inval.base"}}' "$full")" = \
+	    "$label" ]; then
+		say "$full: already imported ($label)"
+		return 0
+	fi
+	cache=${S3INVAL_BASE_CACHE:-/var/tmp/s3inval-base}
+	if ! safe_dir "$cache"; then
+		say "note: $cache is not a private directory of uid" \
+		    "$(id -u): not caching the base"
+		cache=$(mktemp -d)
+		# shellcheck disable=SC2064 # expand now: the path is fixed
+		trap "rm -rf --one-file-system '$cache'" EXIT
+	fi
+	tarball=$cache/debian-$suite-$release-minbase-$arch.tar
+	if [ -L "$tarball" ] || { [ -e "$tarball" ] &&
+	    [ "$(stat -c %u "$tarball")" != "$(id -u)" ]; }; then
+		die "$tarball: not a file of our own"
+	fi
+	if [ -f "$tarball" ] && [ "${S3INVAL_BASE_REFRESH:-}" != 1 ]; then
+		say "base tree from the cache: $tarball"
+	else
+		make_base_tarball "$suite" "$tarball" "$release"
+	fi
+	# The official image's PATH and CMD; the label marks our own import.
+	path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	podman import --quiet --change "ENV PATH=$path" \
+	    --change 'CMD ["bash"]' \
+	    --change "LABEL org.s3inval.base=\"$label\"" \
+	    --message "$label" "$tarball" "$full" >/dev/null ||
+	    die "podman import of $tarball failed"
+	say "imported $tarball as $full"
+}
+
 # Exit status 0: clean; 1: problems found; 3: a linter could not be had.
 cmd_lint() {
 	cache=${S3INVAL_LINT_CACHE:-$top/build/lint-cache}
@@ -280,7 +467,8 @@ cmd_lint() {
 }
 
 [ $# -ge 1 ] || die "usage: $0 deps | build DESTDIR [PKGLIST] |" \
-    "runtime-deps BINARY | ci DESTDIR [WORKDIR] | lint"
+    "runtime-deps BINARY | ci DESTDIR [WORKDIR] | context DIR |" \
+    "base-image | podman-base | lint"
 mode=$1
 shift
 case $mode in
@@ -289,6 +477,8 @@ build)		cmd_build "$@" ;;
 runtime-deps)	cmd_runtime_deps "$@" ;;
 context)	cmd_context "$@" ;;
 ci)		cmd_ci "$@" ;;
+base-image)	cmd_base_image "$@" ;;
+podman-base)	cmd_podman_base "$@" ;;
 lint)		cmd_lint "$@" ;;
 *)		die "unknown mode '$mode'" ;;
 esac

@@ -9,19 +9,35 @@ libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libssl-dev libxml2-dev
 libinih-dev libjansson-dev libcmocka-dev awscli nginx-light wrk apache2-utils
 valgrind clang python3 curl ca-certificates"
 
-missing=""
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-	    missing="$missing $p"
-done
-if [ -n "$missing" ]; then
+# apt_missing WHAT [apt-get install options]: the packages of $WHAT that are
+# not installed yet, if any.
+apt_missing() {
+	missing=""
+	for p in $1; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "ok installed" || missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	shift
 	echo "deps: installing:$missing"
 	SUDO=""
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
 	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing \
-	    >/dev/null
-fi
+	# shellcheck disable=SC2086 # a list of package names
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" \
+	    $missing >/dev/null
+}
+
+apt_missing "$PKGS"
+
+# The container lane (scripts/test.sh, tests/integration/t26_container.py):
+# rootful podman on runc, and debootstrap for the image's base, since no
+# image registry is reachable.  Without recommends: buildah, fuse-overlayfs,
+# slirp4netns and uidmap serve rootless podman, which the lane does not use.
+# S3INVAL_NO_CONTAINER=1 skips the lane and these.
+CONTAINER_PKGS="podman runc debootstrap containernetworking-plugins"
+[ "${S3INVAL_NO_CONTAINER:-}" = "1" ] ||
+    apt_missing "$CONTAINER_PKGS" --no-install-recommends
 
 # The Python peers (aws-cli v1, boto3, moto_server) come with the machine's
 # Python; pip has no index here, so they are checked, not installed.

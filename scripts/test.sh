@@ -96,6 +96,16 @@ rerun() {
 }
 
 lane main
+
+# The container: docker/Dockerfile built with podman and run (t26, in the
+# main lane's build dir; root, a few minutes; the debootstrapped base is
+# cached in /var/tmp/s3inval-base).  S3INVAL_NO_CONTAINER=1 skips it.
+if [ "${S3INVAL_NO_CONTAINER:-}" != "1" ]; then
+	t0=$(date +%s)
+	rerun main container "tests/integration/t26_container.py"
+	echo "[container] lane: $(($(date +%s) - t0)) s"
+fi
+
 if [ "${S3INVAL_NO_SANITIZERS:-}" != "1" ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -167,11 +167,12 @@ CFG_LIST(bucket, index_documents, NAMES, index_documents, "index.html",
 CFG_KEY(bucket, index_without_slash, BOOL, index_without_slash, "no", NULL,
     "a/index.html also clears a (without the slash)")
 CFG_KEY(bucket, index, ENUM, index, "learn", "learn|off",
-    "learn: keep ETags seen in listings and writes; off: keep none")
+    "learn: keep ETags and served headers seen in reads and writes; "
+    "off: keep none")
 CFG_KEY(bucket, index_max_age, DURATION, index_max_age_ms, "1h", "30d",
     "trust a learned ETag this long (objects change behind our back)")
 CFG_KEY(bucket, skip_unchanged, BOOL, skip_unchanged, "yes", NULL,
-    "no invalidation for a write that stores the same ETag again")
+    "no invalidation for a write of the same bytes and served headers")
 
 #undef CFG_KEY
 #undef CFG_LIST

@@ -28,9 +28,11 @@
  *    An entry names its record by block << 16 | offset.
  *
  * struct entry (28 bytes): the record, the learn time (40 bits of seconds:
- * until year 36812; times before 1970 are 0), flags (from a listing; raw
- * ETag) and the ETag: the 16-byte binary MD5 and the part count of a
- * multipart ETag ("md5-N", N up to 65535), or, for an ETag of any other
+ * until year 36812; times before 1970 are 0), flags (from a read; raw
+ * ETag; digest known; redirect), the 8-byte s3_meta digest of the served
+ * headers, and the ETag: the first 8 bytes of the binary MD5 and the part
+ * count of a multipart ETag ("md5-N", N up to 65535), or, for an ETag of
+ * any other
  * form (other S3-compatible stores), a pointer to a copy of it (at most 64
  * printable ASCII characters, compared exactly; the copy costs its length
  * + 1 bytes and malloc's overhead).  Anything else (empty, over 64
@@ -40,10 +42,19 @@
  * growing the table and deleting hash decoded keys again, which costs less
  * than 4 bytes a key.  Keys are at most 4095 bytes (S3: 1024).
  *
+ * 64 bits of each: the digest (issue 13) took the 8 bytes of the MD5's
+ * second half, so an entry stays 28 bytes and 1M keys still fit in 100
+ * MB.  Either false "same" makes a changed write look unchanged
+ * (CloudFront serves the old copy until its TTL); by chance that is 2^-64
+ * per changed write, out of reach for any site.  Against a writer who
+ * crafts one, the full MD5 was no better: MD5 collisions are made in
+ * seconds, and such a writer may write what it likes anyway.
+ *
  * Bytes per key: 28 (entry) + 5.3 to 10.7 (slots; 8.4 at 1M keys) + 3 +
  * the bytes of the key not shared with the record before it.  Measured
- * with bench/etag_index_mem.c, 1M keys in one bucket, growth of the
- * process's RSS divided by the key count (MB = 10^6 bytes):
+ * with bench/etag_index_mem.c, 1M keys in one bucket, each with a digest,
+ * growth of the process's RSS divided by the key count (MB = 10^6 bytes;
+ * the same as before digests, to the tenth):
  *   site-like paths, 40-76 bytes (mean 54.5), in listing order: 63.4
  *   the same keys in random order (little shared):               93.0
  *   unrelated random 60-byte keys (nothing shared, worst case):  99.5
@@ -59,20 +70,29 @@
  * entries, once per max_bytes / 8 of growth.
  *
  * Freshness: put() never replaces an entry learned later than now, nor a
- * write response's entry with a listing's of the same second: a listing
- * that streams for a while must not undo a write made meanwhile.  del()
+ * write response's entry with a read's (a listing, a HEAD) of the same
+ * second: a listing that streams for a while must not undo a write made
+ * meanwhile.  A put() with an ETag alone (a listing) keeps the digest of
+ * an entry with the same ETag, and drops it for another ETag.  del()
  * keeps no tombstone, so a listing read before a delete and still
  * streaming after it can teach the deleted key again with its old ETag:
  * callers bound that, like any staleness, with not_before.
  *
  * File (ETAG_INDEX_FILE in dir), little-endian: "S3IETAG\n", u32 version
- * (1), u32 0; per bucket 'B', varint name length, name, varint entries,
- * then each entry: varint shared bytes with the previous key of the
- * bucket, varint suffix length, suffix, u8 flags, then 16 bytes of MD5 and
- * varint parts, or u8 length and the raw ETag, then varint learn time; at
- * the end 'E', varint entries in all, u32 CRC-32C of every byte before it.
+ * (3), u32 0; per bucket 'B', varint name length, name, varint entries,
+ * varint listed_at, then each entry: varint shared bytes with the
+ * previous key of the bucket, varint suffix length, suffix, u8 flags,
+ * then the first 8 bytes of the MD5 and varint parts, or u8 length and
+ * the raw ETag, then (flag E_META) the 8-byte digest, then varint learn
+ * time; at the
+ * end 'E', varint entries in all, u32 CRC-32C of every byte before it.
+ * Version 2 (16 bytes of MD5, no digests, no E_META flag) loads with
+ * every digest unknown.
  * A file that is foreign, of another version, truncated, over-long or
- * fails its checksum is ignored whole: the index starts empty.
+ * fails its checksum is ignored whole: the index starts empty.  The file
+ * is read only if it is a regular file reached without a symlink, and
+ * written to a mkstemp() name in dir, then renamed over it: nothing
+ * planted in state_dir is followed or truncated.
  *
  * The learner: a libxml2 push parser with SAX2 callbacks, no network, no
  * DTD (a DOCTYPE stops it), no entity but the five predefined ones.  It
@@ -107,6 +127,8 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -116,6 +138,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <libxml/parser.h>
 #include <libxml/entities.h>
@@ -146,11 +169,19 @@
 #define TIME_MAX	((INT64_C(1) << 40) - 1)
 #define NONE		UINT32_MAX
 
+#define MD5_KEPT	8u	/* bytes of an MD5 ETag kept: 64 bits */
 #define E_RAW		0x01	/* etag.raw, not etag.md5 */
-#define E_LISTING	0x02	/* learned from a listing */
+#define E_LISTING	0x02	/* learned from a read (listing, HEAD) */
+#define E_META		0x04	/* meta holds the s3_meta digest */
+#define E_REDIR		0x08	/* that metadata has a redirect location */
+#define E_V2		(E_RAW | E_LISTING)	/* flags of a version 2 file */
 
 #define FILE_MAGIC	"S3IETAG\n"
-#define FILE_VERSION	2u	/* 2: a bucket's listed_at */
+#define TMP_X		6u	/* mkstemp()'s XXXXXX */
+#define UPLOADS_MAX	1024u	/* uploads remembered at once */
+#define UPLOAD_ID_MAX	1024u
+#define FILE_VERSION	3u	/* 2: a bucket's listed_at; 3: digests */
+#define FILE_VERSION_OLD 2u	/* loaded with every digest unknown */
 #define NAME_MAX_LEN	1024u
 
 /* 28 bytes: no pointer member, so no 8-byte alignment. */
@@ -160,10 +191,13 @@ struct entry {
 	uint16_t	 parts;		/* multipart part count, 0: single */
 	uint8_t		 flags;		/* E_* */
 	uint8_t		 learned_hi;	/* learn time, bits 32-39 */
-	unsigned char	 etag[16];	/* MD5, or E_RAW: a char * (memcpy) */
+	unsigned char	 etag[MD5_KEPT]; /* MD5's first bytes, or E_RAW: a
+					 * char * (memcpy) */
+	unsigned char	 meta[8];	/* E_META: digest, big-endian */
 };
 
 _Static_assert(sizeof(struct entry) == 28, "struct entry is 28 bytes");
+_Static_assert(sizeof(char *) <= MD5_KEPT, "a pointer fits in etag");
 
 struct block {
 	unsigned char	*data;		/* NULL: a free block number */
@@ -199,6 +233,16 @@ struct etag_index {
 	char		*dir;		/* immutable; NULL: not saved */
 	uint64_t	 sip[2];	/* immutable */
 	pthread_mutex_t	 save_mu;	/* one save at a time */
+	int		 swept;		/* under save_mu: stale files gone */
+	struct upload	*up;		/* UPLOADS_MAX, on first use */
+	size_t		 up_next;	/* the slot filled next: the oldest */
+};
+
+/* A multipart upload created through the proxy, until completed. */
+struct upload {
+	char		*s;		/* "id\0bucket\0key"; NULL: free */
+	size_t		 len;		/* bytes allocated for s */
+	struct s3_meta	 meta;
 };
 
 /* A parsed ETag. */
@@ -928,21 +972,66 @@ buckets_free(struct etag_index *ix)
 	ix->nbk = ix->bk_cap = 0;
 }
 
+/* 1 when entry e holds the ETag v. */
+static int
+entry_matches(const struct entry *e, const struct etag_val *v)
+{
+	if (v->raw)
+		return (e->flags & E_RAW) && strcmp(entry_raw(e), v->s) == 0;
+	return !(e->flags & E_RAW) && e->parts == v->parts &&
+	    memcmp(e->etag, v->md5, MD5_KEPT) == 0;
+}
+
+static void
+meta_put(unsigned char out[8], uint64_t d)
+{
+	int	 i;
+
+	for (i = 7; i >= 0; i--, d >>= 8)
+		out[i] = (unsigned char)d;
+}
+
+static uint64_t
+meta_get(const unsigned char in[8])
+{
+	uint64_t	 d = 0;
+	int		 i;
+
+	for (i = 0; i < 8; i++)
+		d = d << 8 | in[i];
+	return d;
+}
+
+/*
+ * Set e to ETag v (raw: its copy, owned from now on) learned at t.  meta:
+ * what is known of the metadata; NULL (an ETag alone, as a listing shows
+ * it) keeps the digest e had when its ETag is the same, and forgets it
+ * otherwise: other bytes say nothing of the headers.
+ */
 static void
 entry_set(struct etag_index *ix, struct entry *e, const struct etag_val *v,
-    char *raw, uint64_t t, int from_listing)
+    char *raw, uint64_t t, int from_listing, const struct s3_meta *meta)
 {
+	uint8_t		 keep = 0;
+
+	if (meta == NULL && entry_matches(e, v))
+		keep = e->flags & (E_META | E_REDIR);
 	entry_clear_raw(ix, e);
 	e->learned = (uint32_t)t;
 	e->learned_hi = (uint8_t)(t >> 32);
-	e->flags = from_listing ? E_LISTING : 0;
+	e->flags = (uint8_t)((from_listing ? E_LISTING : 0) | keep);
+	if (meta != NULL && meta->known) {
+		e->flags |= E_META | (meta->redirect ? E_REDIR : 0);
+		meta_put(e->meta, meta->digest);
+	} else if (!keep)
+		memset(e->meta, 0, sizeof(e->meta));
 	if (v->raw) {
 		e->flags |= E_RAW;
 		memcpy(e->etag, &raw, sizeof(raw));
 		e->parts = 0;
 		ix->bytes += strlen(raw) + 1;
 	} else {
-		memcpy(e->etag, v->md5, sizeof(e->etag));
+		memcpy(e->etag, v->md5, MD5_KEPT);
 		e->parts = v->parts;
 	}
 }
@@ -979,8 +1068,8 @@ static void evict(struct etag_index *);
 /* put() with the lock held (or during open()).  0, or -1. */
 static int
 put_locked(struct etag_index *ix, const char *bucket, const char *key,
-    size_t len, uint32_t h, const struct etag_val *v, int64_t now,
-    int from_listing)
+    size_t len, uint32_t h, const struct etag_val *v,
+    const struct s3_meta *meta, int64_t now, int from_listing)
 {
 	struct bucket	*b;
 	struct entry	*e;
@@ -1007,7 +1096,7 @@ put_locked(struct etag_index *ix, const char *bucket, const char *key,
 			free(raw);
 			return 0;
 		}
-		entry_set(ix, e, v, raw, t, from_listing);
+		entry_set(ix, e, v, raw, t, from_listing, meta);
 		return 0;
 	}
 	nslots = b->slots == NULL ? 0 : b->mask + 1;
@@ -1021,7 +1110,7 @@ put_locked(struct etag_index *ix, const char *bucket, const char *key,
 	e = entry_at(b, idx);
 	memset(e, 0, sizeof(*e));
 	e->koff = koff;
-	entry_set(ix, e, v, raw, t, from_listing);
+	entry_set(ix, e, v, raw, t, from_listing, meta);
 	for (pos = h & b->mask; b->slots[pos] != 0; pos = (pos + 1) & b->mask)
 		;
 	b->slots[pos] = slot_make(idx, h);
@@ -1184,11 +1273,27 @@ etag_index_open(const char *dir, size_t max_bytes)
 	return ix;
 }
 
+static void
+upload_clear(struct etag_index *ix, struct upload *u)
+{
+	if (u->s == NULL)
+		return;
+	ix->bytes -= u->len;
+	free(u->s);
+	u->s = NULL;
+	u->len = 0;
+}
+
 void
 etag_index_close(struct etag_index *ix)
 {
+	size_t	 i;
+
 	if (ix == NULL)
 		return;
+	for (i = 0; ix->up != NULL && i < UPLOADS_MAX; i++)
+		upload_clear(ix, &ix->up[i]);
+	free(ix->up);
 	buckets_free(ix);
 	free(ix->dir);
 	pthread_mutex_destroy(&ix->save_mu);
@@ -1196,9 +1301,11 @@ etag_index_close(struct etag_index *ix)
 	free(ix);
 }
 
-int
-etag_index_put(struct etag_index *ix, const char *bucket, const char *key,
-    const char *etag, int64_t now, int from_listing)
+/* put() and put_meta(): meta NULL for an ETag alone. */
+static int
+put_any(struct etag_index *ix, const char *bucket, const char *key,
+    const char *etag, const struct s3_meta *meta, int64_t now,
+    int from_listing)
 {
 	struct etag_val	 v;
 	size_t		 len;
@@ -1220,9 +1327,28 @@ etag_index_put(struct etag_index *ix, const char *bucket, const char *key,
 	}
 	h = key_hash(ix, key, len);
 	pthread_rwlock_wrlock(&ix->lock);
-	rc = put_locked(ix, bucket, key, len, h, &v, now, from_listing);
+	rc = put_locked(ix, bucket, key, len, h, &v, meta, now,
+	    from_listing);
 	pthread_rwlock_unlock(&ix->lock);
 	return rc;
+}
+
+int
+etag_index_put(struct etag_index *ix, const char *bucket, const char *key,
+    const char *etag, int64_t now, int from_listing)
+{
+	return put_any(ix, bucket, key, etag, NULL, now, from_listing);
+}
+
+int
+etag_index_put_meta(struct etag_index *ix, const char *bucket,
+    const char *key, const char *etag, const struct s3_meta *meta,
+    int64_t now, int from_read)
+{
+	static const struct s3_meta unknown;
+
+	return put_any(ix, bucket, key, etag, meta != NULL ? meta : &unknown,
+	    now, from_read);
 }
 
 void
@@ -1247,8 +1373,9 @@ etag_index_del(struct etag_index *ix, const char *bucket, const char *key)
 }
 
 int
-etag_index_same(struct etag_index *ix, const char *bucket, const char *key,
-    const char *etag, int64_t not_before)
+etag_index_lookup(struct etag_index *ix, const char *bucket,
+    const char *key, const char *etag, int64_t not_before,
+    struct s3_meta *meta)
 {
 	const struct bucket *b;
 	const struct entry *e;
@@ -1257,6 +1384,8 @@ etag_index_same(struct etag_index *ix, const char *bucket, const char *key,
 	uint32_t	 h, idx;
 	int		 locked, same = 0;
 
+	if (meta != NULL)
+		memset(meta, 0, sizeof(*meta));
 	if (ix == NULL || bucket == NULL || key == NULL ||
 	    etag_parse(etag, &v) == -1)
 		return 0;
@@ -1267,18 +1396,22 @@ etag_index_same(struct etag_index *ix, const char *bucket, const char *key,
 	idx = b != NULL ? find(b, h, key, len, NULL) : NONE;
 	if (idx != NONE) {
 		e = entry_at(b, idx);
-		if (entry_time(e) >= not_before) {
-			if (v.raw)
-				same = (e->flags & E_RAW) &&
-				    strcmp(entry_raw(e), v.s) == 0;
-			else
-				same = !(e->flags & E_RAW) &&
-				    e->parts == v.parts &&
-				    memcmp(e->etag, v.md5, 16) == 0;
+		same = entry_time(e) >= not_before && entry_matches(e, &v);
+		if (same && meta != NULL && (e->flags & E_META)) {
+			meta->known = 1;
+			meta->redirect = (e->flags & E_REDIR) != 0;
+			meta->digest = meta_get(e->meta);
 		}
 	}
 	unlock_if(ix, locked);
 	return same;
+}
+
+int
+etag_index_same(struct etag_index *ix, const char *bucket, const char *key,
+    const char *etag, int64_t not_before)
+{
+	return etag_index_lookup(ix, bucket, key, etag, not_before, NULL);
 }
 
 int
@@ -1367,6 +1500,111 @@ etag_index_listed_at(struct etag_index *ix, const char *bucket)
 	return t;
 }
 
+/* The slot of upload id of bucket/key, or NULL. */
+static struct upload *
+upload_find(struct etag_index *ix, const char *bucket, const char *key,
+    const char *id)
+{
+	struct upload	*u;
+	const char	*b;
+	size_t		 i;
+
+	for (i = 0; ix->up != NULL && i < UPLOADS_MAX; i++) {
+		u = &ix->up[i];
+		if (u->s == NULL || strcmp(u->s, id) != 0)
+			continue;
+		b = u->s + strlen(u->s) + 1;
+		if (strcmp(b, bucket) == 0 &&
+		    strcmp(b + strlen(b) + 1, key) == 0)
+			return u;
+	}
+	return NULL;
+}
+
+int
+etag_index_upload_put(struct etag_index *ix, const char *bucket,
+    const char *key, const char *upload_id, const struct s3_meta *meta)
+{
+	struct upload	*u;
+	size_t		 il, bl, kl;
+	char		*s;
+	int		 rc = 0;
+
+	if (ix == NULL || bucket == NULL || key == NULL ||
+	    upload_id == NULL || meta == NULL || !meta->known) {
+		errno = EINVAL;
+		return -1;
+	}
+	il = strlen(upload_id);
+	bl = strlen(bucket);
+	kl = strlen(key);
+	if (il == 0 || il > UPLOAD_ID_MAX || bl > NAME_MAX_LEN ||
+	    kl > KEY_MAX - 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (tl_iter == ix) {
+		errno = EDEADLK;
+		return -1;
+	}
+	s = malloc(il + bl + kl + 3);
+	if (s == NULL)
+		return -1;
+	memcpy(s, upload_id, il + 1);
+	memcpy(s + il + 1, bucket, bl + 1);
+	memcpy(s + il + bl + 2, key, kl + 1);
+	pthread_rwlock_wrlock(&ix->lock);
+	if (ix->up == NULL) {
+		ix->up = calloc(UPLOADS_MAX, sizeof(*ix->up));
+		if (ix->up == NULL) {
+			free(s);
+			rc = -1;
+			goto out;
+		}
+		ix->bytes += UPLOADS_MAX * sizeof(*ix->up);
+	}
+	u = upload_find(ix, bucket, key, upload_id);
+	if (u == NULL) {
+		/* The oldest goes: an upload never completed, most likely. */
+		u = &ix->up[ix->up_next];
+		ix->up_next = (ix->up_next + 1) % UPLOADS_MAX;
+	}
+	upload_clear(ix, u);
+	u->s = s;
+	u->len = il + bl + kl + 3;
+	u->meta = *meta;
+	ix->bytes += u->len;
+out:
+	pthread_rwlock_unlock(&ix->lock);
+	if (rc == -1)
+		errno = ENOMEM;
+	return rc;
+}
+
+int
+etag_index_upload_take(struct etag_index *ix, const char *bucket,
+    const char *key, const char *upload_id, struct s3_meta *meta)
+{
+	struct upload	*u;
+	int		 found = 0;
+
+	if (meta != NULL)
+		memset(meta, 0, sizeof(*meta));
+	if (ix == NULL || bucket == NULL || key == NULL ||
+	    upload_id == NULL || tl_iter == ix)
+		return 0;
+	pthread_rwlock_wrlock(&ix->lock);
+	u = upload_find(ix, bucket, key, upload_id);
+	if (u != NULL) {
+		if (meta != NULL)
+			*meta = u->meta;
+		upload_clear(ix, u);
+		found = 1;
+	}
+	pthread_rwlock_unlock(&ix->lock);
+	return found;
+}
+
 size_t
 etag_index_bytes(struct etag_index *ix)
 {
@@ -1448,13 +1686,51 @@ wr_bucket(struct wr *w, const struct bucket *b)
 			wr_bytes(w, &fl, 1);
 			wr_bytes(w, entry_raw(e), fl);
 		} else {
-			wr_bytes(w, e->etag, 16);
+			wr_bytes(w, e->etag, MD5_KEPT);
 			wr_uvarint(w, e->parts);
 		}
+		if (e->flags & E_META)
+			wr_bytes(w, e->meta, sizeof(e->meta));
 		wr_uvarint(w, (uint64_t)entry_time(e));
 		memcpy(prev, key, len);
 		plen = len;
 	}
+}
+
+/*
+ * Remove what a save cut short left behind (a crash between mkstemp()
+ * and rename()): temporary files of this index's name, and the fixed
+ * ".tmp" name of older versions.  unlink() removes a symlink itself,
+ * never what it points to.  Once per index: only one process owns
+ * state_dir, so any such file is stale.
+ */
+static void
+remove_stale(struct etag_index *ix)
+{
+	static const char prefix[] = ETAG_INDEX_FILE ".";
+	const size_t	 plen = sizeof(prefix) - 1;
+	const char	*sfx;
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 i, n;
+
+	if (ix->swept)
+		return;
+	ix->swept = 1;
+	d = opendir(ix->dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		sfx = de->d_name + plen;
+		n = strlen(sfx);
+		for (i = 0; i < n && isalnum((unsigned char)sfx[i]); i++)
+			;
+		if ((i == n && n == TMP_X) || strcmp(sfx, "tmp") == 0)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
 }
 
 int
@@ -1463,7 +1739,7 @@ etag_index_save(struct etag_index *ix)
 	struct buf	 tmp, path;
 	struct wr	 w;
 	size_t		 k, total = 0;
-	int		 fd = -1, dfd = -1, err = 0, locked = 0;
+	int		 fd = -1, dfd = -1, err = 0, locked = 0, made = 0;
 
 	if (ix == NULL) {
 		errno = EINVAL;
@@ -1478,7 +1754,7 @@ etag_index_save(struct etag_index *ix)
 	memset(&w, 0, sizeof(w));
 	buf_init(&tmp);
 	buf_init(&path);
-	buf_printf(&tmp, "%s/%s.tmp", ix->dir, ETAG_INDEX_FILE);
+	buf_printf(&tmp, "%s/%s.XXXXXX", ix->dir, ETAG_INDEX_FILE);
 	buf_printf(&path, "%s/%s", ix->dir, ETAG_INDEX_FILE);
 	if (!buf_ok(&tmp) || !buf_ok(&path)) {
 		buf_fini(&tmp);
@@ -1487,12 +1763,16 @@ etag_index_save(struct etag_index *ix)
 		return -1;
 	}
 	pthread_mutex_lock(&ix->save_mu);
-	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
+	remove_stale(ix);
+	/* A fresh name, created exclusively (0600): a file or symlink
+	 * planted in state_dir is never opened, let alone truncated. */
+	fd = mkstemp(tmp.data);
 	if (fd == -1) {
 		err = errno;
 		goto out;
 	}
+	made = 1;
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	w.f = fdopen(fd, "wb");
 	if (w.f == NULL) {
 		err = errno;
@@ -1545,7 +1825,7 @@ out:
 		close(fd);
 	if (dfd != -1)
 		close(dfd);
-	if (err != 0)
+	if (err != 0 && made)
 		(void)unlink(buf_str(&tmp));	/* ENOENT past the rename */
 	pthread_mutex_unlock(&ix->save_mu);
 	buf_fini(&tmp);
@@ -1597,27 +1877,43 @@ load(struct etag_index *ix)
 	struct buf	 path;
 	struct rd	 r;
 	struct etag_val	 v;
+	struct s3_meta	 meta;
+	struct stat	 st;
 	char		 name[NAME_MAX_LEN + 1], key[KEY_MAX];
 	char		 raw[RAW_MAX + 1];
-	unsigned char	 hdr[16], c, fl, crc[4];
+	unsigned char	 hdr[16], c, fl, crc[4], md[8];
 	uint64_t	 nl, n, i, shared, slen, parts, t, total = 0, want;
 	uint64_t	 listed;
 	struct bucket	*lb;
 	size_t		 klen;
-	uint32_t	 sum;
-	int		 rc = -1;
+	uint32_t	 sum, version;
+	uint8_t		 fl_ok;
+	int		 rc = -1, fd;
 
 	buf_init(&path);
 	buf_printf(&path, "%s/%s", ix->dir, ETAG_INDEX_FILE);
 	memset(&r, 0, sizeof(r));
-	r.f = buf_ok(&path) ? fopen(buf_str(&path), "rbe") : NULL;
+	/* A regular file, never through a symlink (nor a FIFO planted in
+	 * state_dir, which would block the start). */
+	fd = buf_ok(&path) ? open(buf_str(&path), O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC) : -1;
 	buf_fini(&path);
-	if (r.f == NULL)
+	if (fd == -1)
 		return -1;
-	if (rd_bytes(&r, hdr, 16) == -1 || memcmp(hdr, FILE_MAGIC, 8) != 0 ||
-	    (hdr[8] | hdr[9] << 8 | hdr[10] << 16 |
-	    (uint32_t)hdr[11] << 24) != FILE_VERSION)
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r.f = fdopen(fd, "rb");
+	if (r.f == NULL) {
+		close(fd);
+		return -1;
+	}
+	if (rd_bytes(&r, hdr, 16) == -1 || memcmp(hdr, FILE_MAGIC, 8) != 0)
 		goto out;
+	version = hdr[8] | hdr[9] << 8 | hdr[10] << 16 |
+	    (uint32_t)hdr[11] << 24;
+	if (version != FILE_VERSION && version != FILE_VERSION_OLD)
+		goto out;
+	/* Version 2 kept no digest: every one is unknown (fail safe). */
+	fl_ok = version == FILE_VERSION ? E_V2 | E_META | E_REDIR : E_V2;
 	for (;;) {
 		if (rd_bytes(&r, &c, 1) == -1)
 			goto out;
@@ -1640,8 +1936,8 @@ load(struct etag_index *ix)
 			    rd_uvarint(&r, &slen) == -1 ||
 			    shared + slen > KEY_MAX - 1 ||
 			    rd_bytes(&r, key + shared, slen) == -1 ||
-			    rd_bytes(&r, &fl, 1) == -1 ||
-			    (fl & ~(E_RAW | E_LISTING)) != 0)
+			    rd_bytes(&r, &fl, 1) == -1 || (fl & ~fl_ok) != 0 ||
+			    (fl & (E_META | E_REDIR)) == E_REDIR)
 				goto out;
 			klen = shared + slen;
 			memset(&v, 0, sizeof(v));
@@ -1652,17 +1948,26 @@ load(struct etag_index *ix)
 				raw[c] = '\0';
 				if (etag_parse(raw, &v) == -1 || !v.raw)
 					goto out;
-			} else if (rd_bytes(&r, v.md5, 16) == -1 ||
+			} else if (rd_bytes(&r, v.md5, version ==
+			    FILE_VERSION ? MD5_KEPT : 16) == -1 ||
 			    rd_uvarint(&r, &parts) == -1 ||
 			    parts > UINT16_MAX)
 				goto out;
 			else
 				v.parts = (uint16_t)parts;
+			memset(&meta, 0, sizeof(meta));
+			if (fl & E_META) {
+				if (rd_bytes(&r, md, sizeof(md)) == -1)
+					goto out;
+				meta.known = 1;
+				meta.redirect = (fl & E_REDIR) != 0;
+				meta.digest = meta_get(md);
+			}
 			if (rd_uvarint(&r, &t) == -1 || t > TIME_MAX ||
 			    memchr(key, '\0', klen) != NULL)
 				goto out;
 			if (put_locked(ix, name, key, klen,
-			    key_hash(ix, key, klen), &v, (int64_t)t,
+			    key_hash(ix, key, klen), &v, &meta, (int64_t)t,
 			    fl & E_LISTING) == -1)
 				goto out;
 		}
@@ -1752,9 +2057,11 @@ learn(struct etag_learner *l, const char *key, size_t klen, const char *etag,
 static void
 pending_flush(struct etag_learner *l, int url)
 {
-	const char	*p = l->pending.data, *end = p + l->pending.len;
+	const char	*p = l->pending.data, *end;
 	size_t		 kl;
 
+	/* Nothing queued: data is NULL (and NULL + 0 is undefined). */
+	end = p != NULL ? p + l->pending.len : NULL;
 	while (p != NULL && p < end) {
 		kl = strlen(p);
 		learn(l, p, kl, p + kl + 1, url);

@@ -169,6 +169,7 @@ struct front_req {
 	char			 id[17];
 	char			*target;	/* raw request target */
 	int64_t			 t0;
+	int64_t			 t0_wall;	/* ms since the epoch */
 	enum phase		 phase;
 	enum body_mode		 body;
 	enum waiting		 waiting;
@@ -683,6 +684,7 @@ answer_list_buckets(struct front_req *r, int status)
 static enum MHD_Result
 answer_upstream(struct front_req *r)
 {
+	struct iq_read_head	 rd;
 	struct MHD_Response	*resp;
 	int64_t			 cl;
 	int			 status, head;
@@ -700,11 +702,21 @@ answer_upstream(struct front_req *r)
 		return answer_list_buckets(r, status);
 	if (inval_queue_wants(r->bucket, r->s3.op, status))
 		return answer_write(r, status);
+	/* What a read shows (a listing's ETags, an object's served headers)
+	 * teaches the index before the client sees it. */
+	memset(&rd, 0, sizeof(rd));
+	rd.bucket = r->bucket;
+	rd.s3 = &r->s3;
+	rd.method = r->method;
+	rd.status = status;
+	rd.req_headers = r->hdrs;
+	rd.n_req_headers = r->n_hdrs;
+	rd.resp_headers = upstream_headers(r->x, &rd.n_resp_headers);
+	rd.started_ms = r->t0_wall;
+	r->learner = inval_queue_read_begin(&rd);
 	cl = upstream_content_length(r->x);
 	if (status == 204 || status == 304 || status < 200 || (head && cl < 0))
 		return answer_buffered(r, status, NULL, 0);
-	r->learner = inval_queue_read_begin(r->bucket, &r->s3, r->method,
-	    status);
 	/* A small answer that is all here already: one buffer. */
 	if (!head && r->learner == NULL && cl >= 0 && cl <= BLOCK_SIZE &&
 	    upstream_eof(r->x) == 0 && upstream_ended(r->x) &&
@@ -1637,6 +1649,7 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 	r->loop = l;
 	atomic_fetch_add(&l->f->active, 1);
 	r->t0 = util_mono_ms();
+	r->t0_wall = util_now_ms();
 	r->spool_fd = -1;
 	buf_init(&r->wbody);
 	buf_init(&r->req_body);

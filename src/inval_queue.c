@@ -2,7 +2,9 @@
 /* inval_queue: see inval_queue.h. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,11 +16,22 @@
 #include "inval_worker.h"
 #include "log.h"
 #include "metrics.h"
+#include "s3_meta.h"
 #include "s3_xml.h"
 #include "util.h"
 
+/* A CreateMultipartUpload answer is a few hundred bytes (its key
+ * XML-escaped at most): more is not S3's. */
+#define MPU_BODY_MAX	(16 * 1024)
+
 struct iq_read {
-	struct etag_learner	*learner;
+	struct etag_learner	*learner;	/* a listing */
+	/* CreateMultipartUpload: its headers' digest, until the UploadId
+	 * is read from the answer. */
+	int			 mpu;
+	struct s3_meta		 meta;
+	char			*bucket, *key;
+	struct buf		 body;
 };
 
 /* What the table does not know, logged once per name (s3_req_describe);
@@ -202,13 +215,15 @@ write_etag(const struct iq_write *w, char *out, size_t outsz)
 }
 
 /*
- * Keep the index true after a write: the new ETag, or the key forgotten.
- * After a failure the key is forgotten too: the client retries the same
- * bytes, and a remembered ETag would wrongly skip that retry.
+ * Keep the index true after a write: the new ETag with what is known of
+ * the headers it left, or the key forgotten.  After a failure the key is
+ * forgotten too: the client retries the same bytes, and a remembered ETag
+ * would wrongly skip that retry.
  */
 static void
 index_after_write(const struct iq_write *w, struct etag_index *idx,
-    const struct strvec *keys, const char *etag, int failed)
+    const struct strvec *keys, const char *etag, const struct s3_meta *meta,
+    int failed)
 {
 	size_t	 i;
 
@@ -218,25 +233,132 @@ index_after_write(const struct iq_write *w, struct etag_index *idx,
 		if (!failed && etag != NULL && keys->n == 1 &&
 		    w->s3->op != S3_OP_DELETE_OBJECT &&
 		    w->s3->op != S3_OP_DELETE_OBJECTS)
-			etag_index_put(idx, w->s3->bucket, keys->v[i], etag,
-			    util_now(), 0);
+			etag_index_put_meta(idx, w->s3->bucket, keys->v[i],
+			    etag, meta, util_now(), 0);
 		else
 			etag_index_del(idx, w->s3->bucket, keys->v[i]);
 	}
 }
 
-/* The same bytes again (a fresh CI build re-uploads every file): nothing
- * for the CDN to forget.  Only on a fresh index entry. */
+/* Entries learned before this are too old to vouch for anything. */
+static int64_t
+not_before(const struct cfg_bucket *bk)
+{
+	return util_now() - bk->index_max_age_ms / 1000;
+}
+
+/* A presigned URL may carry x-amz-meta-* in its query (SDKs hoist x-amz-*
+ * headers there, and S3 applies them); moto even takes Content-Type from
+ * there: a write that names any is one we cannot be sure of. */
+static int
+query_sets_meta(const struct s3_req *s3)
+{
+	size_t	 i;
+
+	for (i = 0; i < s3->n_params; i++)
+		if (s3_meta_field(s3->params[i].name))
+			return 1;
+	return 0;
+}
+
+/*
+ * The served headers a successful write left on its key, as far as can
+ * be told (meta->known 0 otherwise): a PutObject's own, a CopyObject's
+ * (REPLACE: its own; COPY: the source's, when the index knows the source
+ * with the ETag the copy reports), a CompleteMultipartUpload's from its
+ * CreateMultipartUpload when that passed through the proxy.
+ */
+static void
+write_meta(const struct iq_write *w, struct etag_index *idx,
+    const char *etag, struct s3_meta *meta)
+{
+	struct s3_meta	 src;
+	struct buf	 sb, sk;
+	const char	*id;
+	int		 have_src;
+
+	memset(meta, 0, sizeof(*meta));
+	if (query_sets_meta(w->s3))
+		return;
+	switch (w->s3->op) {
+	case S3_OP_PUT_OBJECT:
+		s3_meta_from_request(w->req_headers, w->n_req_headers, meta);
+		break;
+	case S3_OP_COPY_OBJECT:
+		buf_init(&sb);
+		buf_init(&sk);
+		have_src = etag != NULL && s3_meta_copy_source(
+		    auth_header(w->req_headers, w->n_req_headers,
+		    "x-amz-copy-source"), &sb, &sk) == 0 &&
+		    etag_index_lookup(idx, buf_str(&sb), buf_str(&sk), etag,
+		    not_before(w->bucket), &src);
+		s3_meta_for_copy(w->req_headers, w->n_req_headers,
+		    have_src ? &src : NULL, meta);
+		buf_fini(&sb);
+		buf_fini(&sk);
+		break;
+	case S3_OP_COMPLETE_MPU:
+		id = s3_req_param(w->s3, "uploadId");
+		if (id != NULL)
+			(void)etag_index_upload_take(idx, w->s3->bucket,
+			    w->s3->key, id, meta);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Writes of bytes the index knew, invalidated for their headers. */
+static atomic_uint_fast64_t headers_changed, headers_unknown;
+
+/*
+ * The same bytes and the same served headers again (a fresh CI build
+ * re-uploads every file): nothing for the CDN to forget.  Only when both
+ * are known, from a fresh index entry: same bytes with other headers (a
+ * new Cache-Control, a CopyObject with REPLACE), or headers that cannot
+ * be told, change what CloudFront serves (issue 13).  The second kind is
+ * the fail-closed one: logged and counted.
+ */
 static int
 unchanged(const struct iq_write *w, struct etag_index *idx,
-    const struct strvec *keys, const char *etag)
+    const struct strvec *keys, const char *etag, const struct s3_meta *meta)
 {
 	const struct cfg_bucket	*bk = w->bucket;
+	struct s3_meta		 old;
 
-	return etag != NULL && idx != NULL && keys->n == 1 &&
-	    bk->skip_unchanged && bk->index == CFG_INDEX_LEARN &&
-	    etag_index_same(idx, w->s3->bucket, keys->v[0], etag,
-	    util_now() - bk->index_max_age_ms / 1000);
+	if (etag == NULL || idx == NULL || keys->n != 1 ||
+	    !bk->skip_unchanged || bk->index != CFG_INDEX_LEARN ||
+	    !etag_index_lookup(idx, w->s3->bucket, keys->v[0], etag,
+	    not_before(bk), &old))
+		return 0;
+	if (s3_meta_equal(&old, meta))
+		return 1;
+	if (old.known && meta->known) {
+		atomic_fetch_add(&headers_changed, 1);
+		return 0;
+	}
+	atomic_fetch_add(&headers_unknown, 1);
+	log_event(LOG_INFO, "headers_unknown", (struct log_field[]){
+	    LOG_STR("bucket", w->s3->bucket), LOG_STR("key", keys->v[0]),
+	    LOG_STR("op", s3_op_name(w->s3->op)),
+	    LOG_STR("unknown", old.known ? "new" : "old") }, 4);
+	return 0;
+}
+
+void
+inval_queue_metrics(struct buf *b)
+{
+	buf_printf(b, "# HELP s3inval_writes_headers_changed_total Writes of "
+	    "the bytes a key had, with other served headers: invalidated.\n"
+	    "# TYPE s3inval_writes_headers_changed_total counter\n"
+	    "s3inval_writes_headers_changed_total %" PRIu64 "\n"
+	    "# HELP s3inval_writes_headers_unknown_total Writes of the bytes "
+	    "a key had, whose served headers could not be compared: "
+	    "invalidated.\n"
+	    "# TYPE s3inval_writes_headers_unknown_total counter\n"
+	    "s3inval_writes_headers_unknown_total %" PRIu64 "\n",
+	    (uint64_t)atomic_load(&headers_changed),
+	    (uint64_t)atomic_load(&headers_unknown));
 }
 
 int
@@ -255,6 +377,7 @@ struct pending {
 	struct strvec		 keys;
 	char			 etag_buf[128];
 	const char		*etag;
+	struct s3_meta		 meta;		/* its served headers */
 	iq_done_fn		 done;
 	void			*arg;
 };
@@ -280,7 +403,10 @@ decide(struct pending *p)
 	if (changed_keys(&p->w, &p->keys) == -1)
 		return -1;
 	p->etag = write_etag(&p->w, p->etag_buf, sizeof(p->etag_buf));
-	if (unchanged(&p->w, idx, &p->keys, p->etag)) {
+	if (idx != NULL && p->keys.n == 1 &&
+	    p->w.bucket->index == CFG_INDEX_LEARN)
+		write_meta(&p->w, idx, p->etag, &p->meta);
+	if (unchanged(&p->w, idx, &p->keys, p->etag, &p->meta)) {
 		p->res->outcome = IQ_UNCHANGED;
 		inval_note_skipped(p->w.bucket, 1);
 	}
@@ -306,7 +432,8 @@ recorded(void *arg, int result)
 		p->res->message = NOT_RECORDED;
 	}
 	if (idx != NULL)
-		index_after_write(&p->w, idx, &p->keys, p->etag, result != 0);
+		index_after_write(&p->w, idx, &p->keys, p->etag, &p->meta,
+		    result != 0);
 	pending_free(p);
 	done(darg);
 }
@@ -338,7 +465,7 @@ inval_queue_write_async(const struct iq_write *w, struct iq_result *res,
 		/* Nothing to journal: the index still learns the write. */
 		if (inval_index() != NULL)
 			index_after_write(&p->w, inval_index(), &p->keys,
-			    p->etag, 0);
+			    p->etag, &p->meta, 0);
 		pending_free(p);
 		done(arg);
 		return;
@@ -383,23 +510,113 @@ inval_queue_write(const struct iq_write *w, struct iq_result *res)
 	return res->outcome == IQ_FAILED ? -1 : 0;
 }
 
+/* 1 when a parameter of the request asks S3 to answer with other headers
+ * than the object's (response-content-type=..., GetObject) or names
+ * another version than the current one. */
+static int
+not_the_object(const struct s3_req *s3)
+{
+	size_t	 i;
+
+	for (i = 0; i < s3->n_params; i++)
+		if (strncasecmp(s3->params[i].name, "response-", 9) == 0 ||
+		    strcmp(s3->params[i].name, "versionId") == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * When a read's answer was true: no earlier than when its request came
+ * in.  Learned as of then, it never replaces what a write recorded
+ * later, or in the same second (the index lets a write win a tie): a
+ * write that commits while a listing streams, or between a HEAD's answer
+ * and this call, is never undone by the older view.
+ */
+static int64_t
+read_time(const struct iq_read_head *h)
+{
+	return (h->started_ms > 0 ? h->started_ms : util_now_ms()) / 1000;
+}
+
+/* A HEAD or GET of an object: its ETag and the headers it is served
+ * with, as they were when it was asked. */
+static void
+learn_object(const struct iq_read_head *h)
+{
+	struct s3_meta	 meta;
+	const char	*etag;
+
+	if ((h->status != 200 && h->status != 206) || h->s3->key == NULL ||
+	    not_the_object(h->s3))
+		return;
+	etag = auth_header(h->resp_headers, h->n_resp_headers, "etag");
+	if (etag == NULL)
+		return;
+	s3_meta_from_response(h->resp_headers, h->n_resp_headers, &meta);
+	(void)etag_index_put_meta(inval_index(), h->s3->bucket, h->s3->key,
+	    etag, &meta, read_time(h), 1);
+}
+
+/* A CreateMultipartUpload: what its headers are, for the answer's
+ * UploadId to carry to CompleteMultipartUpload. */
+static struct iq_read *
+learn_upload(const struct iq_read_head *h)
+{
+	struct iq_read	*r;
+	struct s3_meta	 meta;
+
+	if (h->status != 200 || h->s3->key == NULL ||
+	    query_sets_meta(h->s3))
+		return NULL;
+	s3_meta_from_request(h->req_headers, h->n_req_headers, &meta);
+	if (!meta.known)
+		return NULL;	/* completes as unknown anyway */
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->mpu = 1;
+	r->meta = meta;
+	buf_init(&r->body);
+	r->bucket = strdup(h->s3->bucket);
+	r->key = strdup(h->s3->key);
+	if (r->bucket == NULL || r->key == NULL) {
+		inval_queue_read_end(r);
+		return NULL;
+	}
+	return r;
+}
+
 struct iq_read *
-inval_queue_read_begin(const struct cfg_bucket *bk, const struct s3_req *s3,
-    const char *method, int status)
+inval_queue_read_begin(const struct iq_read_head *h)
 {
 	struct iq_read	*r;
 
+	if (!inval_bucket_wants(h->bucket) ||
+	    h->bucket->index != CFG_INDEX_LEARN || inval_index() == NULL)
+		return NULL;
+	switch (h->s3->op) {
+	case S3_OP_HEAD_OBJECT:
+	case S3_OP_GET_OBJECT:
+		learn_object(h);
+		return NULL;
+	case S3_OP_CREATE_MPU:
+		return learn_upload(h);
+	case S3_OP_LIST_OBJECTS:
+	case S3_OP_LIST_OBJECTS_V2:
+		break;
+	default:
+		return NULL;
+	}
 	/* A listing (every aws s3 sync starts with one) teaches the index
 	 * each key's ETag as it streams by. */
-	if (status != 200 || (s3->op != S3_OP_LIST_OBJECTS &&
-	    s3->op != S3_OP_LIST_OBJECTS_V2) ||
-	    strcmp(method, "HEAD") == 0 || !inval_bucket_wants(bk) ||
-	    bk->index != CFG_INDEX_LEARN || inval_index() == NULL)
+	if (h->status != 200 || strcmp(h->method, "HEAD") == 0)
 		return NULL;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
-	r->learner = etag_learner_new(inval_index(), s3->bucket, util_now());
+	buf_init(&r->body);
+	r->learner = etag_learner_new(inval_index(), h->s3->bucket,
+	    read_time(h));
 	if (r->learner == NULL) {
 		free(r);
 		return NULL;
@@ -407,11 +624,38 @@ inval_queue_read_begin(const struct cfg_bucket *bk, const struct s3_req *s3,
 	return r;
 }
 
+/* Once the answer holds the UploadId: remember the upload's headers. */
+static void
+upload_learned(struct iq_read *r)
+{
+	char	 id[1025];
+
+	if (s3_meta_upload_id(r->body.data, r->body.len, id,
+	    sizeof(id)) == -1)
+		return;
+	(void)etag_index_upload_put(inval_index(), r->bucket, r->key, id,
+	    &r->meta);
+	r->mpu = 0;
+	buf_fini(&r->body);
+}
+
 void
 inval_queue_read_feed(struct iq_read *r, const char *p, size_t n)
 {
-	if (r != NULL)
+	if (r == NULL)
+		return;
+	if (r->learner != NULL)
 		etag_learner_feed(r->learner, p, n);
+	if (!r->mpu)
+		return;
+	if (r->body.len + n > MPU_BODY_MAX) {
+		r->mpu = 0;
+		buf_fini(&r->body);
+		return;
+	}
+	buf_append(&r->body, p, n);
+	if (buf_ok(&r->body))
+		upload_learned(r);
 }
 
 void
@@ -420,5 +664,8 @@ inval_queue_read_end(struct iq_read *r)
 	if (r == NULL)
 		return;
 	etag_learner_free(r->learner);
+	buf_fini(&r->body);
+	free(r->bucket);
+	free(r->key);
 	free(r);
 }

@@ -6,13 +6,16 @@
  *
  * For a request the upstream answered with a 2xx, inval_queue decides
  * what it changed (which keys of which bucket), skips a write that stored
- * exactly what CloudFront already serves (the ETag index), and records the
+ * exactly what CloudFront already serves (the same bytes and the same
+ * served headers, both known from the index: issue 13), and records the
  * rest durably (journal, group commit) before handing it to the worker.
  * Only once inval_queue_write() returned success may the client see the
  * upstream's 2xx; on failure the client gets 503 so that it retries.
  *
- * Reads that pass through teach the index: a listing's keys and ETags as
- * the body streams by (inval_queue_read_*).
+ * Reads that pass through teach the index (inval_queue_read_*): a
+ * listing's keys and ETags as the body streams by; a HEAD or GET of an
+ * object its ETag and served headers; a CreateMultipartUpload the headers
+ * its upload will complete with.
  *
  * Threads: any request thread may call these; the state they touch (the
  * journal, the worker's inbox, the index) has its own locks.  Nothing is
@@ -22,6 +25,7 @@
 #define S3I_INVAL_QUEUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cfg.h"
 #include "s3_req.h"
@@ -117,13 +121,40 @@ void	inval_queue_write_async(const struct iq_write *, struct iq_result *res,
 struct strvec;
 int	inval_queue_changed_keys(const struct iq_write *, struct strvec *keys);
 
-/* A read's response, to learn from as it streams by; NULL when there is
- * nothing to learn.  The caller feeds every body byte, then ends it. */
+/* What the front knows of a read when the upstream's head arrives. */
+struct iq_read_head {
+	const struct cfg_bucket	*bucket;	/* the [bucket] serving it */
+	const struct s3_req	*s3;		/* client-facing bucket, key, op */
+	const char		*method;
+	int			 status;	/* the upstream's */
+	const struct sigv4_header *req_headers;	/* as the client sent them */
+	size_t			 n_req_headers;
+	const struct sigv4_header *resp_headers; /* the upstream's */
+	size_t			 n_resp_headers;
+	int64_t			 started_ms;	/* wall clock when the request
+						 * came in; 0: now */
+};
+
+/*
+ * A read's response, to learn from: called once the upstream's head is
+ * in, before the client sees it.  A HEAD/GET is learned from at once;
+ * for a listing or a CreateMultipartUpload it returns a reader, which
+ * the caller feeds every body byte, then ends (NULL: nothing to learn).
+ * Nothing in h is kept past the call.
+ *
+ * A HEAD probe made by the proxy itself before a write commits (issue 13
+ * allows it) is learned from the same way: its head passed here, as a
+ * HeadObject of the key, before the write's inval_queue_write().
+ */
 struct iq_read;
 
-struct iq_read *inval_queue_read_begin(const struct cfg_bucket *,
-	    const struct s3_req *, const char *method, int status);
+struct iq_read *inval_queue_read_begin(const struct iq_read_head *h);
 void	inval_queue_read_feed(struct iq_read *, const char *, size_t);
 void	inval_queue_read_end(struct iq_read *);
+
+/* Its counters, as Prometheus text: writes of the bytes a key had that
+ * were invalidated because their served headers changed, or could not be
+ * compared. */
+void	inval_queue_metrics(struct buf *);
 
 #endif

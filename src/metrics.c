@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdatomic.h>
 
+#include "inval_queue.h"
 #include "metrics.h"
 #include "upstream.h"
 
@@ -161,4 +162,5 @@ metrics_render(struct buf *b)
 	    "# TYPE s3inval_upstream_connections_total counter\n"
 	    "s3inval_upstream_connections_total %" PRIu64 "\n",
 	    upstream_connections_opened());
+	inval_queue_metrics(b);
 }

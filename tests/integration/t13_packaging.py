@@ -11,17 +11,20 @@ t13_packaging: what ships, checked without a Docker engine.
     Docker build context; the installed binary runs; its runtime package
     list is non-empty and installed here; the context is what .dockerignore
     lets through (a second, independent reading of it).
-(c) docker/Dockerfile, statically: two debian:bookworm-slim stages, every
-    COPY and RUN names files in the context, HEALTHCHECK `s3inval
-    healthcheck`, non-root USER, EXPOSE 8080 9090, VOLUME /var/lib/s3inval.
+(c) docker/Dockerfile, statically: every stage on the same Debian point
+    release (debian:12.N-slim), every COPY and RUN names files in the
+    context, HEALTHCHECK `s3inval healthcheck`, non-root USER, EXPOSE 8080
+    9090, VOLUME /var/lib/s3inval, ENTRYPOINT [s3inval] CMD [-f], defaults
+    in a file (docker/s3inval.conf), no S3INVAL_* ENV.  (t26_container
+    builds and runs the image with podman.)
 (d) docker/build-steps.sh lint: dockerfile-utils and shellcheck are clean.
 (e) docker/compose.yaml parses and is wired up; the s3inval service's
     environment is a valid configuration (check-config).
 (f) config/s3inval.service: the hardening asked for; systemd-analyze verify.
 (g) The container's contract on the host: moto, the compose file's setup
-    step, the daemon started as the image's ENTRYPOINT with the compose
-    environment, the image's HEALTHCHECK command, the compose demo step
-    (aws s3 sync of demo/site, an invalidation at moto), SIGTERM.
+    step, the daemon started as the image's ENTRYPOINT + CMD with the
+    compose environment, the image's HEALTHCHECK command, the compose demo
+    step (aws s3 sync of demo/site, an invalidation at moto), SIGTERM.
 """
 
 import os
@@ -48,7 +51,7 @@ except ImportError:
     yaml = None
 
 NAME = "t13_packaging"
-CASES = 22
+CASES = 23
 SRC = s3itest.TOP_SRCDIR
 BUILD = s3itest.TOP_BUILDDIR
 STEPS = os.path.join(SRC, "docker", "build-steps.sh")
@@ -267,12 +270,17 @@ def healthcheck_argv(df):
     return None
 
 
-def entrypoint_argv(df):
+def entrypoint_argv(df, what="ENTRYPOINT"):
     argv = None
     for stage, instr, args, _ in df:
-        if instr == "ENTRYPOINT" and stage == last_stage(df):
+        if instr == what and stage == last_stage(df):
             argv = exec_form(args) or ["sh", "-c", args]
     return argv
+
+
+def default_argv(df):
+    """What `docker run IMAGE` runs: ENTRYPOINT then CMD."""
+    return (entrypoint_argv(df) or []) + (entrypoint_argv(df, "CMD") or [])
 
 
 def last_stage(df):
@@ -531,10 +539,12 @@ def dockerfile_cases(t, ws, st):
         gets_list = any(re.search(r"--from=build\s+%s\s" % re.escape(
             pkglist or "?"), c) for c in copies_f)
         problems = []
-        if len(froms) < 2 or any(not re.match(
-                r"^debian:bookworm-slim(\s|$)", f) for f in froms):
-            problems.append("stages %r: want >= 2, all debian:bookworm-slim"
-                            % froms)
+        bases = {f.split()[0] for f in froms}
+        if len(froms) < 2 or len(bases) != 1 or not re.match(
+                r"^debian:\d+\.\d+-slim(@sha256:[0-9a-f]{64})?$",
+                min(bases)):
+            problems.append("stages %r: want >= 2, all on one Debian point "
+                            "release (debian:12.N-slim)" % froms)
         if build is None or m is None:
             problems.append("no 'build' stage running docker/build-steps.sh"
                             " build DESTDIR PKGLIST")
@@ -550,7 +560,8 @@ def dockerfile_cases(t, ws, st):
         if re.search(r"-dev\b", runs_f):
             problems.append("a -dev package in the runtime stage")
         return not problems, "\n".join(problems)
-    t.case("Dockerfile: debian:bookworm-slim build stage runs build-steps; "
+    t.case("Dockerfile: stages on one pinned debian:12.N-slim; the build "
+           "stage runs build-steps; "
            "the runtime stage installs the build stage's package list only",
            stages)
 
@@ -637,15 +648,42 @@ def dockerfile_cases(t, ws, st):
             if i == "VOLUME":
                 v = exec_form(a)
                 vols += v if v is not None else a.split()
-        env = final_env(df)
+        env = [k for k in final_env(df) if k.startswith("S3INVAL_")]
         ep = entrypoint_argv(df)
+        cmd = entrypoint_argv(df, "CMD")
         ok = ({"8080", "9090"} <= exp and "/var/lib/s3inval" in vols
-              and ep == ["s3inval", "-f"]
-              and env.get("S3INVAL_SERVER_LISTEN") == "0.0.0.0:8080")
-        return ok, "EXPOSE %r VOLUME %r ENTRYPOINT %r ENV %r" % (
-            sorted(exp), vols, ep, env)
+              and ep == ["s3inval"] and cmd == ["-f"] and not env)
+        return ok, "EXPOSE %r VOLUME %r ENTRYPOINT %r CMD %r ENV %r" % (
+            sorted(exp), vols, ep, cmd, env)
     t.case("EXPOSE 8080 9090, VOLUME /var/lib/s3inval, ENTRYPOINT "
-           "[s3inval, -f], S3INVAL_SERVER_LISTEN=0.0.0.0:8080", ports)
+           "[s3inval] CMD [-f] (IMAGE --version works), no S3INVAL_* ENV "
+           "(it would override a mounted file)", ports)
+
+    def defaults_file():
+        copies = [shlex.split(a) for s, i, a, _ in df
+                  if s == final and i == "COPY"]
+        src = [c[-2] for c in copies if len(c) >= 2 and
+               c[-1] == "/etc/s3inval/s3inval.conf"]
+        if not src:
+            return False, "no COPY to /etc/s3inval/s3inval.conf"
+        conf = os.path.join(SRC, src[0])
+        with open(conf, encoding="utf-8") as f:
+            text = f.read()
+        # Valid (with a client added, as every deployment does) and
+        # listening on every interface of the container.
+        env = s3itest.clean_env({
+            "S3INVAL_CLIENT_ACCESS_KEY_ID": "AKIDT13DEFAULTS00001",
+            "S3INVAL_CLIENT_SECRET_ACCESS_KEY": "t13-defaults-secret",
+            "S3INVAL_CLIENT_BUCKETS": "*:rw"})
+        rc, out, err = run([bin_for_contract(st), "check-config", "-c",
+                            conf], env=env)
+        listen = re.search(r"^listen = (\S+)$", out, re.M)
+        return rc == 0 and listen is not None and \
+            listen.group(1) == "0.0.0.0:8080", "%s\n%s" % (
+                text, show(rc, out, err))
+    t.case("the image's defaults are a file (docker/s3inval.conf -> "
+           "/etc/s3inval/s3inval.conf): valid, listen = 0.0.0.0:8080",
+           defaults_file)
 
 
 # ---------------------------------------------------------------------------
@@ -867,7 +905,7 @@ def contract_cases(t, ws, st):
     descs = [
         "compose setup step (its own script): a distribution at moto, "
         "[bucket demo-blog] written to the config file",
-        "daemon started as the image's ENTRYPOINT with the compose "
+        "daemon started as the image's ENTRYPOINT + CMD with the compose "
         "environment: the image's HEALTHCHECK command exits 0",
         "compose demo step: aws s3 sync of demo/site through the proxy; "
         "an invalidation with the site's paths appears at moto",
@@ -939,7 +977,7 @@ def contract_cases(t, ws, st):
         return run(argv, env=denv, timeout=timeout)
 
     def start():
-        ep = entrypoint_argv(df)
+        ep = default_argv(df)
         argv = [exe if a == "s3inval" else a for a in ep] + ["-c", conf]
         p = s3itest.spawn("s3inval", argv, ws.logdir, denv)
         daemon["p"] = p

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests of etag_index: put/same/del and freshness, ETag forms, the
- * arena under churn, save/open and damaged files, max_bytes, 8 threads,
+ * Unit tests of etag_index: put/same/del and freshness, digests (kept by
+ * a listing of the same ETag, dropped by another), ETag forms, the arena
+ * under churn, save/open (digests round trip), the version 2 file,
+ * damaged files, files planted in state_dir, max_bytes, 8 threads,
  * each(), and the listing learner on ListObjectsV2 and ListObjects (V1)
  * documents as S3 and moto send them, fed whole, a byte at a time and in
  * random pieces.  File tests run in a fresh mkdtemp folder.
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "crc.h"
@@ -202,6 +205,187 @@ test_put_same_del(void **state)
 	etag_index_close(NULL);
 }
 
+/* The digest of the served headers, beside the ETag (issue 13). */
+static void
+test_meta(void **state)
+{
+	struct etag_index *ix;
+	struct s3_meta	 a = { 1, 0, UINT64_C(0x0123456789abcdef) };
+	struct s3_meta	 b = { 1, 1, UINT64_C(0xfedcba9876543210) };
+	struct s3_meta	 unknown = { 0, 0, 0 }, m;
+
+	(void)state;
+	ix = etag_index_open(NULL, 0);
+	assert_non_null(ix);
+	/* Unknown key: 0, digest unknown. */
+	m = a;
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_A), 0, &m), 0);
+	assert_false(m.known);
+
+	/* A write: ETag and digest. */
+	assert_int_equal(etag_index_put_meta(ix, "b", "k", Q(MD5_A), &a, 100,
+	    0), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_A), 100, &m),
+	    1);
+	assert_true(s3_meta_equal(&m, &a));
+	assert_false(m.redirect);
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_A), 0, NULL),
+	    1);
+	/* Another ETag, or too old: 0 and no digest. */
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_B), 0, &m), 0);
+	assert_false(m.known);
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_A), 101, &m),
+	    0);
+	assert_false(m.known);
+
+	/* A listing with the same ETag keeps the digest (and refreshes). */
+	assert_int_equal(etag_index_put(ix, "b", "k", MD5_A, 200, 1), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_A), 200, &m),
+	    1);
+	assert_true(s3_meta_equal(&m, &a));
+	/* A listing with another ETag: changed behind our back, the
+	 * digest is gone, and does not come back with the old ETag. */
+	assert_int_equal(etag_index_put(ix, "b", "k", Q(MD5_B), 300, 1), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_B), 300, &m),
+	    1);
+	assert_false(m.known);
+	assert_int_equal(etag_index_put(ix, "b", "k", Q(MD5_A), 301, 1), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_A), 301, &m),
+	    1);
+	assert_false(m.known);
+
+	/* A HEAD (from_read) teaches a digest, redirect flag kept. */
+	assert_int_equal(etag_index_put_meta(ix, "b", "k", Q(MD5_A), &b, 400,
+	    1), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_A), 400, &m),
+	    1);
+	assert_true(s3_meta_equal(&m, &b));
+	assert_true(m.redirect);
+	/* A write with the same ETag and unknown headers forgets it. */
+	assert_int_equal(etag_index_put_meta(ix, "b", "k", Q(MD5_A), NULL,
+	    500, 0), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_A), 500, &m),
+	    1);
+	assert_false(m.known);
+	assert_int_equal(etag_index_put_meta(ix, "b", "k", Q(MD5_A), &a, 501,
+	    0), 0);
+	assert_int_equal(etag_index_put_meta(ix, "b", "k", Q(MD5_A),
+	    &unknown, 502, 0), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "k", Q(MD5_A), 0, &m), 1);
+	assert_false(m.known);
+
+	/* Same second: a read does not undo a write, a later one does. */
+	assert_int_equal(etag_index_put_meta(ix, "b", "w", Q(MD5_A), &a, 600,
+	    0), 0);
+	assert_int_equal(etag_index_put_meta(ix, "b", "w", Q(MD5_A), &b, 600,
+	    1), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "w", Q(MD5_A), 0, &m), 1);
+	assert_true(s3_meta_equal(&m, &a));
+	assert_int_equal(etag_index_put_meta(ix, "b", "w", Q(MD5_A), &b, 599,
+	    1), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "w", Q(MD5_A), 0, &m), 1);
+	assert_true(s3_meta_equal(&m, &a));
+	assert_int_equal(etag_index_put_meta(ix, "b", "w", Q(MD5_A), &b, 601,
+	    1), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "w", Q(MD5_A), 0, &m), 1);
+	assert_true(s3_meta_equal(&m, &b));
+
+	/* Raw ETags (other stores) carry a digest too. */
+	assert_int_equal(etag_index_put_meta(ix, "b", "g", Q("CJ3p7fXZ8Y="),
+	    &a, 700, 0), 0);
+	assert_int_equal(etag_index_put(ix, "b", "g", "CJ3p7fXZ8Y=", 701, 1),
+	    0);
+	assert_int_equal(etag_index_lookup(ix, "b", "g", "CJ3p7fXZ8Y=", 701,
+	    &m), 1);
+	assert_true(s3_meta_equal(&m, &a));
+	assert_int_equal(etag_index_put(ix, "b", "g", "CJ3p7fXZ8Z=", 702, 1),
+	    0);
+	assert_int_equal(etag_index_lookup(ix, "b", "g", "CJ3p7fXZ8Z=", 702,
+	    &m), 1);
+	assert_false(m.known);
+	/* A multipart ETag is another ETag than its single-part MD5. */
+	assert_int_equal(etag_index_put_meta(ix, "b", "p", Q(MD5_A "-2"), &a,
+	    800, 0), 0);
+	assert_int_equal(etag_index_put(ix, "b", "p", Q(MD5_A), 801, 1), 0);
+	assert_int_equal(etag_index_lookup(ix, "b", "p", Q(MD5_A), 0, &m), 1);
+	assert_false(m.known);
+
+	/* Deleted: gone with its digest. */
+	etag_index_del(ix, "b", "w");
+	assert_int_equal(etag_index_lookup(ix, "b", "w", Q(MD5_A), 0, &m), 0);
+	assert_false(m.known);
+	assert_int_equal(etag_index_put_meta(ix, "b", "k", "", &a, 1, 0), -1);
+	assert_int_equal(etag_index_lookup(NULL, "b", "k", Q(MD5_A), 0, &m),
+	    0);
+	etag_index_close(ix);
+}
+
+/* CreateMultipartUpload's headers, kept for CompleteMultipartUpload. */
+static void
+test_uploads(void **state)
+{
+	struct etag_index *ix;
+	struct s3_meta	 a = { 1, 0, 11 }, b = { 1, 1, 22 }, m;
+	struct s3_meta	 unknown = { 0, 0, 0 };
+	char		 id[32];
+	size_t		 bytes;
+	unsigned	 i;
+
+	(void)state;
+	ix = etag_index_open(NULL, 0);
+	assert_non_null(ix);
+	bytes = etag_index_bytes(ix);
+	assert_int_equal(etag_index_upload_put(ix, "b", "big.bin", "U1", &a),
+	    0);
+	assert_true(etag_index_bytes(ix) > bytes);
+	assert_int_equal(etag_index_upload_put(ix, "b", "big.bin", "U2", &b),
+	    0);
+	/* Bucket, key and id must all match. */
+	assert_int_equal(etag_index_upload_take(ix, "c", "big.bin", "U1", &m),
+	    0);
+	assert_false(m.known);
+	assert_int_equal(etag_index_upload_take(ix, "b", "big", "U1", &m), 0);
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U3", &m),
+	    0);
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U2", &m),
+	    1);
+	assert_true(s3_meta_equal(&m, &b));
+	assert_true(m.redirect);
+	/* Taken once: a second Complete of it is unknown. */
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U2", &m),
+	    0);
+	assert_false(m.known);
+	/* The same id again replaces. */
+	assert_int_equal(etag_index_upload_put(ix, "b", "big.bin", "U1", &b),
+	    0);
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U1", &m),
+	    1);
+	assert_true(s3_meta_equal(&m, &b));
+	assert_int_equal(etag_index_upload_take(ix, "b", "big.bin", "U1", &m),
+	    0);
+	/* Only known digests, sane arguments. */
+	assert_int_equal(etag_index_upload_put(ix, "b", "k", "U", &unknown),
+	    -1);
+	assert_int_equal(etag_index_upload_put(ix, "b", "k", "U", NULL), -1);
+	assert_int_equal(etag_index_upload_put(ix, "b", "k", "", &a), -1);
+	assert_int_equal(etag_index_upload_put(ix, NULL, "k", "U", &a), -1);
+	/* Bounded: the oldest of more than 1024 at once is forgotten. */
+	for (i = 0; i < 1025; i++) {
+		snprintf(id, sizeof(id), "up-%u", i);
+		assert_int_equal(etag_index_upload_put(ix, "b", "k", id, &a),
+		    0);
+	}
+	assert_int_equal(etag_index_upload_take(ix, "b", "k", "up-0", &m), 0);
+	assert_int_equal(etag_index_upload_take(ix, "b", "k", "up-1", &m), 1);
+	assert_int_equal(etag_index_upload_take(ix, "b", "k", "up-1024", &m),
+	    1);
+	/* Uploads are not entries. */
+	assert_int_equal(etag_index_count(ix, "b"), 0);
+	assert_int_equal(etag_index_upload_take(NULL, "b", "k", "up-2", &m),
+	    0);
+	etag_index_close(ix);
+}
+
 static void
 test_etag_forms(void **state)
 {
@@ -215,6 +399,9 @@ test_etag_forms(void **state)
 		{ MD5_A, 0, Q(MD5_A), 1 },
 		{ " " Q(MD5_A) " ", 0, MD5_A, 1 },
 		{ Q(MD5_A), 0, Q(MD5_B), 0 },
+		{ Q(MD5_A), 0, Q("d41d8cd98f00b205e9800998ecf8427e"), 0 },
+		/* 64 bits of an MD5 are kept (etag_index.c says why). */
+		{ Q(MD5_A), 0, Q("d41d8cd98f00b204ffffffffffffffff"), 1 },
 		/* Multipart: the part count is part of it. */
 		{ Q(MD5_A "-3"), 0, Q(MD5_A "-3"), 1 },
 		{ Q(MD5_A "-3"), 0, MD5_A "-3", 1 },
@@ -539,17 +726,39 @@ test_each(void **state)
 
 /* --- persistence --------------------------------------------------------- */
 
+/* A digest for key i: known for i % 4 == 1 (with a redirect for
+ * i % 8 == 1), unknown otherwise. */
+static struct s3_meta
+mkmeta(unsigned i)
+{
+	struct s3_meta	 m;
+
+	memset(&m, 0, sizeof(m));
+	if (i % 4 == 1) {
+		m.known = 1;
+		m.redirect = i % 8 == 1;
+		m.digest = (uint64_t)(i + 1) * UINT64_C(0x9e3779b97f4a7c15);
+	}
+	return m;
+}
+
 static void
 fill(struct etag_index *ix, unsigned n)
 {
 	char		 k[128], e[80];
+	struct s3_meta	 m;
 	unsigned	 i;
 
 	for (i = 0; i < n; i++) {
 		mkkey(k, sizeof(k), i);
 		mketag(e, sizeof(e), i, 9);
-		assert_int_equal(etag_index_put(ix, i % 3 ? "site" : "logs",
-		    k, e, 1000 + i, i % 2), 0);
+		m = mkmeta(i);
+		if (i % 4 == 0)
+			assert_int_equal(etag_index_put(ix, i % 3 ? "site" :
+			    "logs", k, e, 1000 + i, i % 2), 0);
+		else
+			assert_int_equal(etag_index_put_meta(ix, i % 3 ?
+			    "site" : "logs", k, e, &m, 1000 + i, i % 2), 0);
 	}
 	assert_int_equal(etag_index_put(ix, "site", "raw/gcs",
 	    Q("CJ3p7fXZ8YcCEAE="), 77, 1), 0);
@@ -561,6 +770,7 @@ static void
 check_filled(struct etag_index *ix, unsigned n)
 {
 	char		 k[128], e[80];
+	struct s3_meta	 m, want;
 	unsigned	 i;
 
 	assert_int_equal(etag_index_count(ix, "site") +
@@ -568,10 +778,14 @@ check_filled(struct etag_index *ix, unsigned n)
 	for (i = 0; i < n; i++) {
 		mkkey(k, sizeof(k), i);
 		mketag(e, sizeof(e), i, 9);
-		if (!etag_index_same(ix, i % 3 ? "site" : "logs", k, e,
-		    1000 + i) || etag_index_same(ix, i % 3 ? "site" : "logs",
-		    k, e, 1001 + i))
+		want = mkmeta(i);
+		if (!etag_index_lookup(ix, i % 3 ? "site" : "logs", k, e,
+		    1000 + i, &m) || etag_index_same(ix, i % 3 ? "site" :
+		    "logs", k, e, 1001 + i))
 			fail_msg("key %u %s", i, k);
+		if (m.known != want.known || (want.known &&
+		    !s3_meta_equal(&m, &want)))
+			fail_msg("key %u %s: digest known %d", i, k, m.known);
 	}
 	assert_int_equal(etag_index_same(ix, "site", "raw/gcs",
 	    "CJ3p7fXZ8YcCEAE=", 77), 1);
@@ -850,7 +1064,7 @@ test_damaged(void **state)
 	assert_int_equal(opens_whole(t, 300), 0);
 	/* Another version with a right checksum. */
 	memcpy(bad, good, n);
-	bad[8] = 3;
+	bad[8] = 4;
 	crc = crc32c(0, bad, n - 4);
 	bad[n - 4] = (unsigned char)crc;
 	bad[n - 3] = (unsigned char)(crc >> 8);
@@ -858,9 +1072,9 @@ test_damaged(void **state)
 	bad[n - 1] = (unsigned char)(crc >> 24);
 	spit(t->path, bad, n);
 	assert_int_equal(opens_whole(t, 300), 0);
-	/* The same with the current version (2) is accepted: the test
+	/* The same with the current version (3) is accepted: the test
 	 * itself is right. */
-	bad[8] = 2;
+	bad[8] = 3;
 	crc = crc32c(0, bad, n - 4);
 	bad[n - 4] = (unsigned char)crc;
 	bad[n - 3] = (unsigned char)(crc >> 8);
@@ -894,6 +1108,205 @@ test_damaged(void **state)
 	assert_int_equal(opens_whole(t, 300), 1);
 	free(bad);
 	free(good);
+}
+
+/* Build a file byte by byte, with its checksum: see etag_index.c. */
+struct fb {
+	unsigned char	 b[512];
+	size_t		 n;
+};
+
+static void
+fb_put(struct fb *f, const void *p, size_t n)
+{
+	assert_true(f->n + n <= sizeof(f->b));
+	memcpy(f->b + f->n, p, n);
+	f->n += n;
+}
+
+static void
+fb_byte(struct fb *f, unsigned v)
+{
+	unsigned char	 c = (unsigned char)v;
+
+	fb_put(f, &c, 1);
+}
+
+static void
+fb_u32(struct fb *f, uint32_t v)
+{
+	fb_byte(f, v & 0xff);
+	fb_byte(f, v >> 8 & 0xff);
+	fb_byte(f, v >> 16 & 0xff);
+	fb_byte(f, v >> 24);
+}
+
+static void
+fb_hex(struct fb *f, const char *hex)
+{
+	unsigned	 x, i;
+
+	for (i = 0; i < 16; i++) {
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &x), 1);
+		fb_byte(f, x);
+	}
+}
+
+/*
+ * A file of the version before digests (2) as that release wrote it:
+ * its ETags load, every digest is unknown, so the next write of each key
+ * counts as changed (fail safe), and the next save writes version 3.
+ */
+static void
+test_old_format(void **state)
+{
+	struct tdir	*t = *state;
+	struct etag_index *ix;
+	struct s3_meta	 m;
+	struct fb	 f;
+	unsigned char	*again;
+	size_t		 n;
+
+	memset(&f, 0, sizeof(f));
+	fb_put(&f, "S3IETAG\n", 8);
+	fb_u32(&f, 2);
+	fb_u32(&f, 0);
+	fb_put(&f, "B\x04site", 6);
+	fb_byte(&f, 2);			/* entries */
+	fb_byte(&f, 100);		/* listed_at */
+	fb_byte(&f, 0);			/* shared */
+	fb_byte(&f, 10);
+	fb_put(&f, "index.html", 10);
+	fb_byte(&f, 0x02);		/* from a listing */
+	fb_hex(&f, MD5_A);
+	fb_byte(&f, 0);			/* parts */
+	fb_byte(&f, 100);		/* learned */
+	fb_byte(&f, 0);
+	fb_byte(&f, 5);
+	fb_put(&f, "a.css", 5);
+	fb_byte(&f, 0x00);		/* from a write */
+	fb_hex(&f, MD5_B);
+	fb_byte(&f, 3);
+	fb_byte(&f, 101);
+	fb_put(&f, "E\x02", 2);
+	fb_u32(&f, crc32c(0, f.b, f.n));
+	spit(t->path, f.b, f.n);
+
+	ix = etag_index_open(t->dir, 0);
+	assert_non_null(ix);
+	assert_int_equal(etag_index_count(ix, "site"), 2);
+	assert_int_equal(etag_index_listed_at(ix, "site"), 100);
+	m.known = 1;
+	assert_int_equal(etag_index_lookup(ix, "site", "index.html", MD5_A,
+	    100, &m), 1);
+	assert_false(m.known);
+	m.known = 1;
+	assert_int_equal(etag_index_lookup(ix, "site", "a.css", MD5_B "-3",
+	    101, &m), 1);
+	assert_false(m.known);
+	/* Saved again: version 3. */
+	assert_int_equal(etag_index_save(ix), 0);
+	etag_index_close(ix);
+	again = slurp(t->path, &n);
+	assert_int_equal(again[8], 3);
+	free(again);
+	/* A version 2 entry claiming a digest is damage: ignored whole. */
+	f.b[8 + 4 + 4 + 6 + 2 + 2 + 10] = 0x06;	/* E_LISTING | E_META */
+	f.n -= 4;
+	fb_u32(&f, crc32c(0, f.b, f.n));
+	spit(t->path, f.b, f.n);
+	ix = etag_index_open(t->dir, 0);
+	assert_non_null(ix);
+	assert_int_equal(etag_index_count(ix, "site"), 0);
+	etag_index_close(ix);
+}
+
+static int
+names_in(const char *dir, const char *prefix)
+{
+	DIR		*d = opendir(dir);
+	struct dirent	*de;
+	int		 n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Files planted in state_dir (issue 13): a symlink where the index or a
+ * temporary file would go is never followed, neither to read nor to
+ * write; a FIFO does not block the start; temporary files a crash left
+ * behind are removed by the next save.
+ */
+static void
+test_planted(void **state)
+{
+	struct tdir	*t = *state;
+	struct etag_index *ix;
+	char		 victim[200], link2[200], stale[200];
+	unsigned char	*v;
+	size_t		 n;
+	struct stat	 st;
+
+	snprintf(victim, sizeof(victim), "%s/victim", t->dir);
+	snprintf(link2, sizeof(link2), "%s/%s.tmp", t->dir, ETAG_INDEX_FILE);
+	snprintf(stale, sizeof(stale), "%s/%s.a1B2c3", t->dir,
+	    ETAG_INDEX_FILE);
+	/* A good index file elsewhere, the index name a symlink to it. */
+	ix = etag_index_open(t->dir, 0);
+	assert_non_null(ix);
+	fill(ix, 50);
+	assert_int_equal(etag_index_save(ix), 0);
+	etag_index_close(ix);
+	assert_int_equal(rename(t->path, victim), 0);
+	assert_int_equal(symlink(victim, t->path), 0);
+	assert_int_equal(symlink(victim, link2), 0);
+	spit(stale, "half a save", 11);
+	ix = etag_index_open(t->dir, 0);
+	assert_non_null(ix);
+	assert_int_equal(etag_index_count(ix, "site") +
+	    etag_index_count(ix, "logs"), 0);	/* not read through it */
+	assert_int_equal(etag_index_put(ix, "b", "k", MD5_A, 1, 0), 0);
+	assert_int_equal(etag_index_save(ix), 0);
+	etag_index_close(ix);
+	/* The victim is untouched; the index is a file of its own now. */
+	v = slurp(victim, &n);
+	assert_true(n > 100);
+	free(v);
+	assert_int_equal(lstat(t->path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(lstat(link2, &st), -1);
+	assert_int_equal(lstat(stale, &st), -1);
+	assert_int_equal(names_in(t->dir, ETAG_INDEX_FILE), 1);
+	assert_true(opens_whole(t, 50) == 0);
+	unlink(victim);
+
+	/* A FIFO where the index goes: an empty index at once. */
+	unlink(t->path);
+	assert_int_equal(mkfifo(t->path, 0600), 0);
+	ix = etag_index_open(t->dir, 0);
+	assert_non_null(ix);
+	assert_int_equal(etag_index_count(ix, "b"), 0);
+	assert_int_equal(etag_index_put(ix, "b", "k", MD5_A, 1, 0), 0);
+	assert_int_equal(etag_index_save(ix), 0);
+	etag_index_close(ix);
+	assert_int_equal(lstat(t->path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	/* Saves leave nothing else behind, and a failed one neither. */
+	assert_int_equal(names_in(t->dir, ETAG_INDEX_FILE), 1);
+	ix = etag_index_open(t->dir, 0);
+	assert_non_null(ix);
+	assert_int_equal(etag_index_same(ix, "b", "k", MD5_A, 1), 1);
+	assert_int_equal(chmod(t->dir, 0500), 0);
+	if (geteuid() != 0)
+		assert_int_equal(etag_index_save(ix), -1);
+	assert_int_equal(chmod(t->dir, 0700), 0);
+	etag_index_close(ix);
+	assert_int_equal(names_in(t->dir, ETAG_INDEX_FILE), 1);
 }
 
 /* --- max_bytes ----------------------------------------------------------- */
@@ -966,6 +1379,7 @@ static void *
 worker_run(void *arg)
 {
 	struct worker	*w = arg;
+	struct s3_meta	 m;
 	char		 k[128], e[80];
 	unsigned	 i, key;
 
@@ -975,9 +1389,18 @@ worker_run(void *arg)
 		mketag(e, sizeof(e), key, 0);
 		if (etag_index_put(w->ix, "b", k, e, 10, 1) == -1)
 			w->bad++;
-		/* Shared keys, written by everyone. */
+		/* Shared keys, written by everyone, with digests. */
 		if (etag_index_put(w->ix, "b", i % 2 ? "shared/a" :
 		    "shared/b", MD5_A, 10, 0) == -1)
+			w->bad++;
+		m.known = 1;
+		m.redirect = 0;
+		m.digest = w->id;
+		if (etag_index_put_meta(w->ix, "b", "shared/m", MD5_A, &m, 10,
+		    i % 2) == -1)
+			w->bad++;
+		if (!etag_index_lookup(w->ix, "b", "shared/m", MD5_A, 10,
+		    &m) || !m.known || m.digest >= NTHREADS)
 			w->bad++;
 		if (!etag_index_same(w->ix, "b", k, e, 10))
 			w->bad++;
@@ -1016,7 +1439,7 @@ test_threads(void **state)
 		assert_int_equal(w[i].bad, 0);
 	}
 	assert_int_equal(etag_index_count(ix, "b"),
-	    NTHREADS * PER_THREAD / 5 * 4 + 2);
+	    NTHREADS * PER_THREAD / 5 * 4 + 3);
 	for (key = 0; key < NTHREADS * PER_THREAD; key++) {
 		mkkey(k, sizeof(k), key);
 		mketag(e, sizeof(e), key, 0);
@@ -1563,6 +1986,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_put_same_del),
+		cmocka_unit_test(test_meta),
+		cmocka_unit_test(test_uploads),
 		cmocka_unit_test(test_etag_forms),
 		cmocka_unit_test(test_churn),
 		cmocka_unit_test(test_model),
@@ -1572,6 +1997,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_save_shuffled, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_old_format, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_planted, setup,
 		    teardown),
 		cmocka_unit_test(test_max_bytes),
 		cmocka_unit_test(test_threads),
