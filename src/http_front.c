@@ -216,6 +216,8 @@ struct front_req {
 	const char		*pending_msg;
 
 	struct buf		 wbody;		/* a write's answer, whole */
+	struct buf		 msg;		/* an error's message, built */
+	const char		*detail;	/* why we answered an error */
 	/* A copy of the request body, when inval_queue_write() wants it
 	 * (DeleteObjects: the keys to fall back to). */
 	struct buf		 req_body;
@@ -394,6 +396,7 @@ answer_error_close(struct front_req *r, enum s3_err e, const char *msg,
 
 	upstream_free(r->x);		/* aborts: nothing half-sent stays */
 	r->x = NULL;
+	r->detail = msg != NULL ? msg : s3_err_message(e);
 	if (e == S3_ERR_SIGNATURE_DOES_NOT_MATCH &&
 	    r->auth.string_to_sign != NULL) {
 		ex[n].name = "AWSAccessKeyId";
@@ -1227,8 +1230,16 @@ on_head(struct front_req *r, const char *method, const char *version)
 			return answer_error(r, S3_ERR_METHOD_NOT_ALLOWED, NULL);
 	} else {
 		r->bucket = cfg_bucket_find(cfg, r->s3.bucket);
-		if (r->bucket == NULL)
-			return answer_error(r, S3_ERR_NO_SUCH_BUCKET, NULL);
+		if (r->bucket == NULL) {
+			/* Not NoSuchBucket: the bucket may well exist; this
+			 * proxy just does not serve it (issue 11). */
+			buf_printf(&r->msg, "The bucket %s is not served by "
+			    "this proxy: its configuration needs a [bucket %s] "
+			    "section (or [bucket *]).", r->s3.bucket,
+			    r->s3.bucket);
+			return answer_error(r, S3_ERR_ACCESS_DENIED,
+			    buf_str(&r->msg));
+		}
 		r->upstream_bucket = r->bucket->upstream_bucket != NULL ?
 		    r->bucket->upstream_bucket : r->s3.bucket;
 	}
@@ -1652,6 +1663,7 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 	r->t0_wall = util_now_ms();
 	r->spool_fd = -1;
 	buf_init(&r->wbody);
+	buf_init(&r->msg);
 	buf_init(&r->req_body);
 	/* xorshift64*: request ids need to be unique, not secret. */
 	l->rid ^= l->rid >> 12;
@@ -1699,7 +1711,9 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	    LOG_STR("unchanged", r->recorded.outcome == IQ_UNCHANGED ? "yes" :
 	    "no"),
 	    LOG_STR("end", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" :
-	    "aborted") }, 14);
+	    "aborted"),
+	    /* Which check refused it, when we did (issue 11). */
+	    LOG_STR("detail", r->detail) }, r->detail != NULL ? 15 : 14);
 	metrics_request(r->s3.op, r->status, r->received, r->bytes_out,
 	    r->upstream_answered ? upstream_ms(r->x) : -1);
 	inval_queue_read_end(r->learner);
@@ -1714,6 +1728,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	auth_result_fini(&r->auth);
 	s3_req_fini(&r->s3);
 	buf_fini(&r->wbody);
+	buf_fini(&r->msg);
 	buf_fini(&r->req_body);
 	free(r->hdrs);
 	free(r->fwd);
@@ -2053,45 +2068,6 @@ loop_init(struct http_front *f, struct loop *l, unsigned idx)
 	return 0;
 }
 
-static int
-open_listener(const struct cfg *cfg)
-{
-	struct addrinfo	 hints, *ai = NULL;
-	char		 host[256], port_s[8];
-	unsigned	 port;
-	int		 fd = -1, one = 1, rc;
-
-	if (util_split_hostport(cfg->server.listen, host, sizeof(host),
-	    &port) == -1) {
-		log_error("server.listen: bad address %s", cfg->server.listen);
-		return -1;
-	}
-	snprintf(port_s, sizeof(port_s), "%u", port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(host, port_s, &hints, &ai);
-	if (rc != 0) {
-		log_error("server.listen %s: %s", cfg->server.listen,
-		    gai_strerror(rc));
-		return -1;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    listen(fd, 1024) == -1) {
-		log_error("cannot listen on %s: %s", cfg->server.listen,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	return fd;
-}
-
 static unsigned
 thread_count(const struct cfg *cfg)
 {
@@ -2130,6 +2106,7 @@ struct http_front *
 http_front_start(const struct cfg *cfg)
 {
 	struct http_front	*f;
+	char			 err[512];
 	unsigned		 i, margin;
 
 	if (cfg->server.tls_cert[0] != '\0' &&
@@ -2154,9 +2131,11 @@ http_front_start(const struct cfg *cfg)
 		if (f->tls_cert == NULL || f->tls_key == NULL)
 			goto fail;
 	}
-	f->listen_fd = open_listener(cfg);
-	if (f->listen_fd == -1)
+	f->listen_fd = util_listen(cfg->server.listen, 1024, err, sizeof(err));
+	if (f->listen_fd == -1) {
+		log_error("server.listen: %s", err);
 		goto fail;
+	}
 	f->n_loops = thread_count(cfg);
 	f->loops = calloc(f->n_loops, sizeof(*f->loops));
 	if (f->loops == NULL)

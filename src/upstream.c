@@ -946,24 +946,139 @@ upstream_free(struct upstream_xfer *x)
 	free(x);
 }
 
-int
-upstream_reachable(long timeout_ms)
+static size_t
+probe_body(char *p, size_t size, size_t nmemb, void *ud)
 {
-	CURL	*e;
-	char	 url[300];
-	int	 ok;
+	struct buf	*b = ud;
 
+	if (b->len < 4096)
+		buf_append(b, p, size * nmemb);
+	return size * nmemb;
+}
+
+static size_t
+probe_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+	int	*s3 = ud;
+	size_t	 n = size * nmemb;
+
+	/* S3 names every answer; moto does so as AWS's other services do. */
+	if ((n > 17 && strncasecmp(p, "x-amz-request-id:", 17) == 0) ||
+	    (n > 17 && strncasecmp(p, "x-amzn-requestid:", 17) == 0))
+		*s3 = 1;
+	return n;
+}
+
+/*
+ * /readyz: a signed GET / (ListBuckets) at the endpoint.  Any answer S3
+ * could give is "ready", a 403 among them (a deploy key need not list
+ * buckets); no answer, or one that is not S3's (no request id, no S3
+ * document: a web server at a wrong endpoint), is not, with why.
+ */
+int
+upstream_probe(long timeout_ms, char *why, size_t whysz)
+{
+	struct credentials	 c;
+	struct sigv4_outgoing	 o;
+	struct curl_slist	*hl = NULL, *n;
+	struct buf		 host, url, auth, body, h;
+	char			 amz_date[17];
+	const char		*names[4], *values[4];
+	long			 status = 0;
+	int			 s3 = 0, ok = 0, i, nh = 0;
+	CURL			*e = NULL;
+	CURLcode		 cc;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&host);
+	buf_init(&url);
+	buf_init(&auth);
+	buf_init(&body);
+	buf_init(&h);
+	if (credentials_get(&c) == -1) {
+		snprintf(why, whysz, "no upstream credentials");
+		goto out;
+	}
+	if (strchr(up.host, ':') != NULL)
+		buf_printf(&host, "[%s]", up.host);
+	else
+		buf_puts(&host, up.host);
+	if (!up.default_port)
+		buf_printf(&host, ":%u", up.port);
+	buf_printf(&url, "%s://%s/", up.scheme, buf_str(&host));
+	memset(&o, 0, sizeof(o));
+	o.method = "GET";
+	o.host = buf_str(&host);
+	o.canonical_uri = "/";
+	o.canonical_query = "";
+	o.payload_hash = SIGV4_EMPTY_SHA256;
+	o.region = up.region;
+	o.service = "s3";
+	o.access_key_id = c.access_key_id;
+	o.secret_access_key = c.secret_access_key;
+	o.session_token = c.session_token;
+	o.now = util_now();
 	e = curl_easy_init();
-	if (e == NULL)
-		return 0;
-	snprintf(url, sizeof(url), "%s://%s%s%s:%u/", up.scheme,
-	    strchr(up.host, ':') != NULL ? "[" : "", up.host,
-	    strchr(up.host, ':') != NULL ? "]" : "", up.port);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+	if (e == NULL || !buf_ok(&host) || !buf_ok(&url) ||
+	    sigv4_sign_request(&o, NULL, amz_date, &auth) == -1) {
+		snprintf(why, whysz, "out of memory");
+		goto out;
+	}
+	names[nh] = "Host";
+	values[nh++] = buf_str(&host);
+	names[nh] = "x-amz-date";
+	values[nh++] = amz_date;
+	names[nh] = "x-amz-content-sha256";
+	values[nh++] = SIGV4_EMPTY_SHA256;
+	names[nh] = "Authorization";
+	values[nh++] = buf_str(&auth);
+	for (i = 0; i < nh; i++) {
+		buf_reset(&h);
+		buf_printf(&h, "%s: %s", names[i], values[i]);
+		n = buf_ok(&h) ? curl_slist_append(hl, buf_str(&h)) : NULL;
+		if (n == NULL)
+			goto out;
+		hl = n;
+	}
+	if (c.session_token[0] != '\0') {
+		buf_reset(&h);
+		buf_printf(&h, "x-amz-security-token: %s", c.session_token);
+		n = buf_ok(&h) ? curl_slist_append(hl, buf_str(&h)) : NULL;
+		if (n == NULL)
+			goto out;
+		hl = n;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-	ok = curl_easy_perform(e) == CURLE_OK;
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, probe_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, probe_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &s3);
+	cc = curl_easy_perform(e);
+	if (cc != CURLE_OK) {
+		snprintf(why, whysz, "upstream %s unreachable: %s",
+		    buf_str(&url), curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	if (s3 || strstr(buf_str(&body), "<ListAllMyBucketsResult") != NULL ||
+	    strstr(buf_str(&body), "<Error>") != NULL)
+		ok = 1;
+	else
+		snprintf(why, whysz, "upstream %s answered HTTP %ld, not as S3 "
+		    "does (no request id, no S3 document): a wrong "
+		    "upstream.endpoint?", buf_str(&url), status);
+out:
 	curl_easy_cleanup(e);
+	curl_slist_free_all(hl);
+	credentials_wipe(&c);
+	buf_wipe(&auth);
+	buf_wipe(&h);
+	buf_fini(&host);
+	buf_fini(&url);
+	buf_fini(&body);
 	return ok;
 }

@@ -71,9 +71,10 @@ int	upstream_init(const struct cfg *);
 void	upstream_fini(void);
 /* Connections opened so far (for tests and metrics). */
 uint64_t upstream_connections_opened(void);
-/* 1 when a connection to the upstream endpoint opens (TLS included) within
- * timeout_ms: for /readyz.  Blocks: not for loop threads. */
-int	upstream_reachable(long timeout_ms);
+/* 1 when the upstream endpoint answers a signed ListBuckets as S3 does
+ * (any status, a 403 too) within timeout_ms; else 0 with why.  For
+ * /readyz.  Blocks: not for loop threads. */
+int	upstream_probe(long timeout_ms, char *why, size_t whysz);
 
 struct upstream_client *upstream_client_new(struct evloop *);
 /* Aborts what is still running. */

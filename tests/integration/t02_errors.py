@@ -201,11 +201,21 @@ def run(t, ws, stack):
                  too_long, 400, "AuthorizationQueryParametersError")
 
     def other_bucket():
+        n0 = seen()
         path, h = signed("GET", "x.txt", bucket="other")
-        return send("GET", path, h)
-    refused_case("bucket not configured ('other'; only [bucket blog]): 404 "
-                 "NoSuchBucket, nothing forwarded", other_bucket, 404,
-                 "NoSuchBucket")
+        st, hdrs, body = send("GET", path, h)
+        ok, problems, err = error_check(st, hdrs, body, 403, "AccessDenied")
+        # Not NoSuchBucket (the bucket may exist): what to configure.
+        if "[bucket other]" not in (err.get("Message") or ""):
+            ok = False
+            problems.append("the message does not name [bucket other]")
+        if seen() != n0:
+            ok = False
+            problems.append("forwarded upstream")
+        return ok, report(problems, st, hdrs, body)
+    t.case("bucket not configured ('other'; only [bucket blog]): 403 "
+           "AccessDenied naming the section to add, nothing forwarded",
+           other_bucket)
 
     # the reader: an object to read first
     s3.put_object(Bucket=BUCKET, Key="reader/readable.txt", Body=b"readable")
