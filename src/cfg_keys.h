@@ -66,8 +66,8 @@ CFG_KEY(server, tls_cert, STRING, server.tls_cert, "", NULL,
     "PEM certificate chain file for HTTPS (needs tls_key)")
 CFG_KEY(server, tls_key, STRING, server.tls_key, "", NULL,
     "PEM private key file for HTTPS (needs tls_cert)")
-CFG_KEY(server, max_header_size, SIZE, server.max_header_size, "16k", "64k",
-    "largest request line plus headers accepted")
+CFG_KEY(server, max_header_size, SIZE, server.max_header_size, "8k", "64k",
+    "largest request line plus headers accepted (S3's own limit is 8 KB)")
 CFG_KEY(server, spool_max, SIZE, server.spool_max, "1g", "5g",
     "most bytes of one request body the proxy may spool")
 CFG_KEY(server, client_timeout, DURATION, server.client_timeout_ms, "60s",

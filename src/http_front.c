@@ -81,6 +81,7 @@
 #define WATCHDOG_MS	500
 #define RATE_WINDOW_MS	10000
 #define ACCEPT_BATCH	64
+#define POOL_SLACK	(2 * 1024)	/* parsed fields, our answer's head */
 #define MAX_THREADS	64
 
 enum phase {
@@ -2030,8 +2031,11 @@ loop_init(struct http_front *f, struct loop *l, unsigned idx)
 	    0 ? 3 * RATE_WINDOW_MS : 0) + 999) / 1000), NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
 	    (intptr_t)f->hard_limit, NULL };
+	/* libmicrohttpd's per-connection pool: the head, its parsed fields
+	 * and our answer's head.  It is zeroed after every request, so it
+	 * stays resident: its size is what an idle connection costs. */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (intptr_t)(cfg->server.max_header_size + 16 * 1024), NULL };
+	    (intptr_t)(cfg->server.max_header_size + POOL_SLACK), NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SIGPIPE_HANDLED_BY_APP,
 	    1, NULL };
 	/* Refuse what RFC 9112 says to refuse rather than guess. */
