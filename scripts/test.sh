@@ -79,7 +79,7 @@ rerun() {
 	name=$2
 	[ -f "$dir/Makefile" ] || return
 	echo "=== $name"
-	(cd "$dir" && eval "make -j\"$jobs\" check TEST_SUITE_LOG=$name.log TESTS=\"$3\" $4" \
+	(cd "$dir" && eval "make -j\"$jobs\" check TEST_SUITE_LOG=$name.log TESTS=\"$3\" ${4:-}" \
 	    >"$name.out" 2>&1) || status=1
 	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$dir/$name.out" | sed "s/^/[$name] /"
 	if grep -qE '^(FAIL|ERROR|XPASS):' "$dir/$name.out"; then

@@ -37,12 +37,14 @@ NAME = "t23_state_dir"
 BUCKET = "sd-bucket"
 
 # Files the daemon creates in state_dir, with their temporary names.
-# SAFE_NAMES: opened without following links (tested below).  The others
-# are the journal's, the index's and the worker's, made safe on another
-# branch: move each to SAFE_NAMES once it is.
+# SAFE_NAMES: opened without following links, and a planted link refused
+# at start (tested below).  The others are the journal's, the index's and
+# the worker's: written through mkstemp() and rename(), read without
+# following links, planted links tested by t20_journal_damage.py (journal,
+# markers, worker files) and test_etag_index (the index).
 SAFE_NAMES = ["lock"]
-OTHER_NAMES = ["journal", "journal.tmp", "etag-index", "etag-index.tmp",
-               "instance-id", "instance-id.tmp", "usage", "usage.tmp"]
+OTHER_NAMES = ["journal", "journal.clean", "journal.lost", "etag-index",
+               "instance-id", "usage"]
 KNOWN_NAMES = SAFE_NAMES + OTHER_NAMES
 # mkstemp() names: random, nothing to plant.
 KNOWN_PATTERNS = [r"^spool\.[A-Za-z0-9]{6}$"]
