@@ -342,14 +342,15 @@ do_flush(long wait_s, int strict, struct buf *b)
 static void
 do_ready(struct areq *r)
 {
-	const char	*why = NULL;
+	char		 why[512];
 
+	why[0] = '\0';
 	if (!inval_ready())
-		why = "journal not writable\n";
-	else if (!upstream_reachable(2000))
-		why = "upstream unreachable\n";
-	r->status = why != NULL ? 503 : 200;
-	buf_puts(&r->body, why != NULL ? why : "ready\n");
+		snprintf(why, sizeof(why), "journal not writable");
+	else
+		(void)upstream_probe(2000, why, sizeof(why));
+	r->status = why[0] != '\0' ? 503 : 200;
+	buf_printf(&r->body, "%s\n", why[0] != '\0' ? why : "ready");
 }
 
 /* The answer is in r: hand the connection back to libmicrohttpd, whose
@@ -735,45 +736,6 @@ acceptor_main(void *arg)
 /* ---- start and stop ------------------------------------------------- */
 
 static int
-listen_on(const struct cfg *cfg, const char *host, unsigned port)
-{
-	struct addrinfo	 hints, *ai = NULL;
-	char		 port_s[8];
-	int		 fd = -1, one = 1, rc;
-
-	snprintf(port_s, sizeof(port_s), "%u", port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(host, port_s, &hints, &ai);
-	if (rc != 0) {
-		log_error("server.admin_listen %s: cannot resolve: %s",
-		    cfg->server.admin_listen, gai_strerror(rc));
-		return -1;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
-	if (fd == -1)
-		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ai->ai_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1)
-		goto fail;
-	freeaddrinfo(ai);
-	return fd;
-fail:
-	log_error("cannot listen on %s (admin): %s%s",
-	    cfg->server.admin_listen, strerror(errno), errno == EADDRINUSE ?
-	    " (another process has it: another s3inval?)" : "");
-	if (fd != -1)
-		close(fd);
-	freeaddrinfo(ai);
-	return -1;
-}
-
-static int
 load_token(struct admin *a)
 {
 	char	*tok = NULL;
@@ -796,7 +758,7 @@ struct admin *
 admin_start(const struct cfg *cfg)
 {
 	struct admin	*a;
-	char		 host[256];
+	char		 host[256], err[512];
 	unsigned	 port, flags;
 
 	if (util_split_hostport(cfg->server.admin_listen, host, sizeof(host),
@@ -825,9 +787,11 @@ admin_start(const struct cfg *cfg)
 		log_warn("the admin listener on %s has no server.admin_token: "
 		    "whoever reaches it may read /status and POST /flush",
 		    cfg->server.admin_listen);
-	a->lfd = listen_on(cfg, host, port);
-	if (a->lfd == -1)
+	a->lfd = util_listen(cfg->server.admin_listen, 128, err, sizeof(err));
+	if (a->lfd == -1) {
+		log_error("server.admin_listen: %s", err);
 		goto fail;
+	}
 	if (pipe2(a->wake, O_CLOEXEC) == -1) {
 		log_error("admin listener: pipe: %s", strerror(errno));
 		goto fail;

@@ -97,6 +97,7 @@ struct ac_decoder {
 	uint64_t	 announced;		/* chunk sizes so far */
 	uint64_t	 emitted;
 	size_t		 max_chunk;
+	int		 stream;		/* emit before the check */
 	size_t		 chunk_len;		/* the current chunk */
 	size_t		 remaining;		/* its bytes to come */
 
@@ -490,7 +491,7 @@ parse_header(struct ac_decoder *d)
 	if (size == 0)
 		return final_chunk(d);
 	if (d->mode != AC_UNSIGNED_TRAILER) {
-		if (d->hold_cap < d->chunk_len) {
+		if (!d->stream && d->hold_cap < d->chunk_len) {
 			free(d->hold);
 			d->hold_cap = 0;
 			d->hold = malloc(d->chunk_len);
@@ -659,7 +660,7 @@ take_data(struct ac_decoder *d, const char *in, size_t len, size_t *used,
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
 	char		 hash[SIGV4_HEX_LEN + 1];
-	const char	*src;
+	const char	*src = in;
 	size_t		 n;
 
 	n = len < d->remaining ? len : d->remaining;
@@ -672,7 +673,10 @@ take_data(struct ac_decoder *d, const char *in, size_t len, size_t *used,
 		if (EVP_DigestUpdate(d->chunk_md, in, n) != 1)
 			return reject(d, S3_ERR_INTERNAL_ERROR,
 			    "SHA-256 failure");
-		if (d->hold_len == 0 && d->remaining == 0)
+		if (d->stream) {
+			if (deliver(d, in, n, emit, arg) == -1)
+				return -1;
+		} else if (d->hold_len == 0 && d->remaining == 0)
 			src = in;	/* the whole chunk: no copy */
 		else {
 			memcpy(d->hold + d->hold_len, in, n);
@@ -688,7 +692,8 @@ take_data(struct ac_decoder *d, const char *in, size_t len, size_t *used,
 			if (check_chunk_sig(d, hash) == -1)
 				return -1;
 			d->hold_len = 0;
-			if (deliver(d, src, d->chunk_len, emit, arg) == -1)
+			if (!d->stream &&
+			    deliver(d, src, d->chunk_len, emit, arg) == -1)
 				return -1;
 		}
 	}
@@ -751,6 +756,7 @@ aws_chunked_decoder_new(const struct ac_params *p, enum s3_err *err,
 	d->state = ST_HEADER;
 	d->decoded_length = p->decoded_length;
 	d->max_chunk = p->max_chunk != 0 ? p->max_chunk : AC_MAX_CHUNK_DEFAULT;
+	d->stream = p->stream;
 
 	/*
 	 * x-amz-trailer: one known checksum name, any case, nothing around

@@ -14,7 +14,8 @@
  *    previous signature "\n" hex(sha256("")) "\n" hex(sha256(data))), the
  *    first previous signature being the seed (the request's own).  A
  *    chunk's data is emitted only after its signature checks, so the
- *    decoder holds at most one chunk (max_chunk bounds it).
+ *    decoder holds at most one chunk (max_chunk bounds it); with
+ *    params.stream it is emitted as it arrives and checked at its end.
  *  - STREAMING-UNSIGNED-PAYLOAD-TRAILER: no chunk signatures; data is
  *    emitted as it arrives; the trailer checksum is the integrity check.
  *  - The trailer named by x-amz-trailer (x-amz-checksum-crc32, -crc32c,
@@ -80,6 +81,13 @@ struct ac_params {
 	const char	*trailer;	/* x-amz-trailer value, NULL: none */
 	uint64_t	 decoded_length; /* x-amz-decoded-content-length */
 	size_t		 max_chunk;	/* 0: AC_MAX_CHUNK_DEFAULT */
+	/* Signed modes: emit a chunk's data as it arrives and check its
+	 * signature at its end (a bad one fails the decoder then), instead
+	 * of holding the chunk until it is verified.  For a caller that
+	 * holds back the end of the body until decode_finish() passed, so
+	 * that nothing unverified is ever committed: memory then stays
+	 * bounded whatever the chunk size. */
+	int		 stream;
 	/* Signed modes: the request's signing key, X-Amz-Date, credential
 	 * scope and signature (the seed).  The key is copied and wiped on
 	 * free. */

@@ -112,6 +112,8 @@ struct cfg {
 		uint64_t spool_max;		/* chunked body spool bound */
 		int64_t	 client_timeout_ms;	/* idle client connection */
 		unsigned max_connections;
+		uint64_t min_rate;		/* bytes/s, 0: none */
+		unsigned threads;		/* 0: one per core */
 		int64_t	 shutdown_grace_ms;
 		uint64_t index_max_memory;
 	} server;

@@ -66,14 +66,19 @@ CFG_KEY(server, tls_cert, STRING, server.tls_cert, "", NULL,
     "PEM certificate chain file for HTTPS (needs tls_key)")
 CFG_KEY(server, tls_key, STRING, server.tls_key, "", NULL,
     "PEM private key file for HTTPS (needs tls_cert)")
-CFG_KEY(server, max_header_size, SIZE, server.max_header_size, "16k", "64k",
-    "largest request line plus headers accepted")
+CFG_KEY(server, max_header_size, SIZE, server.max_header_size, "8k", "64k",
+    "largest request line plus headers accepted (S3's own limit is 8 KB)")
 CFG_KEY(server, spool_max, SIZE, server.spool_max, "1g", "5g",
     "most bytes of one request body the proxy may spool")
 CFG_KEY(server, client_timeout, DURATION, server.client_timeout_ms, "60s",
     NULL, "close a connection idle, or slow to send a head, this long")
 CFG_KEY(server, max_connections, UINT, server.max_connections, "1024",
-    "65536", "most client connections at once")
+    "65536", "most client connections at once; past it requests get 503")
+CFG_KEY(server, min_rate, SIZE, server.min_rate, "1k", "1g",
+    "slowest body upload or answer download, bytes a second over 10 s "
+    "(0: none)")
+CFG_KEY(server, threads, UINT, server.threads, "0", "64",
+    "event-loop threads serving clients (0: one per core)")
 CFG_KEY(server, shutdown_grace, DURATION, server.shutdown_grace_ms, "20s",
     NULL, "on SIGTERM, how long in-flight requests may take to finish")
 CFG_KEY(server, index_max_memory, SIZE, server.index_max_memory, "256m",

@@ -2,16 +2,25 @@
 /*
  * http_front: the client-facing S3 listener (libmicrohttpd).
  *
- * Request lifetime: the URI-log callback allocates the request and keeps
- * the raw request target; the first access-handler call (headers only)
- * parses, authenticates and starts the upstream transfer, so a rejected
- * request has no body read ("100 Continue" is never sent); body calls
- * stream into the upstream transfer; the last call waits for the upstream
- * head and queues a response whose body is pulled from the upstream.
+ * Threads: server.threads event loops (one per core by default), each
+ * with its own libmicrohttpd daemon in external-epoll mode and its own
+ * upstream client (a curl multi handle on the same epoll).  Loops accept
+ * from the one listening socket; a connection, its requests and their
+ * upstream transfers stay on the loop that accepted it.  A request never
+ * blocks its loop: while it waits (for the upstream to want the body or
+ * to answer, for the write to be recorded, for response bytes) its
+ * connection is suspended and resumed by the event that ends the wait.
  *
- * Threads: libmicrohttpd runs one thread per connection; everything of a
- * request, including its upstream transfer, lives on that thread.  Shared
- * between threads: the immutable configuration and atomic counters only.
+ * Request lifetime: the URI-log callback allocates the request; the first
+ * access-handler call (headers only) checks the framing, parses,
+ * authenticates and starts the upstream transfer, so a rejected request
+ * has no body read ("100 Continue" is never sent); body calls stream into
+ * the upstream transfer; the last call waits for the upstream head and
+ * queues a response whose body is pulled from the upstream, or, for a
+ * write, hands the answer to inval_queue and answers once it is recorded.
+ *
+ * Shared between threads: the immutable configuration, the client keys
+ * (swapped atomically on SIGHUP) and atomic counters only.
  */
 #ifndef S3I_HTTP_FRONT_H
 #define S3I_HTTP_FRONT_H

@@ -367,54 +367,147 @@ inval_queue_changed_keys(const struct iq_write *w, struct strvec *keys)
 	return changed_keys(w, keys);
 }
 
+#define NOT_RECORDED	"The write could not be recorded for CDN " \
+	"invalidation; please retry."
+
+/* A write being recorded: what the index must learn once it is. */
+struct pending {
+	struct iq_write		 w;		/* what it points to outlives us */
+	struct iq_result	*res;
+	struct strvec		 keys;
+	char			 etag_buf[128];
+	const char		*etag;
+	struct s3_meta		 meta;		/* its served headers */
+	iq_done_fn		 done;
+	void			*arg;
+};
+
+static void
+pending_free(struct pending *p)
+{
+	strvec_fini(&p->keys);
+	free(p);
+}
+
+/*
+ * What w changed (p->keys, p->etag), and whether that is nothing the CDN
+ * serves differently (IQ_UNCHANGED) or nothing at all (IQ_NONE).  Returns
+ * 0, or -1 (out of memory: the client is told to retry rather than lose
+ * the change).
+ */
+static int
+decide(struct pending *p)
+{
+	struct etag_index	*idx = inval_index();
+
+	if (changed_keys(&p->w, &p->keys) == -1)
+		return -1;
+	p->etag = write_etag(&p->w, p->etag_buf, sizeof(p->etag_buf));
+	if (idx != NULL && p->keys.n == 1 &&
+	    p->w.bucket->index == CFG_INDEX_LEARN)
+		write_meta(&p->w, idx, p->etag, &p->meta);
+	if (unchanged(&p->w, idx, &p->keys, p->etag, &p->meta)) {
+		p->res->outcome = IQ_UNCHANGED;
+		inval_note_skipped(p->w.bucket, 1);
+	}
+	return 0;
+}
+
+/* The record is durable (result 0) or failed: tell the index and the
+ * front. */
+static void
+recorded(void *arg, int result)
+{
+	struct pending		*p = arg;
+	struct etag_index	*idx = inval_index();
+	iq_done_fn		 done = p->done;
+	void			*darg = p->arg;
+
+	if (result == 0) {
+		p->res->outcome = IQ_RECORDED;
+		p->res->keys = p->keys.n;
+	} else {
+		p->res->outcome = IQ_FAILED;
+		p->res->keys = 0;
+		p->res->message = NOT_RECORDED;
+	}
+	if (idx != NULL)
+		index_after_write(&p->w, idx, &p->keys, p->etag, &p->meta,
+		    result != 0);
+	pending_free(p);
+	done(darg);
+}
+
+void
+inval_queue_write_async(const struct iq_write *w, struct iq_result *res,
+    iq_done_fn done, void *arg)
+{
+	struct pending	*p;
+
+	memset(res, 0, sizeof(*res));
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		res->outcome = IQ_FAILED;
+		res->message = NOT_RECORDED;
+		done(arg);
+		return;
+	}
+	p->w = *w;
+	p->res = res;
+	p->done = done;
+	p->arg = arg;
+	strvec_init(&p->keys);
+	if (decide(p) == -1) {
+		recorded(p, -1);
+		return;
+	}
+	if (res->outcome == IQ_UNCHANGED || p->keys.n == 0) {
+		/* Nothing to journal: the index still learns the write. */
+		if (inval_index() != NULL)
+			index_after_write(&p->w, inval_index(), &p->keys,
+			    p->etag, &p->meta, 0);
+		pending_free(p);
+		done(arg);
+		return;
+	}
+	inval_record_async(w->bucket, w->s3->bucket,
+	    (const char *const *)p->keys.v, p->keys.n, recorded, p);
+}
+
+/* inval_queue_write(): the asynchronous one, waited for. */
+struct waiter {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 done;
+};
+
+static void
+wake_waiter(void *arg)
+{
+	struct waiter	*wt = arg;
+
+	pthread_mutex_lock(&wt->mu);
+	wt->done = 1;
+	pthread_cond_signal(&wt->cv);
+	pthread_mutex_unlock(&wt->mu);
+}
+
 int
 inval_queue_write(const struct iq_write *w, struct iq_result *res)
 {
-	struct strvec		 keys;
-	struct etag_index	*idx = inval_index();
-	struct s3_meta		 meta;
-	const char		*etag = NULL;
-	char			 etag_buf[128];
-	int			 failed = 0;
+	struct waiter	 wt;
 
-	memset(&meta, 0, sizeof(meta));
-	memset(res, 0, sizeof(*res));
-	strvec_init(&keys);
-	if (changed_keys(w, &keys) == -1) {
-		/* Out of memory: the client is told to retry rather than
-		 * lose the change. */
-		failed = 1;
-		res->message = "The write could not be recorded for CDN "
-		    "invalidation; please retry.";
-	}
-	if (!failed)
-		etag = write_etag(w, etag_buf, sizeof(etag_buf));
-	if (!failed && idx != NULL && keys.n == 1 &&
-	    w->bucket->index == CFG_INDEX_LEARN)
-		write_meta(w, idx, etag, &meta);
-	if (!failed && unchanged(w, idx, &keys, etag, &meta)) {
-		res->outcome = IQ_UNCHANGED;
-		inval_note_skipped(w->bucket, 1);
-	} else if (!failed && keys.n > 0) {
-		if (inval_record(w->bucket, w->s3->bucket,
-		    (const char *const *)keys.v, keys.n) == -1) {
-			failed = 1;
-			res->message = "The write could not be recorded for "
-			    "CDN invalidation; please retry.";
-		} else {
-			res->outcome = IQ_RECORDED;
-			res->keys = keys.n;
-		}
-	}
-	if (idx != NULL)
-		index_after_write(w, idx, &keys, etag, &meta, failed);
-	strvec_fini(&keys);
-	if (failed) {
-		res->outcome = IQ_FAILED;
-		res->keys = 0;
-		return -1;
-	}
-	return 0;
+	memset(&wt, 0, sizeof(wt));
+	pthread_mutex_init(&wt.mu, NULL);
+	pthread_cond_init(&wt.cv, NULL);
+	inval_queue_write_async(w, res, wake_waiter, &wt);
+	pthread_mutex_lock(&wt.mu);
+	while (!wt.done)
+		pthread_cond_wait(&wt.cv, &wt.mu);
+	pthread_mutex_unlock(&wt.mu);
+	pthread_cond_destroy(&wt.cv);
+	pthread_mutex_destroy(&wt.mu);
+	return res->outcome == IQ_FAILED ? -1 : 0;
 }
 
 /* 1 when a parameter of the request asks S3 to answer with other headers

@@ -100,6 +100,18 @@ int	inval_queue_wants_request_body(enum s3_op);
 int	inval_queue_write(const struct iq_write *, struct iq_result *res);
 
 /*
+ * inval_queue_write() without blocking, for the front's event loops: res
+ * is filled and done(arg) called exactly once: before this returns when
+ * nothing needs recording (or it failed at once), else from the journal's
+ * commit thread once the record is durable or failed.  w itself is
+ * copied; what it points to must stay valid until done runs, which must
+ * not block.
+ */
+typedef void (*iq_done_fn)(void *arg);
+void	inval_queue_write_async(const struct iq_write *, struct iq_result *res,
+	    iq_done_fn done, void *arg);
+
+/*
  * What a successful write changed (s3_op_table.h), decided as
  * inval_queue_write() decides it, appended to keys: the keys, or
  * INVAL_WHOLE_BUCKET.  Nothing for a write that did not happen (200 with

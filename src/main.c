@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,6 +262,32 @@ graceful_stop(const struct cfg *cfg, struct http_front *front)
 	}
 }
 
+/*
+ * Every client connection, every upstream one and the journal's files are
+ * descriptors: take what the hard limit allows (the soft default, 1024,
+ * is below the default server.max_connections), and say so when even
+ * that is short.
+ */
+static void
+raise_fd_limit(const struct cfg *cfg)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = (rlim_t)cfg->server.max_connections * 2 + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("the open-file limit (%llu) is below what "
+		    "server.max_connections = %u may need (%llu): raise it "
+		    "(ulimit -n, LimitNOFILE=)", (unsigned long long)rl.rlim_cur,
+		    cfg->server.max_connections, (unsigned long long)want);
+}
+
 static int
 run_daemon(int argc, char **argv)
 {
@@ -323,6 +350,7 @@ run_daemon(int argc, char **argv)
 		goto out;
 	}
 	perm_check(cfg, log_warn_cb, NULL);
+	raise_fd_limit(cfg);
 	if (!fg) {
 		if (detach_start() == -1) {
 			snprintf(err, sizeof(err), "cannot detach: %s",

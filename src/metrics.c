@@ -24,6 +24,27 @@ static atomic_uint_fast64_t requests[S3_OP__COUNT][N_CLASS];
 static atomic_uint_fast64_t bytes_in, bytes_out;
 static atomic_uint_fast64_t lat_bucket[N_BUCKETS + 1];
 static atomic_uint_fast64_t lat_count, lat_sum_ms;
+static atomic_int_fast64_t conns_open;
+static atomic_uint_fast64_t conns_refused, conns_cut_slow;
+
+void
+metrics_conn_open(int delta)
+{
+	atomic_fetch_add(&conns_open, delta);
+}
+
+void
+metrics_conn_refused(void)
+{
+	atomic_fetch_add(&conns_refused, 1);
+}
+
+void
+metrics_conn_cut_slow(void)
+{
+	atomic_fetch_add(&conns_cut_slow, 1);
+}
+
 static atomic_uint_fast64_t unclassified_writes, write_fallbacks;
 
 void
@@ -120,6 +141,22 @@ metrics_render(struct buf *b)
 	    "s3inval_upstream_seconds_count %" PRIu64 "\n",
 	    (double)atomic_load(&lat_sum_ms) / 1000.0,
 	    (uint64_t)atomic_load(&lat_count));
+	buf_printf(b, "# HELP s3inval_client_connections Client connections "
+	    "open now.\n# TYPE s3inval_client_connections gauge\n"
+	    "s3inval_client_connections %" PRId64 "\n"
+	    "# HELP s3inval_client_connections_refused_total Requests "
+	    "answered 503 (or connections closed) past "
+	    "server.max_connections.\n"
+	    "# TYPE s3inval_client_connections_refused_total counter\n"
+	    "s3inval_client_connections_refused_total %" PRIu64 "\n"
+	    "# HELP s3inval_client_connections_cut_slow_total Connections "
+	    "closed for a head slower than client_timeout or a body or "
+	    "answer slower than min_rate.\n"
+	    "# TYPE s3inval_client_connections_cut_slow_total counter\n"
+	    "s3inval_client_connections_cut_slow_total %" PRIu64 "\n",
+	    (int64_t)atomic_load(&conns_open),
+	    (uint64_t)atomic_load(&conns_refused),
+	    (uint64_t)atomic_load(&conns_cut_slow));
 	buf_printf(b, "# HELP s3inval_upstream_connections_total Connections "
 	    "opened to the upstream.\n"
 	    "# TYPE s3inval_upstream_connections_total counter\n"

@@ -13,6 +13,11 @@
 
 void	metrics_request(enum s3_op, unsigned status, uint64_t bytes_in,
 	    uint64_t bytes_out, int64_t upstream_ms);
+/* The front's connections: opened (+1) and closed (-1); refused at
+ * server.max_connections; cut as too slow. */
+void	metrics_conn_open(int delta);
+void	metrics_conn_refused(void);
+void	metrics_conn_cut_slow(void);
 /* A successful write of an operation s3_op_table.h does not know
  * (s3inval_unclassified_writes_total). */
 void	metrics_unclassified_write(void);

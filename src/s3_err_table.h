@@ -12,6 +12,8 @@ S3E(AUTH_HEADER_MALFORMED,	400, "AuthorizationHeaderMalformed", 0,
     "The authorization header is malformed")
 S3E(AUTH_QUERY_MALFORMED,	400, "AuthorizationQueryParametersError", 0,
     "Error parsing the X-Amz-Credential parameter")
+S3E(BAD_GATEWAY,		502, "BadGateway",		1,
+    "The upstream's answer could not be relayed.")
 S3E(BAD_DIGEST,			400, "BadDigest",		0,
     "The Content-MD5 or checksum you specified did not match what we "
     "received")

@@ -10,6 +10,7 @@
 #include <libxml/tree.h>
 
 #include "buf.h"
+#include "s3_err.h"
 #include "s3_xml.h"
 #include "sigv4.h"
 
@@ -220,6 +221,88 @@ s3_xml_result_etag(const char *p, size_t n, char *out, size_t outsz)
 		free(t);
 		break;
 	}
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+static void
+dump(struct buf *out, xmlDocPtr doc, xmlNodePtr node)
+{
+	xmlBufferPtr	 xb = xmlBufferCreate();
+
+	if (xb == NULL) {
+		buf_append(out, "", 0);
+		out->oom = 1;
+		return;
+	}
+	if (xmlNodeDump(xb, doc, node, 0, 0) >= 0)
+		buf_append(out, xmlBufferContent(xb),
+		    (size_t)xmlBufferLength(xb));
+	else
+		out->oom = 1;
+	xmlBufferFree(xb);
+}
+
+int
+s3_xml_filter_buckets(const char *p, size_t n,
+    void (*names)(void *, const char *, struct strvec *), void *arg,
+    struct buf *out)
+{
+	xmlDocPtr	 doc;
+	xmlNodePtr	 root, c, b, f;
+	struct strvec	 mapped;
+	char		*name;
+	size_t		 i;
+	int		 rc = -1;
+
+	doc = parse(p, n);
+	if (doc == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if (root == NULL || !is(root, "ListAllMyBucketsResult"))
+		goto out;
+	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/"
+	    "2006-03-01/\">");
+	for (c = root->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!is(c, "Buckets")) {
+			dump(out, doc, c);
+			continue;
+		}
+		buf_puts(out, "<Buckets>");
+		for (b = c->children; b != NULL; b = b->next) {
+			if (!is(b, "Bucket"))
+				continue;
+			name = NULL;
+			for (f = b->children; f != NULL; f = f->next)
+				if (is(f, "Name")) {
+					free(name);
+					name = text(f);
+				}
+			if (name == NULL)
+				continue;
+			strvec_init(&mapped);
+			names(arg, name, &mapped);
+			for (i = 0; i < mapped.n; i++) {
+				buf_puts(out, "<Bucket><Name>");
+				s3_xml_escape(out, mapped.v[i]);
+				buf_puts(out, "</Name>");
+				for (f = b->children; f != NULL; f = f->next)
+					if (f->type == XML_ELEMENT_NODE &&
+					    !is(f, "Name"))
+						dump(out, doc, f);
+				buf_puts(out, "</Bucket>");
+			}
+			strvec_fini(&mapped);
+			free(name);
+		}
+		buf_puts(out, "</Buckets>");
+	}
+	buf_puts(out, "</ListAllMyBucketsResult>");
+	rc = buf_ok(out) ? 0 : -1;
+out:
 	xmlFreeDoc(doc);
 	return rc;
 }

@@ -49,4 +49,18 @@ int	s3_xml_delete_request(const char *, size_t, struct strvec *out,
  */
 int	s3_xml_result_etag(const char *, size_t, char *out, size_t outsz);
 
+/*
+ * A ListBuckets result (ListAllMyBucketsResult) for one client: each
+ * <Bucket> of the upstream's is offered to names(arg, upstream_name, out),
+ * which appends the client-facing names it may see under (none: the
+ * bucket is left out, several: it is listed under each).  The rest of the
+ * document (Owner, ContinuationToken, ...) is kept.  out gets the new
+ * document.  Returns 0, or -1 when the document cannot be parsed (the
+ * caller must then not pass it on: it could name buckets the client may
+ * not know of).
+ */
+int	s3_xml_filter_buckets(const char *, size_t,
+	    void (*names)(void *arg, const char *upstream_name,
+	    struct strvec *out), void *arg, struct buf *out);
+
 #endif

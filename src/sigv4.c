@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -897,4 +898,143 @@ sigv4_parse_authorization(const char *s, struct sigv4_auth *a)
 bad:
 	memset(a, 0, sizeof(*a));
 	return -1;
+}
+
+/* --- signing an outgoing request --------------------------------------- */
+
+void
+sigv4_key_cache_wipe(struct sigv4_key_cache *c)
+{
+	if (c != NULL)
+		OPENSSL_cleanse(c, sizeof(*c));
+}
+
+static void
+cached_key(struct sigv4_key_cache *c, const struct sigv4_outgoing *o,
+    const char *date8, unsigned char key[SIGV4_KEY_LEN])
+{
+	if (c == NULL) {
+		sigv4_signing_key(key, o->secret_access_key, date8, o->region,
+		    o->service);
+		return;
+	}
+	if (!c->valid || strcmp(c->akid, o->access_key_id) != 0 ||
+	    strcmp(c->date, date8) != 0 || strcmp(c->region, o->region) != 0 ||
+	    strcmp(c->service, o->service) != 0) {
+		sigv4_signing_key(c->key, o->secret_access_key, date8,
+		    o->region, o->service);
+		snprintf(c->akid, sizeof(c->akid), "%s", o->access_key_id);
+		snprintf(c->date, sizeof(c->date), "%s", date8);
+		snprintf(c->region, sizeof(c->region), "%s", o->region);
+		snprintf(c->service, sizeof(c->service), "%s", o->service);
+		c->valid = 1;
+	}
+	memcpy(key, c->key, SIGV4_KEY_LEN);
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	const struct sigv4_header *ha = a, *hb = b;
+
+	return strcmp(ha->name, hb->name);
+}
+
+int
+sigv4_sign_request(const struct sigv4_outgoing *o,
+    struct sigv4_key_cache *cache, char amz_date[17], struct buf *auth)
+{
+	struct sigv4_header	*sh = NULL;
+	struct sigv4_request	 sr;
+	struct buf		 lower, names, creq, scope, sts;
+	unsigned char		 key[SIGV4_KEY_LEN];
+	char			 date8[9], sig[SIGV4_HEX_LEN + 1];
+	size_t			 i, j, n = 0, *off = NULL;
+	int			 rc = -1;
+
+	buf_init(&lower);
+	buf_init(&names);
+	buf_init(&creq);
+	buf_init(&scope);
+	buf_init(&sts);
+	sigv4_format_amz_date(amz_date, o->now);
+	memcpy(date8, amz_date, 8);
+	date8[8] = '\0';
+
+	/* Lower-case names, in one buffer (offsets: it may move). */
+	sh = calloc(o->n_headers + 4, sizeof(*sh));
+	off = calloc(o->n_headers + 1, sizeof(*off));
+	if (sh == NULL || off == NULL)
+		goto out;
+	for (i = 0; i < o->n_headers; i++) {
+		const char *p = o->headers[i].name;
+
+		if (*p == '\0')
+			goto out;
+		off[i] = lower.len;
+		for (; *p != '\0'; p++)
+			buf_putc(&lower, (char)(*p >= 'A' && *p <= 'Z' ?
+			    *p + 32 : *p));
+		buf_putc(&lower, '\0');
+	}
+	if (!buf_ok(&lower) && o->n_headers > 0)
+		goto out;
+	for (i = 0; i < o->n_headers; i++) {
+		sh[n].name = lower.data + off[i];
+		sh[n++].value = o->headers[i].value;
+	}
+	sh[n].name = "host";
+	sh[n++].value = o->host;
+	sh[n].name = "x-amz-content-sha256";
+	sh[n++].value = o->payload_hash;
+	sh[n].name = "x-amz-date";
+	sh[n++].value = amz_date;
+	if (o->session_token != NULL && o->session_token[0] != '\0') {
+		sh[n].name = "x-amz-security-token";
+		sh[n++].value = o->session_token;
+	}
+	/* Stable: duplicates keep their order, as the canonical request
+	 * joins them in order. */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && cmp_name(&sh[j - 1], &sh[j]) > 0; j--) {
+			struct sigv4_header t = sh[j];
+
+			sh[j] = sh[j - 1];
+			sh[j - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(sh[i].name, sh[i - 1].name) == 0)
+			continue;
+		buf_printf(&names, "%s%s", names.len > 0 ? ";" : "",
+		    sh[i].name);
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.method = o->method;
+	sr.canonical_uri = o->canonical_uri;
+	sr.canonical_query = o->canonical_query;
+	sr.headers = sh;
+	sr.n_headers = n;
+	sr.signed_headers = buf_str(&names);
+	sr.payload_hash = o->payload_hash;
+	if (!buf_ok(&names) || sigv4_canonical_request(&creq, &sr) != 0 ||
+	    sigv4_scope(&scope, date8, o->region, o->service) != 0 ||
+	    sigv4_string_to_sign(&sts, amz_date, buf_str(&scope),
+	    buf_str(&creq), creq.len) != 0)
+		goto out;
+	cached_key(cache, o, date8, key);
+	sigv4_sign(sig, key, buf_str(&sts), sts.len);
+	OPENSSL_cleanse(key, sizeof(key));
+	buf_printf(auth, "%s Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+	    SIGV4_ALGORITHM, o->access_key_id, buf_str(&scope),
+	    buf_str(&names), sig);
+	rc = buf_ok(auth) ? 0 : -1;
+out:
+	free(sh);
+	free(off);
+	buf_fini(&lower);
+	buf_fini(&names);
+	buf_fini(&creq);
+	buf_fini(&scope);
+	buf_fini(&sts);
+	return rc;
 }

@@ -168,4 +168,54 @@ int	sigv4_parse_amz_date(const char *, int64_t *);
 /* Format seconds since the epoch as "yyyymmddThhmmssZ"; out needs 17. */
 void	sigv4_format_amz_date(char out[17], int64_t);
 
+/* --- signing an outgoing request (one entry point for every caller) --- */
+
+/*
+ * Signing keys are derived once per access key, day, region and service.
+ * A cache belongs to one thread (or its owner serialises access); it holds
+ * a secret-derived key: sigv4_key_cache_wipe() before it is freed.
+ */
+struct sigv4_key_cache {
+	char		 akid[129];
+	char		 date[9];
+	char		 region[65];
+	char		 service[33];
+	unsigned char	 key[SIGV4_KEY_LEN];
+	int		 valid;
+};
+
+void	sigv4_key_cache_wipe(struct sigv4_key_cache *);
+
+/*
+ * An outgoing request (AWS General Reference, "Create a signed AWS API
+ * request").  Signed: every header in headers (any case; names are
+ * lower-cased and sorted, duplicates joined), plus host, x-amz-date,
+ * x-amz-content-sha256 and, when session_token is set,
+ * x-amz-security-token.  The caller sends those four as given here and
+ * in amz_date.
+ */
+struct sigv4_outgoing {
+	const char		*method;
+	const char		*host;		/* Host header as sent */
+	const char		*canonical_uri;	/* encoded once */
+	const char		*canonical_query; /* canonical, may be "" */
+	const struct sigv4_header *headers;	/* others to sign */
+	size_t			 n_headers;
+	const char		*payload_hash;	/* hex, UNSIGNED-PAYLOAD, ... */
+	const char		*region;
+	const char		*service;
+	const char		*access_key_id;
+	const char		*secret_access_key;
+	const char		*session_token;	/* NULL or "": none */
+	int64_t			 now;		/* seconds since the epoch */
+};
+
+/*
+ * Sign: auth gets the Authorization header's value, amz_date the
+ * X-Amz-Date to send.  cache may be NULL.  Returns 0, or -1 when out of
+ * memory or when a header name is empty.
+ */
+int	sigv4_sign_request(const struct sigv4_outgoing *,
+	    struct sigv4_key_cache *, char amz_date[17], struct buf *auth);
+
 #endif

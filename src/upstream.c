@@ -3,20 +3,26 @@
  * upstream: see upstream.h.
  *
  * libcurl 7.88's CURLOPT_AWS_SIGV4 does not sort the query and does not
- * send x-amz-content-sha256, so requests are signed here with sigv4.c.
- * The request is sent exactly as it was signed: the path is encoded once
- * and CURLOPT_PATH_AS_IS keeps curl from squashing "/../" in keys, the
- * query is the canonical one, and the Host header is set explicitly.
+ * send x-amz-content-sha256, so requests are signed here with
+ * sigv4_sign_request().  The request is sent exactly as it was signed: the
+ * path is encoded once and CURLOPT_PATH_AS_IS keeps curl from squashing
+ * "/../" in keys, the query is the canonical one, and the Host header is
+ * set explicitly.
+ *
+ * Sockets: curl tells socket_cb which descriptors to watch; their
+ * watchers live on the client's evloop.  A watcher curl is done with is
+ * stopped at once but freed only in upstream_client_tick(), after the
+ * loop's round: an event for it may still be in that round's batch.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -30,7 +36,8 @@
 
 #define HEAD_MAX	(64 * 1024)	/* response head bytes we keep */
 #define CURL_BUF	(64 * 1024)
-#define POOL_IDLE_MAX	64	/* each keeps UPSTREAM_BUF: 16 MiB at most */
+#define IDLE_EASY_MAX	32	/* easy handles kept for reuse, per client */
+#define WATCHDOG_MS	250
 
 /* Immutable after upstream_init(). */
 static struct {
@@ -44,61 +51,65 @@ static struct {
 	int64_t		 timeout_ms;
 } up;
 
-struct handle {
-	CURLM		*multi;
-	CURL		*easy;
-	char		*rbuf;		/* UPSTREAM_BUF, kept with the handle */
-	struct handle	*next;
-};
-
-static pthread_mutex_t	 pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct handle	*pool_head;
-static int		 pool_idle;
 static atomic_uint_fast64_t connections_opened;
 
-/* Signing keys, cached per access key, day and region (one entry: the
- * proxy signs for one region with one identity at a time). */
-static pthread_mutex_t	 key_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	char		 akid[129];
-	char		 date[9];
-	unsigned char	 key[SIGV4_KEY_LEN];
-	int		 valid;
-} key_cache;
+struct sockw {
+	struct evwatch		 w;
+	struct upstream_client	*cl;
+	struct sockw		*next_dead;
+};
+
+struct upstream_client {
+	struct evloop		*loop;
+	CURLM			*multi;
+	int64_t			 timer_at;	/* mono ms; -1: none */
+	int64_t			 watchdog_at;
+	CURL			*idle[IDLE_EASY_MAX];
+	int			 n_idle;
+	struct sigv4_key_cache	 keys;
+	struct upstream_xfer	*xfers;		/* every transfer not freed */
+	struct sockw		*dead;
+};
 
 struct upstream_xfer {
-	struct handle		*h;
+	struct upstream_client	*cl;
+	CURL			*easy;
 	struct curl_slist	*slist;
+	struct curl_slist	*connect_to;
 	char			 errbuf[CURL_ERROR_SIZE];
+	const struct upstream_events *ev;
+	void			*arg;
 	int64_t			 started;
 	int64_t			 head_at;
 	int64_t			 last_progress;
+	struct upstream_xfer	*prev, *next;
 
-	/* Request body: the bytes the caller is pushing right now. */
-	const char		*src;
-	size_t			 src_len;
+	/* Request body. */
+	char			*sbuf;
+	size_t			 s_rd, s_wr, s_cap;
 	int			 body_eof;
 	int			 wants_body;
 	int			 send_paused;
+	int			 send_full;	/* caller told to wait */
 	uint64_t		 sent;
 
-	/* Response. */
-	int			 status;
+	/* Response head. */
+	int			 status;	/* of the head being read */
 	int			 head_done;
-	struct upstream_header	*hdrs;
-	size_t			 n_hdrs;
-	size_t			 hdr_bytes;
 	int			 head_overflow;
+	struct buf		 hraw;		/* "name\0value\0" ... */
+	size_t			 n_hdrs;
+	struct sigv4_header	*hdrs;		/* into hraw, at head end */
 	int64_t			 content_length;
+
+	/* Response body. */
 	char			*rbuf;
-	size_t			 r_rd, r_wr;
+	size_t			 r_rd, r_wr, r_cap;
 	int			 recv_paused;
 
+	int			 added;
 	int			 done;
 	CURLcode		 result;
-	int			 added;
-	struct curl_slist	*connect_to;
-	uint64_t		 events;	/* callbacks so far */
 };
 
 int
@@ -120,22 +131,6 @@ upstream_init(const struct cfg *cfg)
 void
 upstream_fini(void)
 {
-	struct handle	*h;
-
-	pthread_mutex_lock(&pool_lock);
-	while (pool_head != NULL) {
-		h = pool_head;
-		pool_head = h->next;
-		curl_easy_cleanup(h->easy);
-		curl_multi_cleanup(h->multi);
-		free(h->rbuf);
-		free(h);
-	}
-	pool_idle = 0;
-	pthread_mutex_unlock(&pool_lock);
-	pthread_mutex_lock(&key_lock);
-	OPENSSL_cleanse(&key_cache, sizeof(key_cache));
-	pthread_mutex_unlock(&key_lock);
 	curl_global_cleanup();
 }
 
@@ -145,75 +140,211 @@ upstream_connections_opened(void)
 	return atomic_load(&connections_opened);
 }
 
-static struct handle *
-pool_get(void)
-{
-	struct handle	*h;
+/* --- the client's sockets and timer -------------------------------------- */
 
-	pthread_mutex_lock(&pool_lock);
-	h = pool_head;
-	if (h != NULL) {
-		pool_head = h->next;
-		pool_idle--;
+static void check_done(struct upstream_client *);
+
+static void
+sock_event(struct evwatch *w, uint32_t events)
+{
+	struct sockw	*sw = w->arg;
+	int		 flags = 0, running;
+
+	if (events & EPOLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (events & EPOLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (events & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(sw->cl->multi, w->fd, flags, &running);
+	check_done(sw->cl);
+}
+
+static int
+socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct upstream_client	*cl = userp;
+	struct sockw		*sw = socketp;
+	uint32_t		 events = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (sw != NULL) {
+			evloop_watch(cl->loop, &sw->w, 0);
+			sw->next_dead = cl->dead;
+			cl->dead = sw;
+			curl_multi_assign(cl->multi, s, NULL);
+		}
+		return 0;
 	}
-	pthread_mutex_unlock(&pool_lock);
-	if (h != NULL) {
-		curl_easy_reset(h->easy);
-		return h;
+	if (sw == NULL) {
+		sw = calloc(1, sizeof(*sw));
+		if (sw == NULL)
+			return -1;
+		sw->cl = cl;
+		sw->w.fd = s;
+		sw->w.cb = sock_event;
+		sw->w.arg = sw;
+		curl_multi_assign(cl->multi, s, sw);
 	}
-	h = calloc(1, sizeof(*h));
-	if (h == NULL)
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		events |= EPOLLIN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		events |= EPOLLOUT;
+	if (evloop_watch(cl->loop, &sw->w, events) == -1)
+		log_warn("upstream: cannot watch socket %d: %s", (int)s,
+		    strerror(errno));
+	return 0;
+}
+
+static int
+timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct upstream_client	*cl = userp;
+
+	(void)multi;
+	cl->timer_at = timeout_ms < 0 ? -1 : util_mono_ms() + timeout_ms;
+	return 0;
+}
+
+struct upstream_client *
+upstream_client_new(struct evloop *loop)
+{
+	struct upstream_client	*cl;
+
+	cl = calloc(1, sizeof(*cl));
+	if (cl == NULL)
 		return NULL;
-	h->multi = curl_multi_init();
-	h->easy = curl_easy_init();
-	h->rbuf = malloc(UPSTREAM_BUF);
-	if (h->multi == NULL || h->easy == NULL || h->rbuf == NULL) {
-		curl_easy_cleanup(h->easy);
-		curl_multi_cleanup(h->multi);
-		free(h->rbuf);
-		free(h);
+	cl->loop = loop;
+	cl->timer_at = -1;
+	cl->multi = curl_multi_init();
+	if (cl->multi == NULL) {
+		free(cl);
 		return NULL;
 	}
-	return h;
+	curl_multi_setopt(cl->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(cl->multi, CURLMOPT_SOCKETDATA, cl);
+	curl_multi_setopt(cl->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(cl->multi, CURLMOPT_TIMERDATA, cl);
+	/* Idle connections kept for reuse (moto closes every one; S3
+	 * keeps them). */
+	curl_multi_setopt(cl->multi, CURLMOPT_MAXCONNECTS, 128L);
+	return cl;
 }
 
 static void
-pool_put(struct handle *h, int reusable)
+reap(struct upstream_client *cl)
 {
-	if (h == NULL)
+	struct sockw	*sw;
+
+	while ((sw = cl->dead) != NULL) {
+		cl->dead = sw->next_dead;
+		free(sw);
+	}
+}
+
+void
+upstream_client_free(struct upstream_client *cl)
+{
+	int	 i;
+
+	if (cl == NULL)
 		return;
-	pthread_mutex_lock(&pool_lock);
-	if (reusable && pool_idle < POOL_IDLE_MAX) {
-		h->next = pool_head;
-		pool_head = h;
-		pool_idle++;
-		h = NULL;
+	while (cl->xfers != NULL)
+		upstream_free(cl->xfers);
+	for (i = 0; i < cl->n_idle; i++)
+		curl_easy_cleanup(cl->idle[i]);
+	/* Closes the cached connections; socket_cb says REMOVE for each. */
+	curl_multi_cleanup(cl->multi);
+	reap(cl);
+	sigv4_key_cache_wipe(&cl->keys);
+	free(cl);
+}
+
+int64_t
+upstream_client_next_ms(struct upstream_client *cl)
+{
+	int64_t	 now = util_mono_ms(), next = -1;
+
+	if (cl->timer_at >= 0)
+		next = cl->timer_at > now ? cl->timer_at - now : 0;
+	if (cl->xfers != NULL) {
+		int64_t w = cl->watchdog_at > now ? cl->watchdog_at - now : 0;
+
+		if (next < 0 || w < next)
+			next = w;
 	}
-	pthread_mutex_unlock(&pool_lock);
-	if (h != NULL) {
-		curl_easy_cleanup(h->easy);
-		curl_multi_cleanup(h->multi);
-		free(h->rbuf);
-		free(h);
+	return next;
+}
+
+/* A transfer with nothing paused on our side (so it waits for the
+ * upstream alone) that made no progress for upstream.timeout fails. */
+static void
+watchdog(struct upstream_client *cl, int64_t now)
+{
+	struct upstream_xfer	*x;
+
+	for (x = cl->xfers; x != NULL; x = x->next) {
+		if (x->done || !x->added || x->send_paused || x->recv_paused ||
+		    now - x->last_progress <= up.timeout_ms)
+			continue;
+		snprintf(x->errbuf, sizeof(x->errbuf), "no progress from the "
+		    "upstream for %lld ms", (long long)up.timeout_ms);
+		curl_multi_remove_handle(cl->multi, x->easy);
+		x->added = 0;
+		x->done = 1;
+		x->result = CURLE_OPERATION_TIMEDOUT;
+		if (x->ev->done != NULL)
+			x->ev->done(x->arg);
 	}
 }
 
-static void
-signing_key(unsigned char out[SIGV4_KEY_LEN], const struct credentials *c,
-    const char *date8)
+void
+upstream_client_tick(struct upstream_client *cl)
 {
-	pthread_mutex_lock(&key_lock);
-	if (!key_cache.valid || strcmp(key_cache.akid, c->access_key_id) != 0 ||
-	    strcmp(key_cache.date, date8) != 0) {
-		sigv4_signing_key(key_cache.key, c->secret_access_key, date8,
-		    up.region, "s3");
-		snprintf(key_cache.akid, sizeof(key_cache.akid), "%s",
-		    c->access_key_id);
-		snprintf(key_cache.date, sizeof(key_cache.date), "%s", date8);
-		key_cache.valid = 1;
+	int64_t	 now = util_mono_ms();
+	int	 running;
+
+	if (cl->timer_at >= 0 && now >= cl->timer_at) {
+		cl->timer_at = -1;
+		curl_multi_socket_action(cl->multi, CURL_SOCKET_TIMEOUT, 0,
+		    &running);
+		check_done(cl);
 	}
-	memcpy(out, key_cache.key, SIGV4_KEY_LEN);
-	pthread_mutex_unlock(&key_lock);
+	if (now >= cl->watchdog_at) {
+		cl->watchdog_at = now + WATCHDOG_MS;
+		watchdog(cl, now);
+	}
+	reap(cl);
+}
+
+static void
+check_done(struct upstream_client *cl)
+{
+	struct upstream_xfer	*x;
+	CURLMsg			*m;
+	int			 left;
+	long			 nc = 0;
+	char			*priv;
+
+	while ((m = curl_multi_info_read(cl->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		priv = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		x = (struct upstream_xfer *)(void *)priv;
+		if (x == NULL || x->done)
+			continue;
+		x->done = 1;
+		x->result = m->data.result;
+		if (curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &nc) ==
+		    CURLE_OK && nc > 0)
+			atomic_fetch_add(&connections_opened, (uint64_t)nc);
+		/* A head that never ended (the connection closed inside it)
+		 * is a failure, whatever curl says: head_done stays 0. */
+		if (x->ev->done != NULL)
+			x->ev->done(x->arg);
+	}
 }
 
 /* --- curl callbacks ---------------------------------------------------- */
@@ -222,224 +353,176 @@ static size_t
 read_cb(char *dst, size_t size, size_t nmemb, void *ud)
 {
 	struct upstream_xfer	*x = ud;
-	size_t			 n = size * nmemb;
+	size_t			 n = size * nmemb, have;
+	int			 first = !x->wants_body;
 
 	x->wants_body = 1;
-	x->events++;
 	x->last_progress = util_mono_ms();
-	if (x->src_len == 0) {
+	have = x->s_wr - x->s_rd;
+	if (have == 0) {
+		if (first && x->ev->wants_body != NULL)
+			x->ev->wants_body(x->arg);
 		if (x->body_eof)
 			return 0;
 		x->send_paused = 1;
 		return CURL_READFUNC_PAUSE;
 	}
-	if (n > x->src_len)
-		n = x->src_len;
-	memcpy(dst, x->src, n);
-	x->src += n;
-	x->src_len -= n;
+	if (n > have)
+		n = have;
+	memcpy(dst, x->sbuf + x->s_rd, n);
+	x->s_rd += n;
 	x->sent += n;
+	if (x->s_rd == x->s_wr)
+		x->s_rd = x->s_wr = 0;
+	if (first && x->ev->wants_body != NULL)
+		x->ev->wants_body(x->arg);
+	if (x->send_full && x->s_wr - x->s_rd < XFER_SEND_LOW) {
+		x->send_full = 0;
+		if (x->ev->drained != NULL)
+			x->ev->drained(x->arg);
+	}
 	return n;
+}
+
+static int
+grow(char **p, size_t *cap, size_t need, size_t max)
+{
+	size_t	 ncap = *cap ? *cap : 4096;
+	char	*np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > max)
+		ncap = max;
+	if (ncap < need)
+		return -1;
+	np = realloc(*p, ncap);
+	if (np == NULL)
+		return -1;
+	*p = np;
+	*cap = ncap;
+	return 0;
 }
 
 static size_t
 write_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct upstream_xfer	*x = ud;
-	size_t			 n = size * nmemb;
+	size_t			 n = size * nmemb, want;
 
-	x->events++;
 	x->last_progress = util_mono_ms();
 	if (x->r_rd == x->r_wr)
 		x->r_rd = x->r_wr = 0;
-	if (UPSTREAM_BUF - x->r_wr < n && x->r_rd > 0) {
+	if (x->r_cap - x->r_wr < n && x->r_rd > 0) {
 		memmove(x->rbuf, x->rbuf + x->r_rd, x->r_wr - x->r_rd);
 		x->r_wr -= x->r_rd;
 		x->r_rd = 0;
 	}
-	if (UPSTREAM_BUF - x->r_wr < n) {
-		x->recv_paused = 1;
-		return CURL_WRITEFUNC_PAUSE;
+	if (x->r_cap - x->r_wr < n) {
+		/* A known small body gets a buffer of its size. */
+		want = x->r_wr + n;
+		if (x->content_length > 0 && (uint64_t)x->content_length <
+		    XFER_RECV_MAX && want < (size_t)x->content_length)
+			want = (size_t)x->content_length;
+		if (grow(&x->rbuf, &x->r_cap, want, XFER_RECV_MAX) == -1) {
+			x->recv_paused = 1;
+			return CURL_WRITEFUNC_PAUSE;
+		}
 	}
 	memcpy(x->rbuf + x->r_wr, p, n);
 	x->r_wr += n;
+	if (x->ev->data != NULL)
+		x->ev->data(x->arg);
 	return n;
 }
 
 static void
-clear_headers(struct upstream_xfer *x)
+finish_head(struct upstream_xfer *x)
 {
-	size_t	 i;
+	const char	*p = x->hraw.data;
+	size_t		 i;
 
-	for (i = 0; i < x->n_hdrs; i++) {
-		free(x->hdrs[i].name);
-		free(x->hdrs[i].value);
+	x->hdrs = calloc(x->n_hdrs + 1, sizeof(*x->hdrs));
+	if (x->hdrs == NULL) {
+		x->head_overflow = 1;
+		return;
 	}
-	free(x->hdrs);
-	x->hdrs = NULL;
-	x->n_hdrs = 0;
-	x->hdr_bytes = 0;
-	x->content_length = -1;
+	for (i = 0; i < x->n_hdrs; i++) {
+		x->hdrs[i].name = p;
+		p += strlen(p) + 1;
+		x->hdrs[i].value = p;
+		p += strlen(p) + 1;
+	}
+	x->head_done = 1;
+	x->head_at = util_mono_ms();
 }
 
 static size_t
 header_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct upstream_xfer	*x = ud;
-	size_t			 n = size * nmemb, nl, vl;
-	const char		*colon, *v;
-	struct upstream_header	*nh;
+	size_t			 n = size * nmemb, nl;
+	const char		*colon, *v, *e;
 	char			*end;
+	long long		 cl;
 
-	x->events++;
 	x->last_progress = util_mono_ms();
 	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
 		n--;
 	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		const char *sp = memchr(p, ' ', n);
 
-		clear_headers(x);
+		buf_reset(&x->hraw);
+		x->n_hdrs = 0;
+		x->content_length = -1;
 		x->status = sp != NULL ? atoi(sp + 1) : 0;
 		return size * nmemb;
 	}
 	if (n == 0) {
 		/* End of a head; a 1xx head is followed by another. */
 		if (x->status >= 200) {
-			x->head_done = 1;
-			x->head_at = util_mono_ms();
+			finish_head(x);
+			if (x->head_overflow)
+				return 0;
+			if (x->ev->head != NULL)
+				x->ev->head(x->arg);
 		}
 		return size * nmemb;
 	}
-	if (x->head_overflow)
-		return size * nmemb;
-	x->hdr_bytes += n;
 	colon = memchr(p, ':', n);
-	if (x->hdr_bytes > HEAD_MAX || colon == NULL) {
-		x->head_overflow = x->hdr_bytes > HEAD_MAX;
-		return size * nmemb;
+	/* An upstream head too large to keep whole fails the request (the
+	 * front answers 502): a silently shortened one could lose its
+	 * ETag.  Returning 0 makes curl abort the transfer. */
+	if (x->hraw.len + n + 2 > HEAD_MAX) {
+		x->head_overflow = 1;
+		return 0;
 	}
+	if (colon == NULL)
+		return size * nmemb;	/* obs-fold or garbage: dropped */
 	nl = (size_t)(colon - p);
 	v = colon + 1;
-	while (v < p + n && (*v == ' ' || *v == '\t'))
+	e = p + n;
+	while (v < e && (*v == ' ' || *v == '\t'))
 		v++;
-	vl = (size_t)(p + n - v);
-	nh = realloc(x->hdrs, (x->n_hdrs + 1) * sizeof(*nh));
-	if (nh == NULL)
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	buf_append(&x->hraw, p, nl);
+	buf_putc(&x->hraw, '\0');
+	buf_append(&x->hraw, v, (size_t)(e - v));
+	buf_putc(&x->hraw, '\0');
+	if (!buf_ok(&x->hraw))
 		return 0;
-	x->hdrs = nh;
-	nh[x->n_hdrs].name = strndup(p, nl);
-	nh[x->n_hdrs].value = strndup(v, vl);
-	if (nh[x->n_hdrs].name == NULL || nh[x->n_hdrs].value == NULL) {
-		free(nh[x->n_hdrs].name);
-		free(nh[x->n_hdrs].value);
-		return 0;
-	}
-	if (strcasecmp(nh[x->n_hdrs].name, "content-length") == 0) {
-		long long cl = strtoll(nh[x->n_hdrs].value, &end, 10);
-
-		x->content_length = (*end == '\0' && cl >= 0) ? cl : -1;
-	}
 	x->n_hdrs++;
+	if (nl == 14 && strncasecmp(p, "content-length", 14) == 0) {
+		cl = strtoll(v, &end, 10);
+		x->content_length = (end == e && v < e && cl >= 0) ? cl : -1;
+	}
 	return size * nmemb;
 }
 
-/* --- driving ------------------------------------------------------------ */
-
-static void
-check_done(struct upstream_xfer *x)
-{
-	CURLMsg	*m;
-	int	 left;
-	long	 nc = 0;
-
-	while ((m = curl_multi_info_read(x->h->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE || m->easy_handle != x->h->easy)
-			continue;
-		x->done = 1;
-		x->result = m->data.result;
-		if (curl_easy_getinfo(x->h->easy, CURLINFO_NUM_CONNECTS, &nc) ==
-		    CURLE_OK && nc > 0)
-			atomic_fetch_add(&connections_opened, (uint64_t)nc);
-		/* A head that never ended (the connection closed inside it)
-		 * is a failure, whatever curl says: head_done stays 0. */
-	}
-}
-
-/* One round: let curl work, then wait for sockets up to wait_ms.  Returns
- * -1 when the transfer has made no progress for upstream.timeout. */
-static int
-drive(struct upstream_xfer *x, int wait_ms)
-{
-	uint64_t before = x->events;
-	int	 running;
-
-	curl_multi_perform(x->h->multi, &running);
-	check_done(x);
-	/* Progress already: let the caller look before sleeping, or a
-	 * paused transfer would wait out the whole poll. */
-	if (x->done || x->events != before)
-		return 0;
-	curl_multi_poll(x->h->multi, NULL, 0, wait_ms, NULL);
-	curl_multi_perform(x->h->multi, &running);
-	check_done(x);
-	if (!x->done && util_mono_ms() - x->last_progress > up.timeout_ms) {
-		snprintf(x->errbuf, sizeof(x->errbuf),
-		    "no progress from the upstream for %lld ms",
-		    (long long)up.timeout_ms);
-		x->result = CURLE_OPERATION_TIMEDOUT;
-		return -1;
-	}
-	return 0;
-}
-
-static void
-unpause(struct upstream_xfer *x)
-{
-	int	 mask = 0;
-
-	if (x->send_paused && (x->src_len > 0 || x->body_eof))
-		x->send_paused = 0;
-	if (x->recv_paused && UPSTREAM_BUF - (x->r_wr - x->r_rd) >= CURL_BUF)
-		x->recv_paused = 0;
-	if (x->send_paused)
-		mask |= CURLPAUSE_SEND;
-	if (x->recv_paused)
-		mask |= CURLPAUSE_RECV;
-	curl_easy_pause(x->h->easy, mask);
-}
-
-/* --- the request -------------------------------------------------------- */
-
-static int
-cmp_hdr(const void *a, const void *b)
-{
-	const struct sigv4_header *ha = a, *hb = b;
-
-	return strcmp(ha->name, hb->name);
-}
-
-static char *
-lower_dup(const char *s)
-{
-	char	*d = strdup(s);
-	char	*p;
-
-	for (p = d; p != NULL && *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
-	return d;
-}
-
-static int
-has_header(const struct upstream_req *rq, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < rq->n_headers; i++)
-		if (strcasecmp(rq->headers[i].name, name) == 0)
-			return 1;
-	return 0;
-}
+/* --- starting a transfer -------------------------------------------------- */
 
 static int
 add_header(struct upstream_xfer *x, const char *name, const char *value)
@@ -454,52 +537,92 @@ add_header(struct upstream_xfer *x, const char *name, const char *value)
 	else
 		buf_printf(&b, "%s: %s", name, value);
 	n = buf_ok(&b) ? curl_slist_append(x->slist, buf_str(&b)) : NULL;
-	buf_fini(&b);
+	buf_wipe(&b);
 	if (n == NULL)
 		return -1;
 	x->slist = n;
 	return 0;
 }
 
-struct upstream_xfer *
-upstream_start(const struct upstream_req *rq)
+static int
+has_header(const struct upstream_req *rq, const char *name)
 {
-	struct upstream_xfer	*x = NULL;
+	size_t	 i;
+
+	for (i = 0; i < rq->n_headers; i++)
+		if (strcasecmp(rq->headers[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* What never changes between transfers of an easy handle. */
+static CURL *
+easy_new(void)
+{
+	CURL	*e = curl_easy_init();
+
+	if (e == NULL)
+		return NULL;
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)up.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 1000L);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)CURL_BUF);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)CURL_BUF);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+	return e;
+}
+
+static int
+set_method(CURL *e, const struct upstream_req *rq)
+{
+	int	 bad = 0;
+
+	/* HTTPGET resets NOBODY and UPLOAD left by a previous transfer. */
+	bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL) != CURLE_OK;
+	if (strcmp(rq->method, "HEAD") == 0)
+		bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L) != CURLE_OK;
+	else if (rq->has_body) {
+		bad |= curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t)rq->body_len) != CURLE_OK;
+		if (strcmp(rq->method, "PUT") != 0)
+			bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+			    rq->method) != CURLE_OK;
+	} else if (strcmp(rq->method, "GET") != 0)
+		bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method) !=
+		    CURLE_OK;
+	return bad ? -1 : 0;
+}
+
+/* Sign the request and build curl's header list and URL. */
+static int
+prepare(struct upstream_xfer *x, const struct upstream_req *rq,
+    struct buf *url)
+{
+	struct upstream_client	*cl = x->cl;
 	struct credentials	 c;
+	struct sigv4_outgoing	 o;
 	struct sigv4_header	*sh = NULL;
-	struct sigv4_request	 sr;
-	struct buf		 host, path, url, names, creq, scope, sts, auth;
-	char			 amz_date[17], date8[9], sig[SIGV4_HEX_LEN + 1];
-	unsigned char		 key[SIGV4_KEY_LEN];
-	size_t			 i, n = 0, nsh;
-	int			 ok = 0;
-	CURL			*e;
+	struct buf		 host, path, auth;
+	char			 amz_date[17];
+	size_t			 i, n = 0;
+	int			 rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	buf_init(&host);
 	buf_init(&path);
-	buf_init(&url);
-	buf_init(&names);
-	buf_init(&creq);
-	buf_init(&scope);
-	buf_init(&sts);
 	buf_init(&auth);
-
 	if (credentials_get(&c) == -1)
 		goto out;
-	x = calloc(1, sizeof(*x));
-	if (x == NULL)
-		goto out;
-	x->content_length = -1;
-	x->started = x->last_progress = util_mono_ms();
-	/* Buffers live with the pooled handle: a small request allocates
-	 * (and faults in) nothing large. */
-	x->h = pool_get();
-	if (x->h == NULL)
-		goto out;
-	x->rbuf = x->h->rbuf;
-	e = x->h->easy;
-
 	/* Host and path, exactly as they will be sent and signed. */
 	if (up.virtual_host && rq->bucket != NULL)
 		buf_printf(&host, "%s.", rq->bucket);
@@ -517,67 +640,33 @@ upstream_start(const struct upstream_req *rq)
 	}
 	if (rq->key != NULL)
 		sigv4_uri_encode(&path, rq->key, strlen(rq->key), 1);
-	buf_printf(&url, "%s://%s%s%s%s", up.scheme, buf_str(&host),
+	buf_printf(url, "%s://%s%s%s%s", up.scheme, buf_str(&host),
 	    buf_str(&path), rq->query[0] != '\0' ? "?" : "", rq->query);
+	if (!buf_ok(&host) || !buf_ok(&path) || !buf_ok(url))
+		goto out;
 
-	sigv4_format_amz_date(amz_date, util_now());
-	memcpy(date8, amz_date, 8);
-	date8[8] = '\0';
-
-	/* Headers to sign: all we forward but User-Agent (as the AWS SDKs
-	 * do), plus ours. */
-	sh = calloc(rq->n_headers + 4, sizeof(*sh));
+	/* Signed: all we forward but User-Agent (as the AWS SDKs do). */
+	sh = calloc(rq->n_headers + 1, sizeof(*sh));
 	if (sh == NULL)
 		goto out;
-	for (i = 0; i < rq->n_headers; i++) {
-		if (strcasecmp(rq->headers[i].name, "user-agent") == 0)
-			continue;
-		sh[n].name = lower_dup(rq->headers[i].name);
-		sh[n].value = rq->headers[i].value;
-		if (sh[n].name == NULL)
-			goto out;
-		n++;
-	}
-	sh[n].name = strdup("host");
-	sh[n++].value = buf_str(&host);
-	sh[n].name = strdup("x-amz-content-sha256");
-	sh[n++].value = rq->payload_hash;
-	sh[n].name = strdup("x-amz-date");
-	sh[n++].value = amz_date;
-	if (c.session_token[0] != '\0') {
-		sh[n].name = strdup("x-amz-security-token");
-		sh[n++].value = c.session_token;
-	}
-	for (i = 0; i < n; i++)
-		if (sh[i].name == NULL)
-			goto out;
-	qsort(sh, n, sizeof(*sh), cmp_hdr);
-	for (i = 0, nsh = 0; i < n; i++) {
-		if (i > 0 && strcmp(sh[i].name, sh[i - 1].name) == 0)
-			continue;
-		buf_printf(&names, "%s%s", nsh++ ? ";" : "", sh[i].name);
-	}
-	memset(&sr, 0, sizeof(sr));
-	sr.method = rq->method;
-	sr.canonical_uri = buf_str(&path);
-	sr.canonical_query = rq->query;
-	sr.headers = sh;
-	sr.n_headers = n;
-	sr.signed_headers = buf_str(&names);
-	sr.payload_hash = rq->payload_hash;
-	if (sigv4_canonical_request(&creq, &sr) != 0)
-		goto out;
-	sigv4_scope(&scope, date8, up.region, "s3");
-	sigv4_string_to_sign(&sts, amz_date, buf_str(&scope), buf_str(&creq),
-	    creq.len);
-	signing_key(key, &c, date8);
-	sigv4_sign(sig, key, buf_str(&sts), sts.len);
-	OPENSSL_cleanse(key, sizeof(key));
-	buf_printf(&auth, "%s Credential=%s/%s, SignedHeaders=%s, "
-	    "Signature=%s", SIGV4_ALGORITHM, c.access_key_id, buf_str(&scope),
-	    buf_str(&names), sig);
-	if (!buf_ok(&host) || !buf_ok(&path) || !buf_ok(&url) ||
-	    !buf_ok(&names) || !buf_ok(&auth))
+	for (i = 0; i < rq->n_headers; i++)
+		if (strcasecmp(rq->headers[i].name, "user-agent") != 0)
+			sh[n++] = rq->headers[i];
+	memset(&o, 0, sizeof(o));
+	o.method = rq->method;
+	o.host = buf_str(&host);
+	o.canonical_uri = buf_str(&path);
+	o.canonical_query = rq->query;
+	o.headers = sh;
+	o.n_headers = n;
+	o.payload_hash = rq->payload_hash;
+	o.region = up.region;
+	o.service = "s3";
+	o.access_key_id = c.access_key_id;
+	o.secret_access_key = c.secret_access_key;
+	o.session_token = c.session_token;
+	o.now = util_now();
+	if (sigv4_sign_request(&o, &cl->keys, amz_date, &auth) == -1)
 		goto out;
 
 	if (add_header(x, "Host", buf_str(&host)) ||
@@ -599,147 +688,154 @@ upstream_start(const struct upstream_req *rq)
 	if (!has_header(rq, "accept") &&
 	    (x->slist = curl_slist_append(x->slist, "Accept:")) == NULL)
 		goto out;
-
-	curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
 	if (up.virtual_host && rq->bucket != NULL) {
-		struct curl_slist	*ct;
-		struct buf		 b;
+		struct buf	 b;
 
 		buf_init(&b);
 		buf_printf(&b, "%s.%s:%u:%s:%u", rq->bucket, up.host, up.port,
 		    up.host, up.port);
-		ct = buf_ok(&b) ? curl_slist_append(NULL, buf_str(&b)) : NULL;
+		x->connect_to = buf_ok(&b) ? curl_slist_append(NULL,
+		    buf_str(&b)) : NULL;
 		buf_fini(&b);
-		if (ct == NULL)
+		if (x->connect_to == NULL)
 			goto out;
-		x->connect_to = ct;
-		curl_easy_setopt(e, CURLOPT_CONNECT_TO, ct);
 	}
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->slist);
-	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)up.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 1000L);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)CURL_BUF);
-	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)CURL_BUF);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(e, CURLOPT_READDATA, x);
-	if (strcmp(rq->method, "HEAD") == 0)
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	else if (rq->has_body) {
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
-		    (curl_off_t)rq->body_len);
-		if (strcmp(rq->method, "PUT") != 0)
-			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-	} else if (strcmp(rq->method, "GET") != 0)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-	if (rq->has_body && rq->body_len == 0)
-		x->body_eof = 1;
-
-	if (curl_multi_add_handle(x->h->multi, e) != CURLM_OK)
-		goto out;
-	x->added = 1;
-	ok = 1;
+	rc = 0;
 out:
 	credentials_wipe(&c);
-	if (sh != NULL) {
-		for (i = 0; i < n; i++)
-			free((char *)sh[i].name);
-		free(sh);
-	}
+	free(sh);
 	buf_fini(&host);
 	buf_fini(&path);
-	buf_fini(&url);
-	buf_fini(&names);
-	buf_fini(&creq);
-	buf_fini(&scope);
-	buf_fini(&sts);
 	buf_wipe(&auth);
-	if (!ok) {
-		upstream_free(x);
+	return rc;
+}
+
+struct upstream_xfer *
+upstream_start(struct upstream_client *cl, const struct upstream_req *rq,
+    const struct upstream_events *ev, void *arg)
+{
+	static const struct upstream_events none;
+	struct upstream_xfer	*x;
+	struct buf		 url;
+	CURL			*e;
+	int			 bad = 0;
+
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
 		return NULL;
-	}
+	buf_init(&url);
+	buf_init(&x->hraw);
+	x->cl = cl;
+	x->ev = ev != NULL ? ev : &none;
+	x->arg = arg;
+	x->content_length = -1;
+	x->started = x->last_progress = util_mono_ms();
+	x->next = cl->xfers;
+	if (cl->xfers != NULL)
+		cl->xfers->prev = x;
+	cl->xfers = x;
+	x->easy = cl->n_idle > 0 ? cl->idle[--cl->n_idle] : easy_new();
+	if (x->easy == NULL || prepare(x, rq, &url) == -1)
+		goto fail;
+	e = x->easy;
+	bad |= curl_easy_setopt(e, CURLOPT_URL, buf_str(&url)) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->slist) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)(void *)x) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_READDATA, x) != CURLE_OK;
+	bad |= set_method(e, rq) == -1;
+	if (bad)
+		goto fail;
+	if (rq->has_body && rq->body_len == 0)
+		x->body_eof = 1;
+	if (curl_multi_add_handle(cl->multi, e) != CURLM_OK)
+		goto fail;
+	x->added = 1;
+	buf_fini(&url);
 	return x;
+fail:
+	buf_fini(&url);
+	upstream_free(x);
+	return NULL;
+}
+
+/* --- the caller's side ------------------------------------------------------ */
+
+static void
+unpause(struct upstream_xfer *x)
+{
+	int	 mask = 0;
+
+	if (!x->added || x->done)
+		return;
+	if (!x->send_paused && !x->recv_paused)
+		return;
+	if (x->send_paused && (x->s_wr > x->s_rd || x->body_eof))
+		x->send_paused = 0;
+	if (x->recv_paused && x->r_cap - (x->r_wr - x->r_rd) >= CURL_BUF)
+		x->recv_paused = 0;
+	if (x->send_paused)
+		mask |= CURLPAUSE_SEND;
+	if (x->recv_paused)
+		mask |= CURLPAUSE_RECV;
+	x->last_progress = util_mono_ms();
+	curl_easy_pause(x->easy, mask);
 }
 
 int
-upstream_push(struct upstream_xfer *x, const char *p, size_t len)
+upstream_write(struct upstream_xfer *x, const char *p, size_t len)
 {
-	x->src = p;
-	x->src_len = len;
-	while (x->src_len > 0) {
-		if (x->done)
-			return x->result == CURLE_OK ? 1 : -1;
-		/* An answer of 300 or more during the upload: curl stops
-		 * sending and the rest of the body is not wanted. */
-		if (x->head_done && x->status >= 300)
-			return 1;
-		unpause(x);
-		if (drive(x, 1000) == -1)
-			return -1;
+	if (x->done || x->body_eof || (x->head_done && x->status >= 300))
+		return -1;
+	if (x->s_rd > 0 && x->s_rd == x->s_wr)
+		x->s_rd = x->s_wr = 0;
+	if (x->s_cap - x->s_wr < len && x->s_rd > 0) {
+		memmove(x->sbuf, x->sbuf + x->s_rd, x->s_wr - x->s_rd);
+		x->s_wr -= x->s_rd;
+		x->s_rd = 0;
 	}
-	x->src = NULL;
+	if (grow(&x->sbuf, &x->s_cap, x->s_wr + len, (size_t)-1) == -1)
+		return -1;
+	memcpy(x->sbuf + x->s_wr, p, len);
+	x->s_wr += len;
+	if (x->send_paused)
+		unpause(x);
+	if (x->s_wr - x->s_rd > XFER_SEND_HIGH) {
+		x->send_full = 1;
+		return 1;
+	}
 	return 0;
 }
 
 void
-upstream_body_done(struct upstream_xfer *x)
+upstream_write_end(struct upstream_xfer *x)
 {
 	x->body_eof = 1;
-	x->src = NULL;
-	x->src_len = 0;
-	if (x->send_paused) {
+	if (x->send_paused)
 		unpause(x);
-		drive(x, 0);
-	}
 }
 
 int
-upstream_wait_continue(struct upstream_xfer *x, int64_t timeout_ms)
+upstream_wants_body(const struct upstream_xfer *x)
 {
-	int64_t	 deadline = util_mono_ms() + timeout_ms;
-
-	while (!x->wants_body && !x->head_done && !x->done) {
-		if (util_mono_ms() > deadline)
-			return 0;
-		if (drive(x, 100) == -1)
-			return -1;
-	}
-	if (x->head_done)
-		return 1;
-	if (x->done)
-		return x->result == CURLE_OK ? 1 : -1;
-	return 0;
+	return x->wants_body;
 }
 
 int
-upstream_wait_head(struct upstream_xfer *x)
+upstream_status(const struct upstream_xfer *x)
 {
-	while (!x->head_done && !x->done) {
-		unpause(x);
-		if (drive(x, 1000) == -1)
-			return -1;
-	}
-	if (!x->head_done)
-		return -1;
-	return x->status;
+	return x->head_done ? x->status : 0;
 }
 
-const struct upstream_header *
+const struct sigv4_header *
 upstream_headers(const struct upstream_xfer *x, size_t *n)
 {
-	*n = x->n_hdrs;
+	*n = x->head_done ? x->n_hdrs : 0;
 	return x->hdrs;
 }
 
@@ -749,28 +845,52 @@ upstream_content_length(const struct upstream_xfer *x)
 	return x->content_length;
 }
 
-ssize_t
+size_t
 upstream_read(struct upstream_xfer *x, char *dst, size_t max)
 {
-	size_t	 n;
+	size_t	 n = x->r_wr - x->r_rd;
 
-	for (;;) {
-		if (x->r_wr > x->r_rd) {
-			n = x->r_wr - x->r_rd;
-			if (n > max)
-				n = max;
-			memcpy(dst, x->rbuf + x->r_rd, n);
-			x->r_rd += n;
-			return (ssize_t)n;
-		}
-		if (x->done)
-			return x->result == CURLE_OK ? 0 : -1;
-		unpause(x);
-		if (x->r_wr > x->r_rd)
-			continue;	/* unpausing delivered held data */
-		if (drive(x, 1000) == -1)
-			return -1;
+	if (n > max)
+		n = max;
+	if (n > 0) {
+		memcpy(dst, x->rbuf + x->r_rd, n);
+		x->r_rd += n;
 	}
+	if (x->recv_paused)
+		unpause(x);
+	return n;
+}
+
+int
+upstream_ended(const struct upstream_xfer *x)
+{
+	return x->done;
+}
+
+int
+upstream_failed(const struct upstream_xfer *x)
+{
+	return x->done && (x->result != CURLE_OK || !x->head_done);
+}
+
+int
+upstream_eof(const struct upstream_xfer *x)
+{
+	return x->done && x->r_rd == x->r_wr;
+}
+
+const char *
+upstream_error(const struct upstream_xfer *x)
+{
+	if (x == NULL)
+		return "no transfer";
+	if (x->head_overflow)
+		return "the upstream's response head is too large";
+	if (x->errbuf[0] != '\0')
+		return x->errbuf;
+	if (x->done && x->result == CURLE_OK && !x->head_done)
+		return "the upstream closed the connection inside the head";
+	return curl_easy_strerror(x->result);
 }
 
 int64_t
@@ -787,59 +907,178 @@ upstream_bytes_sent(const struct upstream_xfer *x)
 	return x != NULL ? x->sent : 0;
 }
 
-const char *
-upstream_error(const struct upstream_xfer *x)
-{
-	if (x == NULL)
-		return "no transfer";
-	if (x->errbuf[0] != '\0')
-		return x->errbuf;
-	return curl_easy_strerror(x->result);
-}
-
 void
 upstream_free(struct upstream_xfer *x)
 {
-	int	 clean;
+	struct upstream_client	*cl;
+	int			 clean;
 
 	if (x == NULL)
 		return;
-	clean = x->done && x->result == CURLE_OK;
-	if (x->h != NULL && x->added) {
+	cl = x->cl;
+	clean = x->done && x->result == CURLE_OK && x->head_done;
+	if (x->easy != NULL && x->added)
 		/* Removing an unfinished transfer closes its connection, so
 		 * a half-sent body is never completed by anyone. */
-		curl_multi_remove_handle(x->h->multi, x->h->easy);
+		curl_multi_remove_handle(cl->multi, x->easy);
+	if (x->easy != NULL) {
+		if ((clean || !x->added) && cl->n_idle < IDLE_EASY_MAX) {
+			curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
+			curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, NULL);
+			curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, NULL);
+			curl_easy_setopt(x->easy, CURLOPT_PRIVATE, NULL);
+			cl->idle[cl->n_idle++] = x->easy;
+		} else
+			curl_easy_cleanup(x->easy);
 	}
-	if (x->h != NULL) {
-		curl_easy_setopt(x->h->easy, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(x->h->easy, CURLOPT_CONNECT_TO, NULL);
-		curl_easy_setopt(x->h->easy, CURLOPT_ERRORBUFFER, NULL);
-	}
-	pool_put(x->h, clean || !x->added);
+	if (x->prev != NULL)
+		x->prev->next = x->next;
+	else
+		cl->xfers = x->next;
+	if (x->next != NULL)
+		x->next->prev = x->prev;
 	curl_slist_free_all(x->slist);
 	curl_slist_free_all(x->connect_to);
-	clear_headers(x);
+	buf_fini(&x->hraw);
+	free(x->hdrs);
+	free(x->sbuf);
+	free(x->rbuf);
 	free(x);
 }
 
-int
-upstream_reachable(long timeout_ms)
+static size_t
+probe_body(char *p, size_t size, size_t nmemb, void *ud)
 {
-	CURL	*e;
-	char	 url[300];
-	int	 ok;
+	struct buf	*b = ud;
 
+	if (b->len < 4096)
+		buf_append(b, p, size * nmemb);
+	return size * nmemb;
+}
+
+static size_t
+probe_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+	int	*s3 = ud;
+	size_t	 n = size * nmemb;
+
+	/* S3 names every answer; moto does so as AWS's other services do. */
+	if ((n > 17 && strncasecmp(p, "x-amz-request-id:", 17) == 0) ||
+	    (n > 17 && strncasecmp(p, "x-amzn-requestid:", 17) == 0))
+		*s3 = 1;
+	return n;
+}
+
+/*
+ * /readyz: a signed GET / (ListBuckets) at the endpoint.  Any answer S3
+ * could give is "ready", a 403 among them (a deploy key need not list
+ * buckets); no answer, or one that is not S3's (no request id, no S3
+ * document: a web server at a wrong endpoint), is not, with why.
+ */
+int
+upstream_probe(long timeout_ms, char *why, size_t whysz)
+{
+	struct credentials	 c;
+	struct sigv4_outgoing	 o;
+	struct curl_slist	*hl = NULL, *n;
+	struct buf		 host, url, auth, body, h;
+	char			 amz_date[17];
+	const char		*names[4], *values[4];
+	long			 status = 0;
+	int			 s3 = 0, ok = 0, i, nh = 0;
+	CURL			*e = NULL;
+	CURLcode		 cc;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&host);
+	buf_init(&url);
+	buf_init(&auth);
+	buf_init(&body);
+	buf_init(&h);
+	if (credentials_get(&c) == -1) {
+		snprintf(why, whysz, "no upstream credentials");
+		goto out;
+	}
+	if (strchr(up.host, ':') != NULL)
+		buf_printf(&host, "[%s]", up.host);
+	else
+		buf_puts(&host, up.host);
+	if (!up.default_port)
+		buf_printf(&host, ":%u", up.port);
+	buf_printf(&url, "%s://%s/", up.scheme, buf_str(&host));
+	memset(&o, 0, sizeof(o));
+	o.method = "GET";
+	o.host = buf_str(&host);
+	o.canonical_uri = "/";
+	o.canonical_query = "";
+	o.payload_hash = SIGV4_EMPTY_SHA256;
+	o.region = up.region;
+	o.service = "s3";
+	o.access_key_id = c.access_key_id;
+	o.secret_access_key = c.secret_access_key;
+	o.session_token = c.session_token;
+	o.now = util_now();
 	e = curl_easy_init();
-	if (e == NULL)
-		return 0;
-	snprintf(url, sizeof(url), "%s://%s%s%s:%u/", up.scheme,
-	    strchr(up.host, ':') != NULL ? "[" : "", up.host,
-	    strchr(up.host, ':') != NULL ? "]" : "", up.port);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+	if (e == NULL || !buf_ok(&host) || !buf_ok(&url) ||
+	    sigv4_sign_request(&o, NULL, amz_date, &auth) == -1) {
+		snprintf(why, whysz, "out of memory");
+		goto out;
+	}
+	names[nh] = "Host";
+	values[nh++] = buf_str(&host);
+	names[nh] = "x-amz-date";
+	values[nh++] = amz_date;
+	names[nh] = "x-amz-content-sha256";
+	values[nh++] = SIGV4_EMPTY_SHA256;
+	names[nh] = "Authorization";
+	values[nh++] = buf_str(&auth);
+	for (i = 0; i < nh; i++) {
+		buf_reset(&h);
+		buf_printf(&h, "%s: %s", names[i], values[i]);
+		n = buf_ok(&h) ? curl_slist_append(hl, buf_str(&h)) : NULL;
+		if (n == NULL)
+			goto out;
+		hl = n;
+	}
+	if (c.session_token[0] != '\0') {
+		buf_reset(&h);
+		buf_printf(&h, "x-amz-security-token: %s", c.session_token);
+		n = buf_ok(&h) ? curl_slist_append(hl, buf_str(&h)) : NULL;
+		if (n == NULL)
+			goto out;
+		hl = n;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-	ok = curl_easy_perform(e) == CURLE_OK;
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, probe_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, probe_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &s3);
+	cc = curl_easy_perform(e);
+	if (cc != CURLE_OK) {
+		snprintf(why, whysz, "upstream %s unreachable: %s",
+		    buf_str(&url), curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	if (s3 || strstr(buf_str(&body), "<ListAllMyBucketsResult") != NULL ||
+	    strstr(buf_str(&body), "<Error>") != NULL)
+		ok = 1;
+	else
+		snprintf(why, whysz, "upstream %s answered HTTP %ld, not as S3 "
+		    "does (no request id, no S3 document): a wrong "
+		    "upstream.endpoint?", buf_str(&url), status);
+out:
 	curl_easy_cleanup(e);
+	curl_slist_free_all(hl);
+	credentials_wipe(&c);
+	buf_wipe(&auth);
+	buf_wipe(&h);
+	buf_fini(&host);
+	buf_fini(&url);
+	buf_fini(&body);
 	return ok;
 }

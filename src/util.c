@@ -2,12 +2,19 @@
 /* util: see util.h. */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -167,4 +174,67 @@ util_token_in(const char *list, const char *s)
 			p++;
 	}
 	return 0;
+}
+
+/* What an errno of bind() or listen() usually means here. */
+static const char *
+listen_hint(int err)
+{
+	switch (err) {
+	case EADDRINUSE:
+		return "another process listens there (another s3inval? "
+		    "ss -ltnp shows which)";
+	case EACCES:
+		return "ports below 1024 need root or CAP_NET_BIND_SERVICE";
+	case EADDRNOTAVAIL:
+		return "no interface of this host has that address";
+	case EAFNOSUPPORT:
+		return "this host does not do that address family (IPv6 off?)";
+	default:
+		return "";
+	}
+}
+
+int
+util_listen(const char *hostport, int backlog, char *err, size_t errsz)
+{
+	struct addrinfo	 hints, *ai = NULL;
+	char		 host[256], port_s[8];
+	unsigned	 port;
+	int		 fd = -1, one = 1, rc, e;
+
+	if (util_split_hostport(hostport, host, sizeof(host), &port) == -1) {
+		snprintf(err, errsz, "%s: not host:port", hostport);
+		return -1;
+	}
+	snprintf(port_s, sizeof(port_s), "%u", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(host, port_s, &hints, &ai);
+	if (rc != 0) {
+		snprintf(err, errsz, "%s: cannot resolve %s: %s", hostport,
+		    host, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd != -1) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			    sizeof(one));
+	}
+	if (fd == -1 || bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, backlog) == -1) {
+		e = errno;
+		snprintf(err, errsz, "cannot listen on %s: %s%s%s", hostport,
+		    strerror(e), *listen_hint(e) != '\0' ? ": " : "",
+		    listen_hint(e));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
 }

@@ -36,4 +36,13 @@ int	util_split_url(const char *, char *scheme, size_t schemesz,
  * list, spaces around tokens ignored. */
 int	util_token_in(const char *list, const char *s);
 
+/*
+ * A listening TCP socket on "host:port" (non-blocking, close-on-exec,
+ * SO_REUSEADDR; an IPv6 address listens for IPv6 only).  Returns the
+ * descriptor, or -1 with why in err: the system's reason and what it
+ * usually means (in use, not permitted, no such address, cannot resolve).
+ */
+int	util_listen(const char *hostport, int backlog, char *err,
+	    size_t errsz);
+
 #endif

@@ -14,8 +14,7 @@ aws-cli v2, against moto behind the SigV4 verifier:
   missing right.
 - CreateBucket of its own bucket by an rw key is answered as S3 answers
   the bucket's owner, without forwarding: 409 BucketAlreadyOwnedByYou
-  outside us-east-1; 200 in us-east-1 once the front sends
-  s3_req_owned_bucket_status()'s answer (marked TODO until then).
+  outside us-east-1; 200 in us-east-1.
 """
 
 import os
@@ -46,8 +45,6 @@ POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Resource": "arn:aws:s3:::%s/*" % BUCKET}]})
 CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
 WEBSITE = {"IndexDocument": {"Suffix": "index.html"}}
-TODO_FRONT = ("the front must answer 200 with s3_req_owned_bucket_status()'s "
-              "Location (src/s3_req.h) for S3_ERR_BUCKET_ALREADY_OWNED_BY_YOU")
 
 # The five bucket-level writes of the issue, as boto3 calls and as aws-cli
 # arguments; "empty" stands for the bucket DeleteBucket may remove.
@@ -197,8 +194,8 @@ def run(t, ws):
     t.case("boto3, rw: CreateBucket of its bucket is answered as its owner "
            "(409 BucketAlreadyOwnedByYou or 200), not forwarded", create_own)
     st, code = getattr(cx, "own", (None, None))
-    t.todo(st == 200 and code is None, "in us-east-1 the owner's answer is "
-           "200 OK (S3's legacy answer)", TODO_FRONT, (st, code))
+    t.ok(st == 200 and code is None, "in us-east-1 the owner's answer is "
+         "200 OK (S3's legacy answer)", (st, code))
 
     def create_own_eu():
         conf = s3itest.write_config(

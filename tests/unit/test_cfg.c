@@ -419,7 +419,7 @@ test_defaults(void **state)
 	assert_string_equal(c->server.virtual_host_base, "");
 	assert_string_equal(c->server.tls_cert, "");
 	assert_string_equal(c->server.tls_key, "");
-	assert_true(c->server.max_header_size == 16 * 1024);
+	assert_true(c->server.max_header_size == 8 * 1024);
 	assert_true(c->server.spool_max == 1024 * 1024 * 1024);
 	assert_true(c->server.client_timeout_ms == 60000);
 	assert_int_equal(c->server.max_connections, 1024);
