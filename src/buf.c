@@ -105,7 +105,19 @@ buf_puts(struct buf *b, const char *s)
 int
 buf_putc(struct buf *b, char c)
 {
+	/* The common case without a call: room for c and the NUL. */
+	if (!b->oom && b->len + 2 <= b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
 	return buf_append(b, &c, 1);
+}
+
+int
+buf_reserve(struct buf *b, size_t n)
+{
+	return grow(b, b->len + n);
 }
 
 int

@@ -28,6 +28,8 @@ int	 buf_ok(const struct buf *);
 int	 buf_append(struct buf *, const void *, size_t);
 int	 buf_puts(struct buf *, const char *);
 int	 buf_putc(struct buf *, char);
+/* Room for n more bytes without another allocation. */
+int	 buf_reserve(struct buf *, size_t n);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 buf_vprintf(struct buf *, const char *, va_list)

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,30 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "sigv4.h"
+
+/*
+ * SHA-256, fetched once.  EVP_sha256() is fetched again, under a lock, on
+ * every use in OpenSSL 3: with a signature per request on every loop
+ * thread that is a cost and a point of contention.
+ */
+static pthread_once_t	 md_once = PTHREAD_ONCE_INIT;
+static EVP_MD		*md_fetched;
+
+static void
+md_fetch(void)
+{
+	md_fetched = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+}
+
+const EVP_MD *
+sigv4_md(void)
+{
+	pthread_once(&md_once, md_fetch);
+	return md_fetched != NULL ? md_fetched : EVP_sha256();
+}
 
 #define SHA256_BLOCK	64		/* HMAC-SHA256 block size */
 #define SCOPE_TERM	"aws4_request"
@@ -422,8 +443,13 @@ sigv4_scope(struct buf *b, const char *date8, const char *region,
 	size_t	 start;
 
 	start = b->len;
-	if (buf_printf(b, "%s/%s/%s/" SCOPE_TERM, date8, region,
-	    service) == -1) {
+	buf_puts(b, date8);
+	buf_putc(b, '/');
+	buf_puts(b, region);
+	buf_putc(b, '/');
+	buf_puts(b, service);
+	buf_puts(b, "/" SCOPE_TERM);
+	if (!buf_ok(b)) {
 		rewind_to(b, start);
 		return -1;
 	}
@@ -441,27 +467,59 @@ sigv4_string_to_sign(struct buf *b, const char *amz_date, const char *scope,
 	sigv4_sha256_hex(hash, creq, creq_len);
 	if (hash[0] == '\0')
 		return -1;
-	if (buf_printf(b, SIGV4_ALGORITHM "\n%s\n%s\n%s", amz_date, scope,
-	    hash) == -1) {
+	buf_puts(b, SIGV4_ALGORITHM "\n");
+	buf_puts(b, amz_date);
+	buf_putc(b, '\n');
+	buf_puts(b, scope);
+	buf_putc(b, '\n');
+	buf_puts(b, hash);
+	if (!buf_ok(b)) {
 		rewind_to(b, start);
 		return -1;
 	}
 	return 0;
 }
 
-/* HMAC-SHA256; keys here are never longer than one block. */
+/* HMAC-SHA256 (RFC 2104) on the fetched digest; keys here are never
+ * longer than one block. */
 static int
 hmac_sha256(unsigned char out[SIGV4_KEY_LEN], const void *key, size_t keylen,
     const void *msg, size_t len)
 {
-	unsigned int	 mdlen = 0;
+	EVP_MD_CTX	*ctx = NULL;
+	unsigned char	 k[SHA256_BLOCK], ih[SIGV4_KEY_LEN];
+	unsigned int	 n = 0;
+	size_t		 i;
+	int		 rc = -1;
 
+	if (keylen > sizeof(k))
+		return -1;
 	if (msg == NULL)
 		msg = "";
-	if (HMAC(EVP_sha256(), key, (int)keylen, msg, len, out,
-	    &mdlen) == NULL || mdlen != SIGV4_KEY_LEN)
-		return -1;
-	return 0;
+	memset(k, 0, sizeof(k));
+	memcpy(k, key, keylen);
+	for (i = 0; i < sizeof(k); i++)
+		k[i] ^= 0x36;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL ||
+	    EVP_DigestInit_ex2(ctx, sigv4_md(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, k, sizeof(k)) != 1 ||
+	    EVP_DigestUpdate(ctx, msg, len) != 1 ||
+	    EVP_DigestFinal_ex(ctx, ih, &n) != 1 || n != sizeof(ih))
+		goto out;
+	for (i = 0; i < sizeof(k); i++)
+		k[i] ^= 0x36 ^ 0x5c;
+	if (EVP_DigestInit_ex2(ctx, sigv4_md(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, k, sizeof(k)) != 1 ||
+	    EVP_DigestUpdate(ctx, ih, sizeof(ih)) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != SIGV4_KEY_LEN)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(ih, sizeof(ih));
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }
 
 /*
@@ -480,7 +538,7 @@ prehash_key(unsigned char out[SIGV4_KEY_LEN], const char *secret,
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
 		goto out;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	if (EVP_DigestInit_ex2(ctx, sigv4_md(), NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, "AWS4", 4) != 1 ||
 	    EVP_DigestUpdate(ctx, secret, slen) != 1 ||
 	    EVP_DigestFinal_ex(ctx, out, &mdlen) != 1 ||
@@ -559,7 +617,7 @@ sigv4_sha256_hex(char out[SIGV4_HEX_LEN + 1], const void *data, size_t len)
 
 	if (data == NULL)
 		data = "";
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(data, len, md, &mdlen, sigv4_md(), NULL) != 1 ||
 	    mdlen != SIGV4_HEX_LEN / 2) {
 		out[0] = '\0';
 		return;
@@ -957,6 +1015,12 @@ sigv4_sign_request(const struct sigv4_outgoing *o,
 	buf_init(&creq);
 	buf_init(&scope);
 	buf_init(&sts);
+	/* One allocation each for what a request's signature needs. */
+	buf_reserve(&lower, 512);
+	buf_reserve(&names, 256);
+	buf_reserve(&creq, 2048);
+	buf_reserve(&sts, 256);
+	buf_reserve(auth, 512);
 	sigv4_format_amz_date(amz_date, o->now);
 	memcpy(date8, amz_date, 8);
 	date8[8] = '\0';
@@ -968,14 +1032,19 @@ sigv4_sign_request(const struct sigv4_outgoing *o,
 		goto out;
 	for (i = 0; i < o->n_headers; i++) {
 		const char *p = o->headers[i].name;
+		size_t	 k, nl = strlen(p);
+		char	*q;
 
-		if (*p == '\0')
+		if (nl == 0)
 			goto out;
 		off[i] = lower.len;
-		for (; *p != '\0'; p++)
-			buf_putc(&lower, (char)(*p >= 'A' && *p <= 'Z' ?
-			    *p + 32 : *p));
-		buf_putc(&lower, '\0');
+		buf_append(&lower, p, nl + 1);
+		if (!buf_ok(&lower))
+			goto out;
+		q = lower.data + off[i];
+		for (k = 0; k < nl; k++)
+			if (q[k] >= 'A' && q[k] <= 'Z')
+				q[k] = (char)(q[k] + 32);
 	}
 	if (!buf_ok(&lower) && o->n_headers > 0)
 		goto out;
@@ -1005,8 +1074,9 @@ sigv4_sign_request(const struct sigv4_outgoing *o,
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(sh[i].name, sh[i - 1].name) == 0)
 			continue;
-		buf_printf(&names, "%s%s", names.len > 0 ? ";" : "",
-		    sh[i].name);
+		if (names.len > 0)
+			buf_putc(&names, ';');
+		buf_puts(&names, sh[i].name);
 	}
 	memset(&sr, 0, sizeof(sr));
 	sr.method = o->method;
@@ -1024,9 +1094,14 @@ sigv4_sign_request(const struct sigv4_outgoing *o,
 	cached_key(cache, o, date8, key);
 	sigv4_sign(sig, key, buf_str(&sts), sts.len);
 	OPENSSL_cleanse(key, sizeof(key));
-	buf_printf(auth, "%s Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-	    SIGV4_ALGORITHM, o->access_key_id, buf_str(&scope),
-	    buf_str(&names), sig);
+	buf_puts(auth, SIGV4_ALGORITHM " Credential=");
+	buf_puts(auth, o->access_key_id);
+	buf_putc(auth, '/');
+	buf_puts(auth, buf_str(&scope));
+	buf_puts(auth, ", SignedHeaders=");
+	buf_puts(auth, buf_str(&names));
+	buf_puts(auth, ", Signature=");
+	buf_puts(auth, sig);
 	rc = buf_ok(auth) ? 0 : -1;
 out:
 	free(sh);

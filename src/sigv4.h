@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "buf.h"
 
 #define SIGV4_ALGORITHM		"AWS4-HMAC-SHA256"
@@ -129,6 +131,10 @@ void	sigv4_signing_key(unsigned char key[SIGV4_KEY_LEN], const char *secret,
 /* hex(HMAC-SHA256(key, msg)); out gets 64 chars and a NUL. */
 void	sigv4_sign(char out[SIGV4_HEX_LEN + 1],
 	    const unsigned char key[SIGV4_KEY_LEN], const char *msg, size_t len);
+
+/* SHA-256 for EVP_DigestInit_ex2(), fetched once (thread-safe): cheaper
+ * than EVP_sha256(), which OpenSSL 3 fetches again on every use. */
+const EVP_MD *sigv4_md(void);
 
 /* hex(SHA-256(data)) */
 void	sigv4_sha256_hex(char out[SIGV4_HEX_LEN + 1], const void *data,
