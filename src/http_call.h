@@ -35,7 +35,7 @@ struct http_call {
 	const char	*scheme;	/* "http" or "https" */
 	const char	*host;		/* Host header as sent: "h", "h:port" */
 	const char	*connect_to;	/* CURLOPT_CONNECT_TO entry, or NULL */
-	const char	*path;		/* canonical: encoded once, "/" at least */
+	const char	*path;		/* canonical: encoded once, from "/" */
 	const char	*content_type;	/* NULL: none sent */
 	const char	*body;		/* NULL: no body */
 	size_t		 body_len;

@@ -65,8 +65,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: s3inval [-c FILE] [-f]              run the daemon\n"
-"       s3inval check-config [-c FILE]      validate; print the effective "
-"configuration\n"
+"       s3inval check-config [-c FILE] [--online]\n"
+"                                           validate; print the effective "
+"configuration;\n"
+"                                           --online: check state_dir, "
+"addresses,\n"
+"                                           credentials, buckets, clock, "
+"distributions\n"
 "       s3inval flush [-c FILE] [--wait[=SECONDS]] [--admin URL]\n"
 "                                           submit pending invalidations "
 "now\n"

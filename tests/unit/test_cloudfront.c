@@ -502,8 +502,8 @@ test_parse_distribution(void **state)
 	buf_puts(&b, "<Distribution><Id>E1</Id><DistributionConfig><Origins>"
 	    "<Items>");
 	for (i = 0; i < CF_ORIGINS_MAX + 3; i++)
-		buf_printf(&b, "<Origin><Id>o%zu</Id><DomainName>h%zu</DomainName>"
-		    "</Origin>", i, i);
+		buf_printf(&b, "<Origin><Id>o%zu</Id><DomainName>h%zu"
+		    "</DomainName></Origin>", i, i);
 	buf_puts(&b, "</Items></Origins></DistributionConfig></Distribution>");
 	assert_int_equal(cloudfront_parse_distribution(b.data, b.len, &d), 0);
 	assert_int_equal(d.n_origins, CF_ORIGINS_MAX + 3);
