@@ -60,6 +60,7 @@
 #include "cloudfront.h"
 #include "credentials.h"
 #include "http_call.h"
+#include "util.h"
 
 #define CF_API_VERSION		"2020-05-31"
 #define CF_XMLNS	"http://cloudfront.amazonaws.com/doc/2020-05-31/"
@@ -252,41 +253,16 @@ local_result(struct cf_result *res, enum cf_outcome outcome, const char *msg)
  * over-long forms.  Anything else cannot be carried by the document.
  */
 static int
-xml_text_ok(const char *str)
+xml_text_ok(const char *s)
 {
-	const unsigned char	*s = (const unsigned char *)str;
-	uint32_t		 cp;
-	int			 more, i;
+	uint32_t	 cp;
+	size_t		 n;
 
-	while (*s != '\0') {
-		if (*s < 0x80) {
-			if (*s < 0x20 && *s != '\t' && *s != '\n' &&
-			    *s != '\r')
-				return 0;
-			s++;
-			continue;
-		}
-		if (*s >= 0xC2 && *s <= 0xDF) {
-			cp = *s & 0x1F;
-			more = 1;
-		} else if (*s >= 0xE0 && *s <= 0xEF) {
-			cp = *s & 0x0F;
-			more = 2;
-		} else if (*s >= 0xF0 && *s <= 0xF4) {
-			cp = *s & 0x07;
-			more = 3;
-		} else
+	for (; *s != '\0'; s += n) {
+		n = util_utf8_next(s, &cp);
+		if (n == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' &&
+		    cp != '\r') || cp == 0xFFFE || cp == 0xFFFF)
 			return 0;
-		for (i = 1; i <= more; i++) {
-			if ((s[i] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i] & 0x3F);
-		}
-		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
-		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
-		    cp == 0xFFFE || cp == 0xFFFF)
-			return 0;
-		s += more + 1;
 	}
 	return 1;
 }

@@ -36,4 +36,12 @@ int	util_split_url(const char *, char *scheme, size_t schemesz,
  * list, spaces around tokens ignored. */
 int	util_token_in(const char *list, const char *s);
 
+/*
+ * The UTF-8 sequence at s (NUL-terminated): its length (1-4) with its code
+ * point in *cp, or 0 when s does not start a well-formed one (RFC 3629: no
+ * over-long form, no surrogate, nothing past U+10FFFF, no cut sequence).
+ * *s must not be NUL.
+ */
+size_t	util_utf8_next(const char *s, uint32_t *cp);
+
 #endif
