@@ -40,24 +40,6 @@ BUCKET = "preflight-blog"
 ORIGIN_PATH = "/site"
 
 
-def distribution(moto_url, ref, domain, origin_path):
-    """A distribution at moto with one origin; returns its id."""
-    import boto3
-    cf = boto3.client("cloudfront", endpoint_url=moto_url,
-                      aws_access_key_id="moto", aws_secret_access_key="moto",
-                      region_name="us-east-1")
-    return cf.create_distribution(DistributionConfig={
-        "CallerReference": "t29-" + ref,
-        "Origins": {"Quantity": 1, "Items": [{
-            "Id": "o", "DomainName": domain, "OriginPath": origin_path,
-            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all",
-            "MinTTL": 0, "ForwardedValues": {
-                "QueryString": False, "Cookies": {"Forward": "none"}}},
-        "Comment": "", "Enabled": True})["Distribution"]["Id"]
-
-
 class FakeS3(http.server.BaseHTTPRequestHandler):
     """Answers every request with what the server's fields say: a status,
     S3's request id or not, a Date `skew` seconds off."""
@@ -99,10 +81,10 @@ def run(t, ws):
     moto, moto_url = s3itest.start_moto(ws.logdir)
     verifier = s3itest.start_verifier(ws.logdir, moto_url)
     s3itest.moto_client(moto_url).create_bucket(Bucket=BUCKET)
-    good = distribution(moto_url, "good", BUCKET + ".s3.amazonaws.com",
-                        ORIGIN_PATH)
-    other = distribution(moto_url, "other", "another-bucket.s3.amazonaws"
-                         ".com", "")
+    _, good = s3itest.moto_distribution(moto_url, BUCKET,
+                                        origin_path=ORIGIN_PATH)
+    _, other = s3itest.moto_distribution(
+        moto_url, "other", domain="another-bucket.s3.amazonaws.com")
     env = s3itest.daemon_env()
 
     def conf(name, upstream=None, dists=None, **kw):
