@@ -75,7 +75,7 @@ usage(FILE *f)
 "       s3inval flush [-c FILE] [--wait[=SECONDS]] [--admin URL]\n"
 "                                           submit pending invalidations "
 "now\n"
-"       s3inval plan [-c FILE] [--bucket NAME]\n"
+"       s3inval plan [-c FILE] [--bucket NAME] [--json]\n"
 "                                           dry run: keys on stdin -> "
 "paths\n"
 "       s3inval healthcheck [-c FILE] [--admin URL]\n"
