@@ -130,7 +130,7 @@ def run(t, ws):
          "the log is still all JSON after the stop",
          "\n".join(bad[:5]))
 
-    # --- plan --json ----------------------------------------------------------
+    # --- plan --json -------------------------------------------------------
     keys_in = (b"index.html\nposts/a/index.html\nraw\xffkey.html\n"
                b"ctl\x01\x1fkey.html\ndel\x7f.html\ncaf\xc3\xa9.html\n")
     state = s3itest.read_config(conf)["server"]["state_dir"]
