@@ -255,7 +255,12 @@ def gitlab(t, world, doc, cf, dist):
 
 def run(t, ws):
     import boto3
-    import yaml
+    try:
+        import yaml
+    except ImportError:
+        t.missing_tool("the recipes, read as YAML", "no python yaml module "
+                       "(Debian: python3-yaml)")
+        return
     found, readme = recipes()
     t.ok(set(found) == {"github-actions", "gitlab-ci"},
          "README.md marks the two recipes (<!-- recipe: NAME --> before a "
