@@ -59,7 +59,7 @@ jobs=${JOBS:-2}
 # peer tools, no test servers).
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libssl-dev libxml2-dev
-libinih-dev libjansson-dev libcmocka-dev"
+libinih-dev libjansson-dev libsystemd-dev libcmocka-dev"
 
 # dockerfile-utils: the validator of the Dockerfile language server, pure
 # JavaScript from npm.  hadolint, a Haskell binary, is in neither Debian nor

@@ -12,6 +12,11 @@
  * invalidation id is 1-64 ASCII letters and digits, since the worker puts
  * it in a request path (GetInvalidation); only a 2xx gives CF_OK.
  *
+ * It is also parsed as a GetDistribution answer: every origin field is
+ * clean text (check-config --online prints them), at most CF_ORIGINS_MAX
+ * origins are filled in, and only a Distribution with a valid Id is
+ * accepted.
+ *
  * The same input, cut into lines, is also a batch of invalidation paths
  * (keys come from clients): cloudfront_batch_xml() must either refuse it
  * or build a document that libxml2 parses back to exactly those paths, so
@@ -107,6 +112,28 @@ answer(long status, const char *body, size_t len)
 		must(r.outcome == CF_RETRY, "5xx is retried");
 }
 
+static void
+distribution(const char *body, size_t len)
+{
+	struct cf_distribution	 d;
+	size_t			 i;
+
+	memset(&d, 0xa5, sizeof(d));
+	if (cloudfront_parse_distribution(body, len, &d) != 0)
+		return;
+	clean_field(d.status, sizeof(d.status), "status is clean text");
+	clean_field(d.domain, sizeof(d.domain), "domain is clean text");
+	for (i = 0; i < d.n_origins && i < CF_ORIGINS_MAX; i++) {
+		clean_field(d.origins[i].id, sizeof(d.origins[i].id),
+		    "origin id is clean text");
+		clean_field(d.origins[i].domain, sizeof(d.origins[i].domain),
+		    "origin domain is clean text");
+		clean_field(d.origins[i].origin_path,
+		    sizeof(d.origins[i].origin_path),
+		    "origin path is clean text");
+	}
+}
+
 /* The input's lines as paths, the first as the caller reference. */
 static void
 batch(const uint8_t *data, size_t size)
@@ -185,6 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	answer(201, (const char *)data, size);
 	answer(400, (const char *)data, size);
 	answer(503, (const char *)data, size);
+	distribution((const char *)data, size);
 	batch(data, size);
 	return 0;
 }

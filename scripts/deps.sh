@@ -6,8 +6,8 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libssl-dev libxml2-dev
-libinih-dev libjansson-dev libcmocka-dev awscli nginx-light wrk apache2-utils
-valgrind clang python3 curl ca-certificates"
+libinih-dev libjansson-dev libsystemd-dev libcmocka-dev awscli nginx-light wrk
+apache2-utils valgrind clang python3 curl ca-certificates"
 
 # apt_missing WHAT [apt-get install options]: the packages of $WHAT that are
 # not installed yet, if any.

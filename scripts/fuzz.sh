@@ -97,14 +97,15 @@ rm -f "$out/probe" "$out/probe.c" "$out/probe.log"
 # pkg-config module -> Debian package
 mods="libcurl:libcurl4-openssl-dev libcrypto:libssl-dev
 libxml-2.0:libxml2-dev inih:libinih-dev libmicrohttpd:libmicrohttpd-dev
-gnutls:libgnutls28-dev"
+gnutls:libgnutls28-dev jansson:libjansson-dev libsystemd:libsystemd-dev"
 missing=""
 for m in $mods; do
 	pkg-config --exists "${m%%:*}" || missing="$missing ${m#*:}"
 done
 # shellcheck disable=SC2086
 [ -z "$missing" ] || apt_install $missing
-modules="libcurl libcrypto libxml-2.0 inih libmicrohttpd gnutls"
+modules="libcurl libcrypto libxml-2.0 inih libmicrohttpd gnutls jansson
+libsystemd"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $modules) || exit 1
 # shellcheck disable=SC2086

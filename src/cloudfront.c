@@ -17,12 +17,16 @@
  * worker should do next; the mapping of answers to outcomes is the table
  * below plus the few rules in classify().
  *
- * Signing (AWS General Reference, "Signature Version 4"): service
- * "cloudfront", region "us-east-1" whatever the endpoint, payload hash the
- * hex SHA-256 of the body, sent as x-amz-content-sha256.  Signed headers:
- * content-type (when sent), host, x-amz-content-sha256, x-amz-date and
- * x-amz-security-token (session credentials only).  The Host header is set
- * here, so what is signed is what is sent.  The POST carries
+ * - GetDistribution: "GET /2020-05-31/distribution/Id", answered "200 OK"
+ *   with a Distribution (Status, DomainName, DistributionConfig with its
+ *   Origins); only `check-config --online` asks it.
+ *
+ * Signing (AWS General Reference, "Signature Version 4", done by
+ * http_call.c): service "cloudfront", region "us-east-1" whatever the
+ * endpoint, payload hash the hex SHA-256 of the body, sent as
+ * x-amz-content-sha256.  Signed headers: content-type (when sent), host,
+ * x-amz-content-sha256, x-amz-date and x-amz-security-token (session
+ * credentials only); what is signed is what is sent.  The POST carries
  * "Content-Type: application/xml": without it curl would send its form
  * default (application/x-www-form-urlencoded), which moto_server answers
  * with 500; aws-cli sends none, and both are accepted.
@@ -51,12 +55,12 @@
 #include <curl/curl.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "cloudfront.h"
 #include "credentials.h"
-#include "sigv4.h"
+#include "http_call.h"
+#include "util.h"
 
 #define CF_API_VERSION		"2020-05-31"
 #define CF_XMLNS	"http://cloudfront.amazonaws.com/doc/2020-05-31/"
@@ -67,15 +71,9 @@
 #define CF_TIMEOUT_DEFAULT	30000L		/* ms, when init gets <= 0 */
 #define CF_SNIPPET_MAX		160		/* of a non-XML error body */
 
-#ifdef PACKAGE_VERSION
-#define CF_USER_AGENT		"s3inval/" PACKAGE_VERSION
-#else
-#define CF_USER_AGENT		"s3inval"
-#endif
-
 /* Immutable between cloudfront_init() and cloudfront_fini(). */
 static struct {
-	char	base[512];	/* "scheme://host[:port]", no trailing '/' */
+	char	scheme[8];	/* "http" or "https" */
 	char	host[300];	/* the Host header, as signed */
 	long	timeout_ms;
 	int	ready;
@@ -134,11 +132,6 @@ static const struct {
 	{ "ExpiredToken",			CF_FATAL },
 	{ "RequestExpired",			CF_FATAL },
 	{ "OptInRequired",			CF_FATAL },
-};
-
-struct response {
-	struct buf	 body;
-	int		 too_big;
 };
 
 /* --- small helpers ------------------------------------------------------ */
@@ -260,41 +253,16 @@ local_result(struct cf_result *res, enum cf_outcome outcome, const char *msg)
  * over-long forms.  Anything else cannot be carried by the document.
  */
 static int
-xml_text_ok(const char *str)
+xml_text_ok(const char *s)
 {
-	const unsigned char	*s = (const unsigned char *)str;
-	uint32_t		 cp;
-	int			 more, i;
+	uint32_t	 cp;
+	size_t		 n;
 
-	while (*s != '\0') {
-		if (*s < 0x80) {
-			if (*s < 0x20 && *s != '\t' && *s != '\n' &&
-			    *s != '\r')
-				return 0;
-			s++;
-			continue;
-		}
-		if (*s >= 0xC2 && *s <= 0xDF) {
-			cp = *s & 0x1F;
-			more = 1;
-		} else if (*s >= 0xE0 && *s <= 0xEF) {
-			cp = *s & 0x0F;
-			more = 2;
-		} else if (*s >= 0xF0 && *s <= 0xF4) {
-			cp = *s & 0x07;
-			more = 3;
-		} else
+	for (; *s != '\0'; s += n) {
+		n = util_utf8_next(s, &cp);
+		if (n == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' &&
+		    cp != '\r') || cp == 0xFFFE || cp == 0xFFFF)
 			return 0;
-		for (i = 1; i <= more; i++) {
-			if ((s[i] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i] & 0x3F);
-		}
-		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
-		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
-		    cp == 0xFFFE || cp == 0xFFFF)
-			return 0;
-		s += more + 1;
 	}
 	return 1;
 }
@@ -583,6 +551,55 @@ out:
 	xmlFreeDoc(doc);
 }
 
+/*
+ * GetDistribution's answer: <Distribution><Id/><Status/><DomainName/>
+ * <DistributionConfig>...<Origins><Quantity/><Items><Origin><Id/>
+ * <DomainName/><OriginPath/>...</Origin></Items></Origins>...<Enabled/>
+ * </DistributionConfig></Distribution>.
+ */
+int
+cloudfront_parse_distribution(const char *body, size_t len,
+    struct cf_distribution *d)
+{
+	xmlDocPtr	 doc;
+	xmlNodePtr	 root, dc, n;
+	char		 id[CF_ID_MAX + 2], enabled[16];
+	int		 rc = -1;
+
+	memset(d, 0, sizeof(*d));
+	doc = parse_xml(body, len);
+	root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	root = self_or_child(root, "Distribution");
+	if (copy_text(id, sizeof(id), child(root, "Id")) >= sizeof(id) ||
+	    !valid_id(id))
+		goto out;
+	copy_text(d->status, sizeof(d->status), child(root, "Status"));
+	copy_text(d->domain, sizeof(d->domain), child(root, "DomainName"));
+	dc = child(root, "DistributionConfig");
+	copy_text(enabled, sizeof(enabled), child(dc, "Enabled"));
+	d->enabled = strcmp(enabled, "true") == 0;
+	n = child(child(child(dc, "Origins"), "Items"), "Origin");
+	for (; n != NULL; n = n->next) {
+		struct cf_origin	*o;
+
+		if (n->type != XML_ELEMENT_NODE ||
+		    xmlStrcmp(n->name, (const xmlChar *)"Origin") != 0)
+			continue;
+		if (d->n_origins++ >= CF_ORIGINS_MAX)
+			continue;
+		o = &d->origins[d->n_origins - 1];
+		copy_text(o->id, sizeof(o->id), child(n, "Id"));
+		copy_text(o->domain, sizeof(o->domain),
+		    child(n, "DomainName"));
+		copy_text(o->origin_path, sizeof(o->origin_path),
+		    child(n, "OriginPath"));
+	}
+	rc = 0;
+out:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 /* --- requests ------------------------------------------------------------ */
 
 int
@@ -622,9 +639,7 @@ cloudfront_init(const char *endpoint, long timeout_ms)
 	    dflt ? "" : ":", dflt ? "" : port);
 	if (n < 0 || (size_t)n >= sizeof(cf.host))
 		goto out;
-	n = snprintf(cf.base, sizeof(cf.base), "%s://%s", scheme, cf.host);
-	if (n < 0 || (size_t)n >= sizeof(cf.base))
-		goto out;
+	snprintf(cf.scheme, sizeof(cf.scheme), "%s", scheme);
 	cf.timeout_ms = timeout_ms > 0 ? timeout_ms : CF_TIMEOUT_DEFAULT;
 	/* Both are reference-counted or idempotent; libxml2 wants its
 	 * initialisation before threads use it. */
@@ -655,88 +670,23 @@ cloudfront_fini(void)
 	memset(&cf, 0, sizeof(cf));
 }
 
-static size_t
-write_cb(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct response	*r = ud;
-	size_t		 n = size * nmemb;
-
-	if (n > CF_BODY_MAX - r->body.len) {
-		r->too_big = 1;
-		return 0;
-	}
-	if (buf_append(&r->body, p, n) == -1)
-		return 0;
-	return n;
-}
-
-static int
-add_header(struct curl_slist **list, const char *name, const char *value)
-{
-	struct buf		 b;
-	struct curl_slist	*n = NULL;
-
-	buf_init(&b);
-	buf_printf(&b, "%s: %s", name, value);
-	if (buf_ok(&b))
-		n = curl_slist_append(*list, buf_str(&b));
-	buf_wipe(&b);
-	if (n == NULL)
-		return -1;
-	*list = n;
-	return 0;
-}
-
-/* The list holds the Authorization header and maybe a session token. */
-static void
-slist_wipe(struct curl_slist *list)
-{
-	struct curl_slist	*p;
-
-	for (p = list; p != NULL; p = p->next)
-		OPENSSL_cleanse(p->data, strlen(p->data));
-	curl_slist_free_all(list);
-}
-
 /*
  * One signed request to path (already canonical: ids are letters and
- * digits); body NULL for a GET.  Fills res.
+ * digits); body NULL for a GET.  The answer is the caller's to parse and
+ * free; res is filled only when there is nothing to parse (no answer, a
+ * body too big, no credentials), and then 0 is returned; 1 when an
+ * answer came.
  */
-static void
+static int
 request(const char *method, const char *path, const char *body,
-    size_t body_len, struct cf_result *res)
+    size_t body_len, struct http_answer *an, struct cf_result *res)
 {
 	struct credentials	 c;
-	struct sigv4_header	 sh[5];
-	const char		*wire[5];	/* sh[i].name as sent */
-	struct sigv4_request	 sr;
-	struct buf		 url, names, creq, scope, sts, auth;
-	struct response		 resp;
-	struct curl_slist	*hdrs = NULL, *n;
-	char			 amz_date[17], date8[9];
-	char			 payload[SIGV4_HEX_LEN + 1];
-	char			 sig[SIGV4_HEX_LEN + 1];
-	char			 errbuf[CURL_ERROR_SIZE];
-	unsigned char		 key[SIGV4_KEY_LEN];
-	size_t			 nsh = 0, i;
-	CURL			*e = NULL;
-	CURLcode		 cc;
-	long			 status = 0;
-	int			 bad = 0;
+	struct http_call	 hc;
+	int			 rc = 0;
 
 	memset(&c, 0, sizeof(c));
-	memset(key, 0, sizeof(key));
-	memset(sig, 0, sizeof(sig));
-	errbuf[0] = '\0';
-	buf_init(&url);
-	buf_init(&names);
-	buf_init(&creq);
-	buf_init(&scope);
-	buf_init(&sts);
-	buf_init(&auth);
-	buf_init(&resp.body);
-	resp.too_big = 0;
-
+	http_answer_init(an);
 	if (!cf.ready) {
 		local_result(res, CF_FATAL, "cloudfront_init() not called");
 		goto out;
@@ -745,140 +695,53 @@ request(const char *method, const char *path, const char *body,
 		local_result(res, CF_FATAL, "no AWS credentials");
 		goto out;
 	}
-
-	sigv4_sha256_hex(payload, body != NULL ? body : "", body_len);
-	sigv4_format_amz_date(amz_date, (int64_t)time(NULL));
-	memcpy(date8, amz_date, 8);
-	date8[8] = '\0';
-
-	/* Signed headers, in the sorted order SignedHeaders lists them. */
-	if (body != NULL) {
-		wire[nsh] = "Content-Type";
-		sh[nsh].name = "content-type";
-		sh[nsh++].value = "application/xml";
-	}
-	wire[nsh] = "Host";
-	sh[nsh].name = "host";
-	sh[nsh++].value = cf.host;
-	wire[nsh] = "X-Amz-Content-Sha256";
-	sh[nsh].name = "x-amz-content-sha256";
-	sh[nsh++].value = payload;
-	wire[nsh] = "X-Amz-Date";
-	sh[nsh].name = "x-amz-date";
-	sh[nsh++].value = amz_date;
-	if (c.session_token[0] != '\0') {
-		wire[nsh] = "X-Amz-Security-Token";
-		sh[nsh].name = "x-amz-security-token";
-		sh[nsh++].value = c.session_token;
-	}
-	for (i = 0; i < nsh; i++)
-		buf_printf(&names, "%s%s", i > 0 ? ";" : "", sh[i].name);
-
-	memset(&sr, 0, sizeof(sr));
-	sr.method = method;
-	sr.canonical_uri = path;
-	sr.canonical_query = "";
-	sr.headers = sh;
-	sr.n_headers = nsh;
-	sr.signed_headers = buf_str(&names);
-	sr.payload_hash = payload;
-	if (!buf_ok(&names) || sigv4_canonical_request(&creq, &sr) != 0 ||
-	    sigv4_scope(&scope, date8, CF_REGION, CF_SERVICE) != 0 ||
-	    sigv4_string_to_sign(&sts, amz_date, buf_str(&scope),
-	    buf_str(&creq), creq.len) != 0) {
-		local_result(res, CF_RETRY, "out of memory signing");
-		goto out;
-	}
-	sigv4_signing_key(key, c.secret_access_key, date8, CF_REGION,
-	    CF_SERVICE);
-	sigv4_sign(sig, key, buf_str(&sts), sts.len);
-	buf_printf(&auth, "%s Credential=%s/%s, SignedHeaders=%s, "
-	    "Signature=%s", SIGV4_ALGORITHM, c.access_key_id, buf_str(&scope),
-	    buf_str(&names), sig);
-	buf_printf(&url, "%s%s", cf.base, path);
-
-	/* What was signed, as signed; no Expect: 100-continue round trip. */
-	for (i = 0; i < nsh && !bad; i++)
-		bad = add_header(&hdrs, wire[i], sh[i].value);
-	if (!bad)
-		bad = add_header(&hdrs, "Authorization", buf_str(&auth));
-	if (!bad) {
-		n = curl_slist_append(hdrs, "Expect:");
-		if (n == NULL)
-			bad = 1;
-		else
-			hdrs = n;
-	}
-	e = curl_easy_init();
-	if (bad || e == NULL || !buf_ok(&url) || !buf_ok(&auth)) {
-		local_result(res, CF_RETRY, "out of memory");
-		goto out;
-	}
-
-	bad |= curl_easy_setopt(e, CURLOPT_URL, buf_str(&url)) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
-	    "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, cf.timeout_ms) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cf.timeout_ms) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-	    (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, CF_USER_AGENT) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &resp) != CURLE_OK;
-	if (body != NULL) {
-		bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)body_len) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) !=
-		    CURLE_OK;
-	} else
-		bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
-	if (bad) {
-		local_result(res, CF_FATAL, "curl refused an option");
-		goto out;
-	}
-
-	cc = curl_easy_perform(e);
-	if (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
-		status = 0;
-	if (cc == CURLE_WRITE_ERROR && resp.too_big) {
-		cloudfront_parse(status, NULL, 0, res);
-		snprintf(res->message, sizeof(res->message),
-		    "HTTP %ld, response body over %d bytes", status,
-		    CF_BODY_MAX);
-	} else if (cc != CURLE_OK) {
+	memset(&hc, 0, sizeof(hc));
+	hc.method = method;
+	hc.scheme = cf.scheme;
+	hc.host = cf.host;
+	hc.path = path;
+	/* Without it curl would send its form default
+	 * (application/x-www-form-urlencoded) with a POST. */
+	hc.content_type = body != NULL ? "application/xml" : NULL;
+	hc.body = body;
+	hc.body_len = body_len;
+	hc.timeout_ms = cf.timeout_ms;
+	hc.body_max = CF_BODY_MAX;
+	hc.cred = &c;
+	hc.region = CF_REGION;
+	hc.service = CF_SERVICE;
+	hc.now = (int64_t)time(NULL);
+	http_call_perform(&hc, an);
+	if (an->too_big) {
+		cloudfront_parse(an->status, NULL, 0, res);
+		copy_clean(res->message, sizeof(res->message), an->error,
+		    strlen(an->error));
+	} else if (an->failed) {
 		/* No (whole) answer.  Even a create that did reach CloudFront
 		 * is safe to retry: its CallerReference makes it the same. */
 		result_init(res);
 		res->outcome = CF_RETRY;
-		res->http_status = status;
-		snprintf(res->message, sizeof(res->message), "%s: %s",
-		    curl_easy_strerror(cc), errbuf[0] != '\0' ? errbuf : "-");
+		res->http_status = an->status;
+		copy_clean(res->message, sizeof(res->message), an->error,
+		    strlen(an->error));
 	} else
-		cloudfront_parse(status, buf_str(&resp.body), resp.body.len,
-		    res);
+		rc = 1;
 out:
-	curl_easy_cleanup(e);
-	slist_wipe(hdrs);
 	credentials_wipe(&c);
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(sig, sizeof(sig));
-	buf_wipe(&auth);
-	buf_fini(&url);
-	buf_fini(&names);
-	buf_fini(&creq);
-	buf_fini(&scope);
-	buf_fini(&sts);
-	buf_fini(&resp.body);
+	return rc;
+}
+
+/* request(), the answer parsed as an Invalidation or an error. */
+static void
+invalidation_request(const char *method, const char *path, const char *body,
+    size_t body_len, struct cf_result *res)
+{
+	struct http_answer	 an;
+
+	if (request(method, path, body, body_len, &an, res) == 1)
+		cloudfront_parse(an.status, buf_str(&an.body), an.body.len,
+		    res);
+	http_answer_fini(&an);
 }
 
 void
@@ -911,7 +774,8 @@ cloudfront_create(const char *distribution, const char *caller_ref,
 		local_result(res, CF_RETRY, "out of memory");
 		goto out;
 	}
-	request("POST", buf_str(&path), buf_str(&body), body.len, res);
+	invalidation_request("POST", buf_str(&path), buf_str(&body), body.len,
+	    res);
 out:
 	buf_fini(&path);
 	buf_fini(&body);
@@ -935,7 +799,49 @@ cloudfront_get(const char *distribution, const char *id,
 		local_result(res, CF_RETRY, "out of memory");
 		goto out;
 	}
-	request("GET", buf_str(&path), NULL, 0, res);
+	invalidation_request("GET", buf_str(&path), NULL, 0, res);
 out:
+	buf_fini(&path);
+}
+
+void
+cloudfront_get_distribution(const char *distribution,
+    struct cf_distribution *d, struct cf_result *res)
+{
+	struct http_answer	 an;
+	struct buf		 path;
+
+	buf_init(&path);
+	http_answer_init(&an);
+	memset(d, 0, sizeof(*d));
+	if (!valid_id(distribution)) {
+		local_result(res, CF_FATAL, "invalid distribution id");
+		goto out;
+	}
+	buf_printf(&path, "/" CF_API_VERSION "/distribution/%s", distribution);
+	if (!buf_ok(&path)) {
+		local_result(res, CF_RETRY, "out of memory");
+		goto out;
+	}
+	if (request("GET", buf_str(&path), NULL, 0, &an, res) != 1)
+		goto out;
+	if (an.status < 200 || an.status >= 300) {
+		cloudfront_parse(an.status, buf_str(&an.body), an.body.len,
+		    res);
+		goto out;
+	}
+	result_init(res);
+	res->http_status = an.status;
+	if (cloudfront_parse_distribution(buf_str(&an.body), an.body.len,
+	    d) == -1) {
+		res->outcome = CF_RETRY;
+		snprintf(res->message, sizeof(res->message), "HTTP %ld "
+		    "without a Distribution Id", an.status);
+		goto out;
+	}
+	res->outcome = CF_OK;
+	snprintf(res->status, sizeof(res->status), "%s", d->status);
+out:
+	http_answer_fini(&an);
 	buf_fini(&path);
 }

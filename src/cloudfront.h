@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cloudfront: the CloudFront API calls s3inval makes: CreateInvalidation
- * and GetInvalidation (API version 2020-05-31), signed SigV4 for service
+ * and GetInvalidation (API version 2020-05-31), and GetDistribution for
+ * `check-config --online`; signed SigV4 for service
  * "cloudfront" in us-east-1 whatever the endpoint (CloudFront is a global
  * service signed in us-east-1), XML built and parsed with libxml2.
  *
@@ -36,6 +37,26 @@ struct cf_result {
 	char		 status[32];		/* "InProgress", "Completed" */
 };
 
+/* Origins of a distribution that GetDistribution keeps: CloudFront's
+ * default quota is 25 per distribution. */
+#define CF_ORIGINS_MAX	25
+
+struct cf_origin {
+	char	 id[128];
+	char	 domain[256];		/* "blog.s3.us-east-1.amazonaws.com" */
+	char	 origin_path[256];	/* "" or "/prefix" */
+};
+
+/* What GetDistribution tells check-config --online. */
+struct cf_distribution {
+	char	 status[32];		/* "Deployed", "InProgress" */
+	char	 domain[256];		/* "d111111abcdef8.cloudfront.net" */
+	int	 enabled;
+	size_t	 n_origins;		/* listed; origins[] holds the first
+					 * CF_ORIGINS_MAX */
+	struct cf_origin origins[CF_ORIGINS_MAX];
+};
+
 int	cloudfront_init(const char *endpoint, long timeout_ms);
 void	cloudfront_fini(void);
 
@@ -44,10 +65,18 @@ void	cloudfront_create(const char *distribution, const char *caller_ref,
 void	cloudfront_get(const char *distribution, const char *id,
 	    struct cf_result *);
 
+/* GetDistribution: res as for the calls above; CF_OK fills *d. */
+void	cloudfront_get_distribution(const char *distribution,
+	    struct cf_distribution *d, struct cf_result *);
+
 /* Pure parts, for tests and fuzzing. */
 int	cloudfront_batch_xml(struct buf *, const char *caller_ref,
 	    const char *const *paths, size_t n);
 void	cloudfront_parse(long http_status, const char *body, size_t len,
 	    struct cf_result *);
+/* A GetDistribution answer's body: 0, or -1 when it is no Distribution
+ * with an Id. */
+int	cloudfront_parse_distribution(const char *body, size_t len,
+	    struct cf_distribution *);
 
 #endif

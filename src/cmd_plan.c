@@ -1,11 +1,37 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_plan: s3inval plan, a dry run of the worker's planning (DESIGN §6). */
+/*
+ * cmd_plan: s3inval plan [--json], a dry run of the worker's planning
+ * (DESIGN §6): keys on stdin, the paths it would submit per distribution.
+ *
+ * Cost (issue 11: "$0.010 beyond the free tier" was printed while inside
+ * it): CloudFront bills invalidation paths past the account's first 1,000
+ * of a calendar month (cloudfront.monthly_free_paths), $0.005 each.  What
+ * this plan costs depends on what the month used so far: the daemon keeps
+ * its count per distribution in state_dir/usage ("yyyymm distribution
+ * paths" lines, inval_worker.c).  When that file is readable the cost is
+ * exact for this daemon's paths; when not, plan says it cannot know and
+ * gives both ends (free within the tier, and the price past it).
+ * Invalidations made by other tools in the same account are never known.
+ *
+ * Text and --json carry the same figures; JSON is written by jansson,
+ * strings through jstr.h.
+ */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "cfg.h"
 #include "cmd.h"
@@ -13,16 +39,267 @@
 #include "inval_map.h"
 #include "inval_plan.h"
 #include "inval_worker.h"
+#include "jstr.h"
+
+/* CloudFront's price per path past the free tier (the worker's
+ * PRICE_PER_PATH). */
+#define PLAN_USD_PER_PATH	0.005
+#define PLAN_USAGE_FILE		"usage"
+#define PLAN_USAGE_MAX		(256 * 1024)
 
 extern char **environ;
 
-/* s3inval plan [-c FILE] [--bucket NAME]: the worker's mapping and
- * planning on keys from stdin, a dry run. */
+/* This month's paths so far, from the daemon's state. */
+struct usage {
+	int		 known;
+	uint64_t	 used;
+	char		 path[PATH_MAX];
+	char		 why[PATH_MAX + 300];	/* when not known */
+};
+
+/* One distribution's plan and what it costs. */
+struct dist_plan {
+	const char		*id;		/* NULL: none configured */
+	size_t			 n_paths;	/* mapped, before planning */
+	struct inval_plan_result res;
+	size_t			 n_known;	/* index: objects known */
+	uint64_t		 billable;	/* when usage is known */
+};
+
+/* yyyymm of now, UTC, as the worker counts months. */
+static int
+this_month(void)
+{
+	time_t		 t = time(NULL);
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	return (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+}
+
+/* Sum this month's lines of state_dir/usage (never through a link). */
+static void
+usage_read(const char *state_dir, struct usage *u)
+{
+	struct stat	 st;
+	char		*text = NULL, *line, *save = NULL, id[129];
+	unsigned long long n;
+	ssize_t		 len;
+	int		 fd, month, now = this_month();
+
+	memset(u, 0, sizeof(*u));
+	snprintf(u->path, sizeof(u->path), "%s/%s", state_dir,
+	    PLAN_USAGE_FILE);
+	fd = open(u->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		snprintf(u->why, sizeof(u->why), "%s: %s", u->path,
+		    strerror(errno));
+		return;
+	}
+	text = malloc(PLAN_USAGE_MAX + 1);
+	if (text == NULL || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(u->why, sizeof(u->why), "%s: not a regular file",
+		    u->path);
+		goto out;
+	}
+	len = read(fd, text, PLAN_USAGE_MAX);
+	if (len < 0) {
+		snprintf(u->why, sizeof(u->why), "%s: %s", u->path,
+		    strerror(errno));
+		goto out;
+	}
+	text[len] = '\0';
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%d %128s %llu", &month, id, &n) == 3 &&
+		    month == now)
+			u->used += n;
+	u->known = 1;
+out:
+	free(text);
+	close(fd);
+}
+
+/* Paths billed when n more are submitted after used, free of them. */
+static uint64_t
+billable(uint64_t used, uint64_t n, uint64_t free_paths)
+{
+	uint64_t	 before = used > free_paths ? used - free_paths : 0;
+	uint64_t	 after = used + n > free_paths ? used + n - free_paths :
+			    0;
+
+	return after - before;
+}
+
+static void
+print_text(const struct cfg *cfg, const struct dist_plan *dp, size_t nd,
+    size_t n_keys, const struct usage *u)
+{
+	uint64_t	 used = u->used, n;
+	unsigned	 fp = cfg->cloudfront.monthly_free_paths;
+	size_t		 i, k;
+
+	for (i = 0; i < nd; i++) {
+		n = dp[i].res.paths.n;
+		printf("# distribution %s: %zu keys, %zu paths -> %zu to "
+		    "submit (%zu exact, %zu wildcard)", dp[i].id != NULL ?
+		    dp[i].id : "(none configured)", n_keys, dp[i].n_paths,
+		    dp[i].res.paths.n, dp[i].res.n_exact,
+		    dp[i].res.n_wildcards);
+		if (dp[i].n_known > 0)
+			printf(", %zu unchanged objects evicted of %zu known",
+			    dp[i].res.n_evicted, dp[i].n_known);
+		else
+			printf(", no index: threshold rule");
+		if (u->known) {
+			printf("; %" PRIu64 " of them billable: $%.3f (this "
+			    "month %" PRIu64 " of its %u free paths used "
+			    "before them, per %s)\n", dp[i].billable,
+			    (double)dp[i].billable * PLAN_USD_PER_PATH, used,
+			    fp, u->path);
+			used += n;
+		} else
+			printf("; $0.000 while this month stays within its %u "
+			    "free paths, $%.3f past them (this month's usage "
+			    "is unknown: %s)\n", fp, (double)n *
+			    PLAN_USD_PER_PATH, u->why);
+		for (k = 0; k < dp[i].res.paths.n; k++)
+			printf("%s\n", dp[i].res.paths.v[k]);
+	}
+}
+
+/* obj[key] = v (taken); -1 when v is NULL or refused. */
+static int
+put(json_t *obj, const char *key, json_t *v)
+{
+	return v == NULL || json_object_set_new(obj, key, v) == -1 ? -1 : 0;
+}
+
+static json_t *
+json_dist(const struct dist_plan *p, const struct usage *u)
+{
+	json_t	*o = json_object(), *a = json_array(), *ix = NULL;
+	size_t	 k;
+	int	 bad = o == NULL || a == NULL;
+
+	for (k = 0; k < p->res.paths.n && !bad; k++)
+		bad = json_array_append_new(a, jstr_new(p->res.paths.v[k])) ==
+		    -1;
+	if (p->n_known > 0) {
+		ix = json_object();
+		bad = bad || ix == NULL ||
+		    put(ix, "known_objects", json_integer(
+		    (json_int_t)p->n_known)) == -1 ||
+		    put(ix, "evicted", json_integer(
+		    (json_int_t)p->res.n_evicted)) == -1;
+	} else
+		ix = json_null();
+	bad = bad || put(o, "distribution", p->id != NULL ? jstr_new(p->id) :
+	    json_null()) == -1;
+	bad = bad || put(o, "paths_mapped",
+	    json_integer((json_int_t)p->n_paths)) == -1;
+	bad = bad || put(o, "submit", json_incref(a)) == -1;
+	bad = bad || put(o, "exact",
+	    json_integer((json_int_t)p->res.n_exact)) == -1;
+	bad = bad || put(o, "wildcards",
+	    json_integer((json_int_t)p->res.n_wildcards)) == -1;
+	bad = bad || put(o, "index", json_incref(ix)) == -1;
+	bad = bad || put(o, "billable_paths", u->known ?
+	    json_integer((json_int_t)p->billable) : json_null()) == -1;
+	bad = bad || put(o, "cost_usd", u->known ? json_real(
+	    (double)p->billable * PLAN_USD_PER_PATH) : json_null()) == -1;
+	bad = bad || put(o, "cost_usd_past_free_tier", json_real(
+	    (double)p->res.paths.n * PLAN_USD_PER_PATH)) == -1;
+	json_decref(a);
+	json_decref(ix);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int
+print_json(const struct cfg *cfg, const struct cfg_bucket *bk,
+    const struct dist_plan *dp, size_t nd, size_t n_keys,
+    const struct usage *u)
+{
+	json_t		*o = json_object(), *m = json_object();
+	json_t		*a = json_array(), *d;
+	uint64_t	 total = 0;
+	char		*text = NULL;
+	size_t		 i;
+	int		 bad = o == NULL || m == NULL || a == NULL;
+
+	for (i = 0; i < nd && !bad; i++) {
+		d = json_dist(&dp[i], u);
+		bad = d == NULL || json_array_append_new(a, d) == -1;
+		total += dp[i].billable;
+	}
+	bad = bad || put(m, "known", json_boolean(u->known)) == -1;
+	bad = bad || put(m, "paths_used", u->known ?
+	    json_integer((json_int_t)u->used) : json_null()) == -1;
+	bad = bad || put(m, "free_paths", json_integer(
+	    (json_int_t)cfg->cloudfront.monthly_free_paths)) == -1;
+	bad = bad || put(m, "usage_file", jstr_new(u->path)) == -1;
+	bad = bad || put(m, "unknown_because", u->known ? json_null() :
+	    jstr_new(u->why)) == -1;
+	bad = bad || put(o, "bucket", jstr_new(bk->name)) == -1;
+	bad = bad || put(o, "keys", json_integer((json_int_t)n_keys)) == -1;
+	bad = bad || put(o, "usd_per_path", json_real(PLAN_USD_PER_PATH)) ==
+	    -1;
+	bad = bad || put(o, "month", json_incref(m)) == -1;
+	bad = bad || put(o, "distributions", json_incref(a)) == -1;
+	bad = bad || put(o, "billable_paths", u->known ?
+	    json_integer((json_int_t)total) : json_null()) == -1;
+	bad = bad || put(o, "cost_usd", u->known ?
+	    json_real((double)total * PLAN_USD_PER_PATH) : json_null()) == -1;
+	if (!bad)
+		text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+		    JSON_REAL_PRECISION(12));
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+	json_decref(a);
+	json_decref(m);
+	json_decref(o);
+	return text != NULL ? 0 : -1;
+}
+
+/* The bucket to plan for: --bucket NAME, else the one configured. */
+static const struct cfg_bucket *
+pick_bucket(const struct cfg *cfg, const char *name)
+{
+	const struct cfg_bucket	*bk = NULL;
+	size_t			 i;
+
+	if (name != NULL)
+		bk = cfg_bucket_find(cfg, name);
+	else
+		for (i = 0; i < cfg->n_buckets; i++) {
+			if (strcmp(cfg->buckets[i].name, "*") == 0)
+				continue;
+			if (bk != NULL) {
+				fprintf(stderr, "s3inval plan: several "
+				    "buckets: name one with --bucket\n");
+				return NULL;
+			}
+			bk = &cfg->buckets[i];
+		}
+	if (bk == NULL)
+		fprintf(stderr, "s3inval plan: no such bucket in the "
+		    "configuration\n");
+	return bk;
+}
+
+/* s3inval plan [-c FILE] [--bucket NAME] [--json]: the worker's mapping
+ * and planning on keys from stdin, a dry run. */
 int
 cmd_plan(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "bucket", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -30,14 +307,16 @@ cmd_plan(int argc, char **argv)
 	const struct cfg_bucket	*bk = NULL;
 	struct inval_map_cfg	 mc;
 	struct inval_plan_params pp;
-	struct inval_plan_result res;
+	struct dist_plan	*dp = NULL;
+	struct usage		 u;
 	struct strvec		 keys, paths, known;
 	struct etag_index	*idx = NULL;
 	const char		*file = NULL, *name = NULL;
 	char			*line = NULL;
-	size_t			 cap = 0, i, k, nd;
+	size_t			 cap = 0, i, k, nd = 0, done = 0;
+	uint64_t		 used;
 	ssize_t			 n;
-	int			 ch, rc = 2;
+	int			 ch, rc = 2, json = 0;
 
 	strvec_init(&keys);
 	optind = 1;
@@ -49,31 +328,20 @@ cmd_plan(int argc, char **argv)
 		case 'b':
 			name = optarg;
 			break;
+		case 'j':
+			json = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: s3inval plan [-c FILE] "
-			    "[--bucket NAME] < keys\n");
+			fprintf(ch == 'h' ? stdout : stderr, "usage: s3inval "
+			    "plan [-c FILE] [--bucket NAME] [--json] < keys\n");
 			return ch == 'h' ? 0 : 2;
 		}
 	}
 	if (cfg_load(cfg_path(file), environ, stderr, &cfg) > 0)
 		return 2;
-	if (name != NULL)
-		bk = cfg_bucket_find(cfg, name);
-	else
-		for (i = 0; i < cfg->n_buckets; i++)
-			if (strcmp(cfg->buckets[i].name, "*") != 0) {
-				if (bk != NULL) {
-					fprintf(stderr, "s3inval plan: several "
-					    "buckets: name one with --bucket\n");
-					goto out;
-				}
-				bk = &cfg->buckets[i];
-			}
-	if (bk == NULL) {
-		fprintf(stderr, "s3inval plan: no such bucket in the "
-		    "configuration\n");
+	bk = pick_bucket(cfg, name);
+	if (bk == NULL)
 		goto out;
-	}
 	while ((n = getline(&line, &cap, stdin)) != -1) {
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
@@ -88,48 +356,52 @@ cmd_plan(int argc, char **argv)
 	memset(&pp, 0, sizeof(pp));
 	pp.wildcard_threshold = cfg->cloudfront.wildcard_threshold;
 	pp.max_wildcards = 15;
+	pp.eviction_weight = cfg->cloudfront.eviction_weight;
+	usage_read(cfg->server.state_dir, &u);
+	used = u.used;
 	/* The index the daemon saved, if any: what wildcards would evict. */
 	idx = etag_index_open(cfg->server.state_dir, 0);
 	nd = bk->n_distributions > 0 ? bk->n_distributions : 1;
+	dp = calloc(nd, sizeof(*dp));
+	if (dp == NULL)
+		goto out;
 	for (i = 0; i < nd; i++) {
 		strvec_init(&paths);
 		strvec_init(&known);
+		dp[i].id = bk->n_distributions > 0 ? bk->distributions[i] :
+		    NULL;
 		for (k = 0; k < keys.n; k++)
 			if (inval_map_key(&mc, keys.v[k], &paths, NULL) == -1)
-				goto out;
+				break;
 		strvec_sort_unique(&paths);
-		if (bk->n_distributions > 0)
-			inval_known_paths(cfg, idx, bk->distributions[i],
-			    &known);
+		if (dp[i].id != NULL)
+			inval_known_paths(cfg, idx, dp[i].id, &known);
 		pp.known = known.n > 0 ? (const char *const *)known.v : NULL;
 		pp.n_known = known.n;
-		pp.eviction_weight = cfg->cloudfront.eviction_weight;
-		if (inval_plan(&pp, (const char *const *)paths.v, paths.n,
-		    &res) == -1) {
-			strvec_fini(&paths);
-			strvec_fini(&known);
-			goto out;
-		}
-		printf("# distribution %s: %zu keys, %zu paths -> %zu to "
-		    "submit (%zu exact, %zu wildcard)",
-		    bk->n_distributions > 0 ? bk->distributions[i] :
-		    "(none configured)", keys.n, paths.n, res.paths.n,
-		    res.n_exact, res.n_wildcards);
-		if (known.n > 0)
-			printf(", %zu unchanged objects evicted of %zu known",
-			    res.n_evicted, known.n);
-		else
-			printf(", no index: threshold rule");
-		printf("; $%.3f beyond the free tier\n",
-		    (double)res.paths.n * 0.005);
-		for (k = 0; k < res.paths.n; k++)
-			printf("%s\n", res.paths.v[k]);
-		inval_plan_fini(&res);
+		dp[i].n_paths = paths.n;
+		dp[i].n_known = known.n;
+		if (k == keys.n && inval_plan(&pp,
+		    (const char *const *)paths.v, paths.n, &dp[i].res) == 0)
+			done++;
 		strvec_fini(&paths);
 		strvec_fini(&known);
+		if (done != i + 1)
+			goto out;
+		/* In order, as the daemon would submit them. */
+		dp[i].billable = billable(used, dp[i].res.paths.n,
+		    cfg->cloudfront.monthly_free_paths);
+		used += dp[i].res.paths.n;
 	}
-	rc = 0;
+	if (json)
+		rc = print_json(cfg, bk, dp, nd, keys.n, &u) == 0 ? 0 : 2;
+	else {
+		print_text(cfg, dp, nd, keys.n, &u);
+		rc = 0;
+	}
 out:
+	for (i = 0; i < done; i++)
+		inval_plan_fini(&dp[i].res);
+	free(dp);
 	etag_index_close(idx);
 	free(line);
 	strvec_fini(&keys);

@@ -7,13 +7,19 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "buf.h"
+#include "jstr.h"
 #include "log.h"
+#include "util.h"
 
 static atomic_int	 log_fd = 2;
 static int		 log_json;
@@ -88,8 +94,9 @@ log_enabled(enum log_level level)
 	return (int)level <= atomic_load(&log_level);
 }
 
+/* "2026-11-27T10:00:00.123Z" */
 static void
-stamp(struct buf *b)
+stamp(char *out, size_t sz)
 {
 	struct timespec	 ts;
 	struct tm	 tm;
@@ -98,53 +105,55 @@ stamp(struct buf *b)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (log_json)
-		buf_printf(b, "{\"time\":\"%s.%03ldZ\"", t, ts.tv_nsec / 1000000);
-	else
-		buf_printf(b, "%s.%03ldZ", t, ts.tv_nsec / 1000000);
+	snprintf(out, sz, "%s.%03dZ", t, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
+/*
+ * Append len bytes of s as text: control bytes and bytes that are not
+ * part of well-formed UTF-8 as \xHH, a backslash and (when quote) a
+ * double quote escaped.  Nothing a key holds can end the line, forge a
+ * field or reach the file as invalid UTF-8.
+ */
 static void
-json_str(struct buf *b, const char *s)
+text_escape(struct buf *b, const char *s, int quote)
 {
-	const unsigned char *p;
+	uint32_t	 cp;
+	size_t		 n;
 
-	buf_putc(b, '"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			buf_printf(b, "\\u%04x", *p);
+	for (; *s != '\0'; s += n) {
+		n = util_utf8_next(s, &cp);
+		if (n == 0 || cp < 0x20 || cp == 0x7f) {
+			buf_printf(b, "\\x%02x", (unsigned char)*s);
+			n = 1;
+		} else if (cp == '\\' || (quote && cp == '"'))
+			buf_printf(b, "\\%c", (char)cp);
 		else
-			buf_putc(b, (char)*p);
+			buf_append(b, s, n);
 	}
-	buf_putc(b, '"');
 }
 
-/* Text values: quoted when they hold a space, quote or control byte, so a
- * key cannot forge a field or a line. */
+/* Text values: quoted when they hold a space, a quote, a backslash, a
+ * control byte or invalid UTF-8, so a key cannot forge a field or a
+ * line. */
 static void
 text_str(struct buf *b, const char *s)
 {
-	const unsigned char *p;
-	int	 quote = (*s == '\0');
+	const char	*p;
+	uint32_t	 cp;
+	size_t		 n;
+	int		 quote = (*s == '\0');
 
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p <= 0x20 || *p == '"' || *p == 0x7f || *p == '\\')
-			quote = 1;
+	for (p = s; *p != '\0' && !quote; p += n) {
+		n = util_utf8_next(p, &cp);
+		quote = n == 0 || cp <= 0x20 || cp == '"' || cp == 0x7f ||
+		    cp == '\\';
+	}
 	if (!quote) {
 		buf_puts(b, s);
 		return;
 	}
 	buf_putc(b, '"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			buf_printf(b, "\\x%02x", *p);
-		else
-			buf_putc(b, (char)*p);
-	}
+	text_escape(b, s, 1);
 	buf_putc(b, '"');
 }
 
@@ -169,11 +178,62 @@ emit(struct buf *b)
 	}
 }
 
+/* Set key of o to v (taken); 0, or -1 when v is NULL or o refuses it. */
+static int
+put(json_t *o, const char *key, json_t *v)
+{
+	return v == NULL || json_object_set_new(o, key, v) == -1 ? -1 : 0;
+}
+
+/*
+ * One JSON line through jansson: {"time","level", then "msg" or "event"
+ * and the fields}.  Strings go through jstr_new(), so invalid UTF-8 is
+ * escaped, never written raw.  A field named like one of the first three
+ * is left out rather than overwrite it.
+ */
+static void
+emit_json(enum log_level level, const char *msg, const char *event,
+    const struct log_field *f, int n)
+{
+	struct buf	 b;
+	json_t		*o;
+	char		 t[40], *text = NULL;
+	int		 i, bad = 0;
+
+	buf_init(&b);
+	stamp(t, sizeof(t));
+	o = json_object();
+	bad = o == NULL;
+	bad = bad || put(o, "time", json_string(t)) == -1;
+	bad = bad || put(o, "level", json_string(level_names[level])) == -1;
+	if (msg != NULL)
+		bad = bad || put(o, "msg", jstr_new(msg)) == -1;
+	else
+		bad = bad || put(o, "event", jstr_new(event)) == -1;
+	for (i = 0; i < n && !bad; i++) {
+		if (json_object_get(o, f[i].key) != NULL)
+			continue;
+		bad = put(o, f[i].key, f[i].is_num ?
+		    json_integer((json_int_t)f[i].num) : jstr_new(f[i].str)) ==
+		    -1;
+	}
+	if (!bad)
+		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text != NULL) {
+		buf_puts(&b, text);
+		emit(&b);
+	}
+	free(text);
+	json_decref(o);
+	buf_fini(&b);
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	struct buf	 b, m;
 	va_list		 ap;
+	char		 t[40];
 
 	if (!log_enabled(level))
 		return;
@@ -182,16 +242,14 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&m, fmt, ap);
 	va_end(ap);
-	stamp(&b);
-	if (log_json) {
-		buf_printf(&b, ",\"level\":\"%s\",\"msg\":", level_names[level]);
-		json_str(&b, buf_str(&m));
-		buf_putc(&b, '}');
-	} else {
-		buf_printf(&b, " %s ", level_names[level]);
-		buf_puts(&b, buf_str(&m));
+	if (log_json)
+		emit_json(level, buf_str(&m), NULL, NULL, 0);
+	else {
+		stamp(t, sizeof(t));
+		buf_printf(&b, "%s %s ", t, level_names[level]);
+		text_escape(&b, buf_str(&m), 0);
+		emit(&b);
 	}
-	emit(&b);
 	buf_fini(&m);
 	buf_fini(&b);
 }
@@ -201,34 +259,25 @@ log_event(enum log_level level, const char *event, const struct log_field *f,
     int n)
 {
 	struct buf	 b;
+	char		 t[40];
 	int		 i;
 
 	if (!log_enabled(level))
 		return;
-	buf_init(&b);
-	stamp(&b);
-	if (log_json)
-		buf_printf(&b, ",\"level\":\"%s\",\"event\":\"%s\"",
-		    level_names[level], event);
-	else
-		buf_printf(&b, " %s event=%s", level_names[level], event);
-	for (i = 0; i < n; i++) {
-		if (log_json) {
-			buf_printf(&b, ",\"%s\":", f[i].key);
-			if (f[i].is_num)
-				buf_printf(&b, "%lld", (long long)f[i].num);
-			else
-				json_str(&b, f[i].str != NULL ? f[i].str : "");
-		} else {
-			buf_printf(&b, " %s=", f[i].key);
-			if (f[i].is_num)
-				buf_printf(&b, "%lld", (long long)f[i].num);
-			else
-				text_str(&b, f[i].str != NULL ? f[i].str : "-");
-		}
+	if (log_json) {
+		emit_json(level, NULL, event, f, n);
+		return;
 	}
-	if (log_json)
-		buf_putc(&b, '}');
+	buf_init(&b);
+	stamp(t, sizeof(t));
+	buf_printf(&b, "%s %s event=%s", t, level_names[level], event);
+	for (i = 0; i < n; i++) {
+		buf_printf(&b, " %s=", f[i].key);
+		if (f[i].is_num)
+			buf_printf(&b, "%lld", (long long)f[i].num);
+		else
+			text_str(&b, f[i].str != NULL ? f[i].str : "-");
+	}
 	emit(&b);
 	buf_fini(&b);
 }

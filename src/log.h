@@ -2,6 +2,12 @@
 /*
  * log: one line per event, text or JSON, to stderr or a file.
  *
+ * JSON lines are built and written by jansson, strings through jstr.h:
+ * each line parses, and a byte of a key that is not valid UTF-8 is
+ * written as \xhh, never raw.  Text lines escape control bytes and
+ * invalid UTF-8 the same way (\xhh), and quote a value that holds a
+ * space, a quote or a backslash, so a key cannot forge a field or a line.
+ *
  * Each line is formatted in the caller's stack/heap and written with a
  * single write(2), so lines from concurrent threads never interleave.
  * log_reopen() (SIGHUP) swaps the file descriptor atomically.  Nothing here

@@ -15,8 +15,10 @@
  *     client, invalidation worker (journal replay: nothing pending is
  *     forgotten before the first request), client listener, admin
  *     listener;
- *  6. ready: the parent of a detached daemon exits 0.
- * Shutdown, in reverse: stop accepting, let requests in flight finish
+ *  6. ready: the parent of a detached daemon exits 0; systemd hears
+ *     READY=1 (Type=notify) and, with WatchdogSec=, the pings start.
+ * Shutdown, in reverse: systemd hears STOPPING=1; stop accepting, let
+ * requests in flight finish
  * (within server.shutdown_grace), flush if asked, close the client
  * listener, admin, worker (pending work stays in the journal), upstream
  * client, logs; the state_dir lock goes with the process.
@@ -47,6 +49,7 @@
 #include "inval_worker.h"
 #include "log.h"
 #include "perm.h"
+#include "sdnotify.h"
 #include "state_dir.h"
 #include "upstream.h"
 #include "util.h"
@@ -66,12 +69,17 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: s3inval [-c FILE] [-f]              run the daemon\n"
-"       s3inval check-config [-c FILE]      validate; print the effective "
-"configuration\n"
+"       s3inval check-config [-c FILE] [--online]\n"
+"                                           validate; print the effective "
+"configuration;\n"
+"                                           --online: check state_dir, "
+"addresses,\n"
+"                                           credentials, buckets, clock, "
+"distributions\n"
 "       s3inval flush [-c FILE] [--wait[=SECONDS]] [--admin URL]\n"
 "                                           submit pending invalidations "
 "now\n"
-"       s3inval plan [-c FILE] [--bucket NAME]\n"
+"       s3inval plan [-c FILE] [--bucket NAME] [--json]\n"
 "                                           dry run: keys on stdin -> "
 "paths\n"
 "       s3inval healthcheck [-c FILE] [--admin URL]\n"
@@ -395,6 +403,11 @@ run_daemon(int argc, char **argv)
 	    cfg->auth.mode == CFG_AUTH_NONE ? "none" : "sigv4",
 	    (long)getpid());
 	detach_ready(cfg->log.file[0] == '\0');
+	snprintf(err, sizeof(err), "listening on %s, admin on %s",
+	    cfg->server.listen, cfg->server.admin_listen);
+	sdnotify_ready(err);
+	if (sdnotify_watchdog_start(cfg) == -1)
+		goto out;
 	started = 1;
 
 	rs.file = file;
@@ -413,9 +426,12 @@ run_daemon(int argc, char **argv)
 	/* A flush?wait in progress answers now, with what is still open,
 	 * while the admin listener is up to send it. */
 	inval_quiesce();
+	sdnotify_stopping();
 	graceful_stop(cfg, front);
 	rc = 0;
 out:
+	/* The pings need the admin listener: they stop first. */
+	sdnotify_watchdog_stop();
 	http_front_stop(front);
 	admin_stop(admin);
 	inval_stop();

@@ -201,7 +201,7 @@ util_listen(const char *hostport, int backlog, char *err, size_t errsz)
 	struct addrinfo	 hints, *ai = NULL;
 	char		 host[256], port_s[8];
 	unsigned	 port;
-	int		 fd = -1, one = 1, rc, e;
+	int		 fd = -1, one = 1, rc, e = 0;
 
 	if (util_split_hostport(hostport, host, sizeof(host), &port) == -1) {
 		snprintf(err, errsz, "%s: not host:port", hostport);
@@ -236,5 +236,40 @@ util_listen(const char *hostport, int backlog, char *err, size_t errsz)
 		fd = -1;
 	}
 	freeaddrinfo(ai);
+	if (fd == -1)
+		errno = e;	/* for callers that tell the causes apart */
 	return fd;
+}
+
+size_t
+util_utf8_next(const char *str, uint32_t *cp)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 more, i;
+
+	if (*s < 0x80) {
+		*cp = *s;
+		return 1;
+	}
+	if (*s >= 0xC2 && *s <= 0xDF) {
+		*cp = *s & 0x1F;
+		more = 1;
+	} else if (*s >= 0xE0 && *s <= 0xEF) {
+		*cp = *s & 0x0F;
+		more = 2;
+	} else if (*s >= 0xF0 && *s <= 0xF4) {
+		*cp = *s & 0x07;
+		more = 3;
+	} else
+		return 0;
+	for (i = 1; i <= more; i++) {
+		/* A NUL ends the string: it is no continuation byte. */
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3F);
+	}
+	if ((more == 2 && *cp < 0x800) || (more == 3 && *cp < 0x10000) ||
+	    *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF))
+		return 0;
+	return more + 1;
 }

@@ -40,9 +40,18 @@ int	util_token_in(const char *list, const char *s);
  * A listening TCP socket on "host:port" (non-blocking, close-on-exec,
  * SO_REUSEADDR; an IPv6 address listens for IPv6 only).  Returns the
  * descriptor, or -1 with why in err: the system's reason and what it
- * usually means (in use, not permitted, no such address, cannot resolve).
+ * usually means (in use, not permitted, no such address, cannot resolve),
+ * and errno set.
  */
 int	util_listen(const char *hostport, int backlog, char *err,
 	    size_t errsz);
+
+/*
+ * The UTF-8 sequence at s (NUL-terminated): its length (1-4) with its code
+ * point in *cp, or 0 when s does not start a well-formed one (RFC 3629: no
+ * over-long form, no surrogate, nothing past U+10FFFF, no cut sequence).
+ * *s must not be NUL.
+ */
+size_t	util_utf8_next(const char *s, uint32_t *cp);
 
 #endif

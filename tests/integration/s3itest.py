@@ -1932,8 +1932,9 @@ def run_s3inval_to_exit(config_path, env, logdir, name="s3inval",
 
 # --- moto's CloudFront -------------------------------------------------------
 
-def moto_distribution(moto_url, name):
-    """A CloudFront distribution created at moto for an S3 origin `name`;
+def moto_distribution(moto_url, name, origin_path="", domain=None):
+    """A CloudFront distribution created at moto for an S3 origin `name`
+    (domain: another origin DomainName; origin_path: its OriginPath);
     returns (boto3 cloudfront client to moto, distribution id)."""
     import boto3
     cf = boto3.client("cloudfront", endpoint_url=moto_url,
@@ -1942,7 +1943,8 @@ def moto_distribution(moto_url, name):
     dist = cf.create_distribution(DistributionConfig={
         "CallerReference": "s3itest-" + name,
         "Origins": {"Quantity": 1, "Items": [{
-            "Id": "o", "DomainName": name + ".s3.amazonaws.com",
+            "Id": "o", "DomainName": domain or name + ".s3.amazonaws.com",
+            "OriginPath": origin_path,
             "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
         "DefaultCacheBehavior": {
             "TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all",

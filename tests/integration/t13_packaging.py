@@ -372,21 +372,42 @@ def install_cases(t, ws, st):
             v["docdir"] + "/COPYING",
             v["docdir"] + "/s3inval.conf.example",
         }
-        # The systemd unit, when the build installs one, must name the
-        # installed binary.
+        # The systemd unit, when the build installs one: under the prefix,
+        # Type=notify, naming the installed binary and the file it reads
+        # (sysconfdir), ConfigurationDirectory= only when that is /etc
+        # (systemd puts it nowhere else).  The man page names that file.
         unit_ok = True
+        unit_why = []
         unitdir = v.get("systemdsystemunitdir")
         if unitdir:
             want.add(unitdir + "/s3inval.service")
+            conf = "%s/s3inval/s3inval.conf" % v["sysconfdir"]
             try:
                 with open(os.path.normpath(
                         dest + "/" + unitdir + "/s3inval.service"),
                         encoding="utf-8") as f:
-                    unit_ok = "\nExecStart=%s/s3inval -f -c %s/s3inval/" \
-                        "s3inval.conf\n" % (v["bindir"], v["sysconfdir"]) \
-                        in f.read()
+                    unit = f.read()
             except OSError:
-                pass
+                unit = ""
+            checks = [
+                ("ExecStart", "\nExecStart=%s/s3inval -f -c %s\n" % (
+                    v["bindir"], conf) in unit),
+                ("Type=notify", "\nType=notify\n" in unit),
+                ("ConfigurationDirectory only with /etc",
+                 ("\nConfigurationDirectory=s3inval\n" in unit) ==
+                 (v["sysconfdir"] == "/etc")),
+                ("unit dir under the prefix",
+                 unitdir.startswith(prefix + "/")),
+            ]
+            try:
+                with open(dest + v["mandir"] + "/man8/s3inval.8",
+                          encoding="utf-8") as f:
+                    checks.append(("s3inval(8) names " + conf,
+                                   ".I %s\n" % conf in f.read()))
+            except OSError:
+                checks.append(("s3inval(8) installed", False))
+            unit_why = [what for what, ok in checks if not ok]
+            unit_ok = not unit_why
         std = {prefix + "/bin", prefix + "/share/man",
                prefix + "/share/doc/s3inval"}
         # normpath keeps a leading "//": strip it first.
@@ -399,15 +420,15 @@ def install_cases(t, ws, st):
             "also installed %r" % (prefix, v["bindir"], v["mandir"],
                                    v["docdir"], missing, extra)
         if not unit_ok:
-            diag += "\nthe installed s3inval.service does not run " \
-                "%s/s3inval" % v["bindir"]
+            diag += "\nthe installed unit and man page: %s" % unit_why
         if {v["bindir"], v["mandir"], v["docdir"]} != std:
             diag += "\n(note: not automake's default layout under %s)" \
                 % prefix
         return not missing and unit_ok, diag
     t.case("installs bin/s3inval, share/man/man8/s3inval.8, "
            "share/man/man5/s3inval.conf.5, share/doc/s3inval/{README.md,"
-           "COPYING,s3inval.conf.example} at automake's configured paths",
+           "COPYING,s3inval.conf.example} at automake's configured paths; "
+           "the unit under the prefix, Type=notify, with the build's paths",
            paths)
 
     def runs():
@@ -817,6 +838,7 @@ def bin_for_contract(st):
 # ---------------------------------------------------------------------------
 
 REQUIRED_UNIT = [
+    ("Type", "notify"), ("WatchdogSec", "60s"),
     ("User", "s3inval"), ("Group", "s3inval"),
     ("StateDirectory", "s3inval"), ("ConfigurationDirectory", "s3inval"),
     ("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),

@@ -9,6 +9,11 @@ SIGHUP: log.file is reopened (logrotate moved it) and the [client] keys
 are read again (a new key works, a removed one is refused); a broken file
 changes nothing.  `s3inval healthcheck` exits 0 against a running daemon
 and 1 against none.
+systemd's Type=notify, with a datagram socket of our own as NOTIFY_SOCKET
+(as systemd-notify's peer): READY=1 comes from the daemon's own PID once
+both listeners accept, WATCHDOG=1 every half of WATCHDOG_USEC while the
+admin listener answers (with its token: no refusal logged), STOPPING=1 at
+SIGTERM, then exit 0.
 """
 
 import os
@@ -19,7 +24,9 @@ try:
     import http.client
     import signal
     import socket
+    import struct
     import subprocess
+    import threading
     import time
     import traceback
     import s3itest
@@ -30,7 +37,7 @@ except Exception as e:  # a broken library must still speak TAP
 
 NAME = "t16_service"
 BUCKET = "svc-bucket"
-CASES = 10
+CASES = 13
 
 
 def main():
@@ -178,6 +185,83 @@ def run(t, ws):
          "s3inval healthcheck: 0 when /healthz answers, 1 when nothing does",
          "up %d %s; down %d %s" % (up.returncode, up.stderr,
                                    down.returncode, down.stderr))
+    s3itest.stop(d2)
+    notify_cases(t, ws, moto_url)
+
+
+def accepts(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
+def notify_cases(t, ws, moto_url):
+    """Type=notify: what reaches NOTIFY_SOCKET, from whom and when."""
+    path = ws.scratch_path("notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    sock.settimeout(0.2)
+    conf = s3itest.write_config(
+        ws.logdir, moto_url, name="notify.conf",
+        sections={"bucket " + BUCKET: {}},
+        server__admin_token="t16-notify-token-0123456789")
+    cfg = s3itest.read_config(conf)["server"]
+    ports = [int(cfg[k].rsplit(":", 1)[1]) for k in ("listen",
+                                                      "admin_listen")]
+    got, stop = [], threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                msg, anc, _, _ = sock.recvmsg(4096, socket.CMSG_SPACE(12))
+            except socket.timeout:
+                continue
+            pid = None
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and \
+                        kind == socket.SCM_CREDENTIALS:
+                    pid = struct.unpack("iII", data[:12])[0]
+            text = msg.decode("utf-8", "replace")
+            # Whether the listeners accept at the moment READY=1 came.
+            up = [accepts(p) for p in ports] if "READY=1" in text else None
+            got.append((time.time(), pid, text, up))
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    d = s3itest.start_s3inval(conf, {"NOTIFY_SOCKET": path,
+                                     "WATCHDOG_USEC": "1000000"},
+                              ws.logdir, name="s3inval-notify")
+    deadline = time.time() + 10
+    while time.time() < deadline and not any("READY=1" in m[2]
+                                             for m in got):
+        time.sleep(0.05)
+    ready = [m for m in got if "READY=1" in m[2]]
+    t.ok(len(ready) == 1 and ready[0][1] == d.pid and ready[0][3] ==
+         [True, True] and "STATUS=listening on" in ready[0][2],
+         "READY=1 (with STATUS=) from the daemon's own PID, once both "
+         "listeners accept", "messages %r, daemon pid %d" % (got, d.pid))
+    time.sleep(2.6)
+    t0 = ready[0][0] if ready else 0
+    pings = [m for m in got if m[2] == "WATCHDOG=1" and m[1] == d.pid and
+             m[0] >= t0]
+    log = open(d.log_path, encoding="utf-8", errors="replace").read()
+    t.ok(len(pings) >= 4 and "admin_refused" not in log,
+         "WATCHDOG_USEC=1s: WATCHDOG=1 every 0.5 s while the admin "
+         "listener answers (its token sent: no refusal logged)",
+         "%d pings in 2.6 s: %r\nlog:\n%s" % (len(pings), got,
+                                               s3itest.tail(d.log_path)))
+    os.kill(d.pid, signal.SIGTERM)
+    rc = d.proc.wait(30)
+    time.sleep(0.3)
+    stop.set()
+    th.join(5)
+    sock.close()
+    stopping = [m for m in got if "STOPPING=1" in m[2]]
+    t.ok(rc == 0 and len(stopping) == 1 and stopping[0][1] == d.pid,
+         "SIGTERM: STOPPING=1 from the daemon, then exit 0",
+         "rc %r, messages %r" % (rc, got[-5:]))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,13 @@
  *   create and get answers, moto's upper-case COMPLETED, every documented
  *   error, an HTML 503, empty, garbage and truncated bodies, and entity
  *   bombs and external entities, which must not be expanded or fetched.
- * - cloudfront_create/get against a one-shot HTTP server in a thread: the
- *   request as sent (method, path, headers, SigV4 recomputed), a refused
- *   connection, a silent server (timeout), an over-long answer.
+ * - cloudfront_parse_distribution: moto's and a hand-written
+ *   GetDistribution answer (origins, paths, status, enabled), more
+ *   origins than kept, and answers that are no Distribution.
+ * - cloudfront_create/get/get_distribution against a one-shot HTTP server
+ *   in a thread: the request as sent (method, path, headers, SigV4
+ *   recomputed), a refused connection, a silent server (timeout), an
+ *   over-long answer, an error answer.
  */
 #include "config.h"
 #ifndef _GNU_SOURCE
@@ -455,6 +459,71 @@ test_parse_samples(void **state)
 		assert_null(strstr(r.message, "root:"));
 		free(body);
 	}
+}
+
+/* --- cloudfront_parse_distribution --------------------------------------- */
+
+static void
+test_parse_distribution(void **state)
+{
+	struct cf_distribution	 d;
+	struct buf		 b;
+	char			*body;
+	size_t			 len, i;
+
+	(void)state;
+	body = slurp_data("moto-get-distribution-200.xml", &len);
+	assert_int_equal(cloudfront_parse_distribution(body, len, &d), 0);
+	assert_string_equal(d.status, "Deployed");
+	assert_true(d.enabled);
+	assert_int_equal(d.n_origins, 1);
+	assert_string_equal(d.origins[0].id, "blog-origin");
+	assert_string_equal(d.origins[0].domain, "blog.s3.amazonaws.com");
+	assert_string_equal(d.origins[0].origin_path, "/site");
+	assert_non_null(strstr(d.domain, ".cloudfront.net"));
+	free(body);
+
+	body = slurp_data("get-distribution-two-origins.xml", &len);
+	assert_int_equal(cloudfront_parse_distribution(body, len, &d), 0);
+	assert_string_equal(d.status, "InProgress");
+	assert_false(d.enabled);
+	assert_string_equal(d.domain, "d111111abcdef8.cloudfront.net");
+	assert_int_equal(d.n_origins, 2);
+	assert_string_equal(d.origins[0].domain, "api.example.com");
+	assert_string_equal(d.origins[0].origin_path, "");
+	assert_string_equal(d.origins[1].id, "S3-blog & assets");
+	assert_string_equal(d.origins[1].domain,
+	    "blog.s3.eu-west-1.amazonaws.com");
+	assert_string_equal(d.origins[1].origin_path, "/public");
+	free(body);
+
+	/* More origins than kept: all counted, the first ones kept. */
+	buf_init(&b);
+	buf_puts(&b, "<Distribution><Id>E1</Id><DistributionConfig><Origins>"
+	    "<Items>");
+	for (i = 0; i < CF_ORIGINS_MAX + 3; i++)
+		buf_printf(&b, "<Origin><Id>o%zu</Id><DomainName>h%zu"
+		    "</DomainName></Origin>", i, i);
+	buf_puts(&b, "</Items></Origins></DistributionConfig></Distribution>");
+	assert_int_equal(cloudfront_parse_distribution(b.data, b.len, &d), 0);
+	assert_int_equal(d.n_origins, CF_ORIGINS_MAX + 3);
+	assert_string_equal(d.origins[CF_ORIGINS_MAX - 1].domain, "h24");
+	buf_fini(&b);
+
+	/* No Distribution with a valid Id: an error document, an
+	 * Invalidation, garbage, nothing, an entity bomb. */
+	body = slurp_data("no-such-distribution.xml", &len);
+	assert_int_equal(cloudfront_parse_distribution(body, len, &d), -1);
+	free(body);
+	body = slurp_data("create-201.xml", &len);
+	assert_int_equal(cloudfront_parse_distribution(body, len, &d), -1);
+	free(body);
+	body = slurp_data("bomb.xml", &len);
+	assert_int_equal(cloudfront_parse_distribution(body, len, &d), -1);
+	free(body);
+	assert_int_equal(cloudfront_parse_distribution("", 0, &d), -1);
+	assert_int_equal(cloudfront_parse_distribution(
+	    "<Distribution><Id>E1/../x</Id></Distribution>", 44, &d), -1);
 }
 
 /* Status is stored as received; the worker compares without case. */
@@ -1018,6 +1087,69 @@ test_request_get_token(void **state)
 	free(answer);
 }
 
+/* GetDistribution of id answered with file under status_line; the
+ * request is left in *o. */
+static void
+get_distribution_from(struct oneshot *o, const char *status_line,
+    const char *file, const char *id, struct cf_distribution *d,
+    struct cf_result *r)
+{
+	char	 ep[64], *answer;
+
+	answer = http_answer(status_line, file);
+	oneshot_start(o, answer, strlen(answer));
+	endpoint_of(ep, sizeof(ep), o->port);
+	assert_int_equal(cloudfront_init(ep, 5000), 0);
+	cloudfront_get_distribution(id, d, r);
+	oneshot_join(o);
+	cloudfront_fini();
+	free(answer);
+}
+
+static void
+test_request_get_distribution(void **state)
+{
+	struct oneshot		 o;
+	struct cf_result	 r;
+	struct cf_distribution	 d;
+	char			 err[128];
+
+	(void)state;
+	assert_int_equal(credentials_init(env_plain, err, sizeof(err)), 0);
+	get_distribution_from(&o, "200 OK", "moto-get-distribution-200.xml",
+	    "Q2YZTRG0LACG8", &d, &r);
+	assert_int_equal(r.outcome, CF_OK);
+	assert_int_equal(r.http_status, 200);
+	assert_string_equal(r.status, "Deployed");
+	assert_int_equal(d.n_origins, 1);
+	assert_string_equal(d.origins[0].origin_path, "/site");
+	check_signature(&o, "GET", "/2020-05-31/distribution/Q2YZTRG0LACG8",
+	    "host;x-amz-content-sha256;x-amz-date", NULL);
+	assert_int_equal(o.req_len, o.head_len);
+
+	/* NoSuchDistribution: the error, nothing filled in. */
+	get_distribution_from(&o, "404 Not Found",
+	    "moto-no-such-distribution.xml", "ENOSUCH", &d, &r);
+	assert_int_equal(r.outcome, CF_FATAL);
+	assert_int_equal(r.http_status, 404);
+	assert_string_equal(r.code, "NoSuchDistribution");
+	assert_int_equal(d.n_origins, 0);
+
+	/* A 200 that is no Distribution. */
+	get_distribution_from(&o, "200 OK", "create-201.xml", "E2EXAMPLE1",
+	    &d, &r);
+	assert_int_equal(r.outcome, CF_RETRY);
+	assert_non_null(strstr(r.message, "without a Distribution"));
+
+	/* Refused before anything is sent. */
+	assert_int_equal(cloudfront_init("http://127.0.0.1:9", 1000), 0);
+	cloudfront_get_distribution("E2/../X", &d, &r);
+	assert_int_equal(r.outcome, CF_FATAL);
+	assert_int_equal(r.http_status, 0);
+	cloudfront_fini();
+	credentials_fini();
+}
+
 static void
 test_request_errors(void **state)
 {
@@ -1133,6 +1265,7 @@ main(void)
 		cmocka_unit_test(test_batch_refused),
 		cmocka_unit_test(test_parse_samples),
 		cmocka_unit_test(test_parse_status_case),
+		cmocka_unit_test(test_parse_distribution),
 		cmocka_unit_test(test_parse_xxe_file),
 		cmocka_unit_test(test_parse_error_forms),
 		cmocka_unit_test(test_parse_long_fields),
@@ -1140,6 +1273,7 @@ main(void)
 		cmocka_unit_test(test_local_refusals),
 		cmocka_unit_test(test_request_create),
 		cmocka_unit_test(test_request_get_token),
+		cmocka_unit_test(test_request_get_distribution),
 		cmocka_unit_test(test_request_errors),
 		cmocka_unit_test(test_request_no_credentials),
 	};

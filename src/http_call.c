@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* http_call: see http_call.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "buf.h"
+#include "http_call.h"
+#include "sigv4.h"
+
+#ifdef PACKAGE_VERSION
+#define HC_USER_AGENT		"s3inval/" PACKAGE_VERSION
+#else
+#define HC_USER_AGENT		"s3inval"
+#endif
+#define HC_MAX_SIGNED		5	/* headers signed, at most */
+
+struct reading {
+	struct http_answer	*an;
+	size_t			 max;
+};
+
+void
+http_answer_init(struct http_answer *an)
+{
+	memset(an, 0, sizeof(*an));
+	buf_init(&an->body);
+}
+
+void
+http_answer_fini(struct http_answer *an)
+{
+	if (an == NULL)
+		return;
+	buf_fini(&an->body);
+	memset(an, 0, sizeof(*an));
+	buf_init(&an->body);
+}
+
+static size_t
+body_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct reading	*r = ud;
+	size_t		 n = size * nmemb;
+
+	if (n > r->max - r->an->body.len) {
+		r->an->too_big = 1;
+		return 0;
+	}
+	if (buf_append(&r->an->body, p, n) == -1)
+		return 0;
+	return n;
+}
+
+/* The value of header line p (len bytes, "Name: value\r\n") into dst when
+ * its name is name: trimmed, control bytes made spaces, cut to fit. */
+static int
+header_value(const char *p, size_t len, const char *name, char *dst,
+    size_t dstsz)
+{
+	size_t	 n = strlen(name), i, o = 0;
+
+	if (len <= n || p[n] != ':' || strncasecmp(p, name, n) != 0)
+		return 0;
+	p += n + 1;
+	len -= n + 1;
+	while (len > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
+	    p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	for (i = 0; i < len && o + 1 < dstsz; i++) {
+		unsigned char	 c = (unsigned char)p[i];
+
+		dst[o++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+	}
+	dst[o] = '\0';
+	return 1;
+}
+
+static size_t
+header_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct reading		*r = ud;
+	struct http_answer	*an = r->an;
+	static const char *const aws[] = {
+		"x-amz-request-id", "x-amz-id-2", "x-amzn-requestid",
+		"x-amz-bucket-region",
+	};
+	char			 scratch[8];
+	size_t			 n = size * nmemb, i;
+
+	/* A new head (after "100 Continue", say) starts over. */
+	if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {
+		an->date[0] = an->server[0] = an->content_type[0] = '\0';
+		an->bucket_region[0] = '\0';
+		an->aws_headers = 0;
+		return n;
+	}
+	for (i = 0; i < sizeof(aws) / sizeof(aws[0]); i++)
+		if (header_value(p, n, aws[i], scratch, sizeof(scratch)))
+			an->aws_headers++;
+	header_value(p, n, "date", an->date, sizeof(an->date));
+	header_value(p, n, "server", an->server, sizeof(an->server));
+	header_value(p, n, "content-type", an->content_type,
+	    sizeof(an->content_type));
+	header_value(p, n, "x-amz-bucket-region", an->bucket_region,
+	    sizeof(an->bucket_region));
+	return n;
+}
+
+static int
+add_header(struct curl_slist **list, const char *name, const char *value)
+{
+	struct buf		 b;
+	struct curl_slist	*n = NULL;
+
+	buf_init(&b);
+	buf_printf(&b, "%s: %s", name, value);
+	if (buf_ok(&b))
+		n = curl_slist_append(*list, buf_str(&b));
+	buf_wipe(&b);
+	if (n == NULL)
+		return -1;
+	*list = n;
+	return 0;
+}
+
+/* The list may hold the Authorization header and a session token. */
+static void
+slist_wipe(struct curl_slist *list)
+{
+	struct curl_slist	*p;
+
+	for (p = list; p != NULL; p = p->next)
+		OPENSSL_cleanse(p->data, strlen(p->data));
+	curl_slist_free_all(list);
+}
+
+/*
+ * The headers to send, signed when hc->cred is set: every one of them
+ * goes into *hdrs, Authorization last.  Returns 0, or -1 when out of
+ * memory.
+ */
+static int
+sign(const struct http_call *hc, struct curl_slist **hdrs)
+{
+	struct sigv4_header	 sh[HC_MAX_SIGNED];
+	const char		*wire[HC_MAX_SIGNED];	/* names as sent */
+	struct sigv4_request	 sr;
+	struct buf		 names, creq, scope, sts, auth;
+	unsigned char		 key[SIGV4_KEY_LEN];
+	char			 amz_date[17], date8[9];
+	char			 payload[SIGV4_HEX_LEN + 1];
+	char			 sig[SIGV4_HEX_LEN + 1];
+	size_t			 nsh = 0, i;
+	int			 rc = -1;
+
+	memset(key, 0, sizeof(key));
+	memset(sig, 0, sizeof(sig));
+	buf_init(&names);
+	buf_init(&creq);
+	buf_init(&scope);
+	buf_init(&sts);
+	buf_init(&auth);
+
+	sigv4_sha256_hex(payload, hc->body != NULL ? hc->body : "",
+	    hc->body != NULL ? hc->body_len : 0);
+	sigv4_format_amz_date(amz_date, hc->now);
+	memcpy(date8, amz_date, 8);
+	date8[8] = '\0';
+
+	/* In the sorted order SignedHeaders lists them. */
+	if (hc->content_type != NULL) {
+		wire[nsh] = "Content-Type";
+		sh[nsh].name = "content-type";
+		sh[nsh++].value = hc->content_type;
+	}
+	wire[nsh] = "Host";
+	sh[nsh].name = "host";
+	sh[nsh++].value = hc->host;
+	wire[nsh] = "X-Amz-Content-Sha256";
+	sh[nsh].name = "x-amz-content-sha256";
+	sh[nsh++].value = payload;
+	wire[nsh] = "X-Amz-Date";
+	sh[nsh].name = "x-amz-date";
+	sh[nsh++].value = amz_date;
+	if (hc->cred->session_token[0] != '\0') {
+		wire[nsh] = "X-Amz-Security-Token";
+		sh[nsh].name = "x-amz-security-token";
+		sh[nsh++].value = hc->cred->session_token;
+	}
+	for (i = 0; i < nsh; i++)
+		buf_printf(&names, "%s%s", i > 0 ? ";" : "", sh[i].name);
+
+	memset(&sr, 0, sizeof(sr));
+	sr.method = hc->method;
+	sr.canonical_uri = hc->path;
+	sr.canonical_query = "";
+	sr.headers = sh;
+	sr.n_headers = nsh;
+	sr.signed_headers = buf_str(&names);
+	sr.payload_hash = payload;
+	if (!buf_ok(&names) || sigv4_canonical_request(&creq, &sr) != 0 ||
+	    sigv4_scope(&scope, date8, hc->region, hc->service) != 0 ||
+	    sigv4_string_to_sign(&sts, amz_date, buf_str(&scope),
+	    buf_str(&creq), creq.len) != 0)
+		goto out;
+	sigv4_signing_key(key, hc->cred->secret_access_key, date8, hc->region,
+	    hc->service);
+	sigv4_sign(sig, key, buf_str(&sts), sts.len);
+	buf_printf(&auth, "%s Credential=%s/%s, SignedHeaders=%s, "
+	    "Signature=%s", SIGV4_ALGORITHM, hc->cred->access_key_id,
+	    buf_str(&scope), buf_str(&names), sig);
+	if (!buf_ok(&auth))
+		goto out;
+	/* Every signed header as signed, Host included (curl's own would
+	 * be the same, but what is signed must be what is sent). */
+	for (i = 0; i < nsh; i++)
+		if (add_header(hdrs, wire[i], sh[i].value) == -1)
+			goto out;
+	if (add_header(hdrs, "Authorization", buf_str(&auth)) == -1)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(sig, sizeof(sig));
+	buf_wipe(&auth);
+	buf_fini(&names);
+	buf_fini(&creq);
+	buf_fini(&scope);
+	buf_fini(&sts);
+	return rc;
+}
+
+static void
+failed(struct http_answer *an, const char *why)
+{
+	an->failed = 1;
+	snprintf(an->error, sizeof(an->error), "%s", why);
+}
+
+void
+http_call_perform(const struct http_call *hc, struct http_answer *an)
+{
+	struct reading		 rd;
+	struct curl_slist	*hdrs = NULL, *ct = NULL, *n;
+	struct buf		 url, bearer;
+	char			 errbuf[CURL_ERROR_SIZE];
+	CURL			*e = NULL;
+	CURLcode		 cc;
+	long			 cto;
+	int			 bad = 0;
+
+	http_answer_fini(an);
+	buf_init(&url);
+	buf_init(&bearer);
+	errbuf[0] = '\0';
+	rd.an = an;
+	rd.max = hc->body_max;
+
+	if (hc->cred != NULL)
+		bad = sign(hc, &hdrs);
+	else {
+		bad = add_header(&hdrs, "Host", hc->host);
+		if (!bad && hc->content_type != NULL)
+			bad = add_header(&hdrs, "Content-Type",
+			    hc->content_type);
+		if (!bad && hc->bearer != NULL) {
+			buf_printf(&bearer, "Bearer %s", hc->bearer);
+			bad = !buf_ok(&bearer) || add_header(&hdrs,
+			    "Authorization", buf_str(&bearer));
+		}
+	}
+	if (!bad) {
+		n = curl_slist_append(hdrs, "Expect:");
+		if (n == NULL)
+			bad = 1;
+		else
+			hdrs = n;
+	}
+	if (!bad && hc->connect_to != NULL) {
+		ct = curl_slist_append(NULL, hc->connect_to);
+		bad = ct == NULL;
+	}
+	buf_printf(&url, "%s://%s%s", hc->scheme, hc->host, hc->path);
+	e = curl_easy_init();
+	if (bad || e == NULL || !buf_ok(&url)) {
+		failed(an, "out of memory");
+		goto out;
+	}
+
+	cto = hc->connect_timeout_ms > 0 ? hc->connect_timeout_ms :
+	    hc->timeout_ms;
+	bad |= curl_easy_setopt(e, CURLOPT_URL, buf_str(&url)) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+	    "http,https") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, hc->timeout_ms) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cto) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+	    (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, HC_USER_AGENT) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body_cb) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &rd) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, &rd) != CURLE_OK;
+	if (ct != NULL)
+		bad |= curl_easy_setopt(e, CURLOPT_CONNECT_TO, ct) != CURLE_OK;
+	if (hc->body != NULL) {
+		bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)hc->body_len) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, hc->body) !=
+		    CURLE_OK;
+		if (strcmp(hc->method, "POST") != 0)
+			bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+			    hc->method) != CURLE_OK;
+	} else if (strcmp(hc->method, "HEAD") == 0)
+		bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L) != CURLE_OK;
+	else if (strcmp(hc->method, "GET") == 0)
+		bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+	else
+		bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+		    hc->method) != CURLE_OK;
+	if (bad) {
+		failed(an, "curl refused an option");
+		goto out;
+	}
+
+	cc = curl_easy_perform(e);
+	if (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &an->status) !=
+	    CURLE_OK)
+		an->status = 0;
+	if (cc == CURLE_WRITE_ERROR && an->too_big) {
+		an->failed = 1;
+		snprintf(an->error, sizeof(an->error), "HTTP %ld, response "
+		    "body over %zu bytes", an->status, hc->body_max);
+	} else if (cc != CURLE_OK) {
+		an->failed = 1;
+		snprintf(an->error, sizeof(an->error), "%s: %s",
+		    curl_easy_strerror(cc), errbuf[0] != '\0' ? errbuf : "-");
+	}
+out:
+	curl_easy_cleanup(e);
+	slist_wipe(hdrs);
+	curl_slist_free_all(ct);
+	buf_wipe(&bearer);
+	buf_fini(&url);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http_call: one blocking HTTP request with libcurl, SigV4-signed when
+ * credentials are given.  It is how the CloudFront client calls the API
+ * and how `check-config --online` asks the upstream (HeadBucket) and the
+ * admin listener; the proxy's own forwarding (upstream.c) is streamed and
+ * does not use it.
+ *
+ * Signing (AWS General Reference, "Create a signed AWS API request"):
+ * signed headers content-type (when sent), host, x-amz-content-sha256 (the
+ * hex SHA-256 of the body), x-amz-date and, for session credentials,
+ * x-amz-security-token; the request is sent exactly as signed, with no
+ * "Expect: 100-continue".  The steps are sigv4.h's pure functions, as
+ * cloudfront.c used them; when sigv4_sign_request() (one entry point for
+ * every outgoing request) is in sigv4.c, sign() below becomes a call to it.
+ *
+ * What it does not do: retry, follow redirects, or keep a connection: each
+ * call has its own curl handle.  Answers are read up to body_max bytes.
+ *
+ * Thread-safe: a call works only on its arguments, its own handle and
+ * buffers; the signing key, the signature and the Authorization header are
+ * wiped before return.  curl_global_init() is the caller's.
+ */
+#ifndef S3I_HTTP_CALL_H
+#define S3I_HTTP_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "credentials.h"
+
+struct http_call {
+	const char	*method;	/* "GET", "HEAD", "POST" */
+	const char	*scheme;	/* "http" or "https" */
+	const char	*host;		/* Host header as sent: "h", "h:port" */
+	const char	*connect_to;	/* CURLOPT_CONNECT_TO entry, or NULL */
+	const char	*path;		/* canonical: encoded once, from "/" */
+	const char	*content_type;	/* NULL: none sent */
+	const char	*body;		/* NULL: no body */
+	size_t		 body_len;
+	long		 connect_timeout_ms;	/* <= 0: timeout_ms */
+	long		 timeout_ms;		/* the whole call */
+	size_t		 body_max;	/* answer bytes kept; beyond: too_big */
+	const char	*bearer;	/* "Authorization: Bearer" token, or
+					 * NULL; only when cred is NULL */
+	/* SigV4; cred NULL: sent unsigned. */
+	const struct credentials *cred;
+	const char	*region;
+	const char	*service;
+	int64_t		 now;		/* seconds since the epoch */
+};
+
+struct http_answer {
+	long		 status;	/* 0: no answer */
+	int		 failed;	/* no (whole) answer: see error */
+	int		 too_big;	/* the body went over body_max */
+	char		 error[512];	/* why it failed, "" otherwise */
+	struct buf	 body;		/* NUL-terminated */
+	/* Headers callers look at ("" when absent), control bytes made
+	 * spaces. */
+	char		 date[64];
+	char		 server[128];
+	char		 content_type[128];
+	char		 bucket_region[64];	/* x-amz-bucket-region */
+	/* How many of x-amz-request-id, x-amz-id-2, x-amzn-requestid and
+	 * x-amz-bucket-region came: S3 (and CloudFront) send some on every
+	 * answer, a web server in their place none. */
+	int		 aws_headers;
+};
+
+void	http_answer_init(struct http_answer *);
+void	http_answer_fini(struct http_answer *);
+
+/* Make the call.  The answer is filled either way; failed says whether an
+ * answer came. */
+void	http_call_perform(const struct http_call *, struct http_answer *);
+
+#endif
