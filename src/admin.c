@@ -82,6 +82,7 @@ struct admin {
 	unsigned		 handed;	/* accepted, not yet started */
 	int64_t			 handed_ms;	/* the last one, when */
 	unsigned		 jobs;
+	unsigned		 answering;	/* resumed, answer not yet sent */
 	int64_t			 logged[RF__COUNT];
 	uint64_t		 quiet[RF__COUNT];	/* not logged since */
 
@@ -361,6 +362,9 @@ job_done(struct areq *r)
 	struct admin	*a = r->a;
 
 	atomic_store(&r->finished, 1);
+	pthread_mutex_lock(&a->lock);
+	a->answering++;
+	pthread_mutex_unlock(&a->lock);
 	MHD_resume_connection(r->c);
 	pthread_mutex_lock(&a->lock);
 	if (--a->jobs == 0)
@@ -616,6 +620,13 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 
 	(void)toe;
 	if (r != NULL) {
+		if (atomic_load(&r->finished)) {
+			/* A job's answer is sent (or its client gone). */
+			pthread_mutex_lock(&a->lock);
+			if (--a->answering == 0)
+				pthread_cond_broadcast(&a->idle);
+			pthread_mutex_unlock(&a->lock);
+		}
 		buf_fini(&r->body);
 		free(r);
 		*req_cls = NULL;
@@ -834,7 +845,8 @@ fail:
 void
 admin_stop(struct admin *a)
 {
-	char	 c = 0;
+	struct timespec	 until;
+	char		 c = 0;
 
 	if (a == NULL)
 		return;
@@ -851,6 +863,13 @@ admin_stop(struct admin *a)
 	pthread_mutex_lock(&a->lock);
 	while (a->jobs > 0)
 		pthread_cond_wait(&a->idle, &a->lock);
+	/* The resumed connections write their answers from libmicrohttpd's
+	 * threads: give them a moment before the daemon closes them. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ADMIN_ANSWER_S;
+	while (a->answering > 0 &&
+	    pthread_cond_timedwait(&a->idle, &a->lock, &until) == 0)
+		;
 	pthread_mutex_unlock(&a->lock);
 	if (a->mhd != NULL)
 		MHD_stop_daemon(a->mhd);

@@ -28,6 +28,7 @@
 #define ADMIN_CONN_MAX	256	/* connections at once; then 503 */
 #define ADMIN_JOBS_MAX	16	/* /readyz and /flush answers in progress */
 #define ADMIN_HEAD_S	10	/* open or idle -> a complete head */
+#define ADMIN_ANSWER_S	2	/* at stop: time left to send the jobs' answers */
 #define ADMIN_SEND_S	10	/* an answer is read within this... */
 #define ADMIN_MIN_RATE	1024	/* ...plus a second per this many bytes */
 
