@@ -497,7 +497,12 @@ add_upstream_headers(struct front_req *r, struct MHD_Response *resp)
 			continue;
 		if (strcasecmp(h[i].name, "x-amz-request-id") == 0)
 			has_id = 1;
-		MHD_add_response_header(resp, h[i].name, h[i].value);
+		/* libmicrohttpd (0.9.75) refuses an empty value, and S3 sends
+		 * one for an empty x-amz-meta-*: a space is sent instead,
+		 * which HTTP reads as the same empty value (RFC 9112 §5: the
+		 * whitespace around a field value is not part of it). */
+		MHD_add_response_header(resp, h[i].name,
+		    h[i].value[0] != '\0' ? h[i].value : " ");
 	}
 	if (!has_id)
 		MHD_add_response_header(resp, "x-amz-request-id", r->id);
