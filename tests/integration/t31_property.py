@@ -27,9 +27,11 @@ sequence of operations through the proxy with boto3:
 
 At random points the daemon is stopped: kill -9 between two requests,
 kill -9 while one is in flight (it may or may not have been answered), or
-SIGTERM (a clean stop); while it is down the journal is damaged at
-random: one byte flipped, the file cut short, garbage appended, or left
-alone.  Then it is started again on the same state_dir.  Damage is only
+SIGTERM (a clean stop); before half of them CloudFront answers 503 for a
+few operations, so that batches are pending.  While the daemon is down
+the journal is damaged at random: one byte flipped, the file cut short,
+garbage appended, or left alone.  Then it is started again on the same
+state_dir.  Damage is only
 applied where journal.h promises to notice it: after a kill -9 a flip
 lands before the last whole record (damage reaching the end of the file
 after a crash is a torn tail by contract, dropped as never acknowledged)
@@ -172,6 +174,15 @@ class Run:
                                                       len(free))))
         self.check_failures = []
         self.checked = 0
+        # Before some stops CloudFront is down for a few operations
+        # (every API call answered 503), so that batches and writes are
+        # still pending in the journal when the daemon goes.
+        self.outage_at = {}
+        for i in sorted(self.stop_at):
+            if self.rng.random() < 0.5:
+                self.outage_at[max(lo, i - self.rng.randint(2, 8))] = i
+        self.outages = 0
+        self.in_outage = False
 
     # --- the stack ------------------------------------------------------
 
@@ -500,10 +511,17 @@ class Run:
         self.damage.append((self.restarts + 1, kind, detail,
                             "clean" if clean else "kill -9"))
 
+    def outage(self, on):
+        if on != self.in_outage:
+            self.cf.configure(fail_503_next=1000000 if on else 0)
+            self.outages += on
+            self.in_outage = on
+
     def checkpoint(self, i):
         """A flush in the middle of the run: every change so far must be
         covered now, not only the last one of each key at the end (a
         later change would hide a missed one)."""
+        self.outage(False)
         rc, out, err = flush(self.admin)
         if rc != 0:
             self.check_failures.append("before operation %d: flush rc %d: "
@@ -524,7 +542,7 @@ class Run:
         key = "regress/page.html"
         x = dict(ContentType="text/html", CacheControl="max-age=60")
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"release X", **x)
-        self.stop_kinds["regression"] = 1
+        self.stop_kinds["regression"] = 2
         rc = s3itest.stop(self.d, grace=30)
         self.start_daemon()
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"release Z", **x)
@@ -553,9 +571,12 @@ class Run:
             # does with its own: what a kill cut short (which depends on
             # timing) changes that step, not the choices of the next.
             self.r = random.Random(self.rng.getrandbits(64))
+            if i in self.outage_at:
+                self.outage(True)
             if i in self.stop_at:
                 if not self.stop_and_restart(i):
                     break
+                self.outage(False)
                 # What a restart forgot or wrongly kept shows in the next
                 # few writes: often, a flush soon after them.
                 if self.r.random() < 0.5:
@@ -663,8 +684,13 @@ def run_property(ws, seed, steps, stops, checkpoints):
     final = {k: r.observe(k) for k in KEYS}
     results.append((final == {k: r.state.get(k) for k in KEYS},
                     "the model holds what moto holds at the end", None))
+    rc = s3itest.stop(r.d, grace=30)
+    results.append((rc == 0, "the daemon stops cleanly at the end (SIGTERM, "
+                    "exit 0)", "exit %s; log tail:\n%s" % (
+                        rc, s3itest.tail(r.d.log_path))))
     summary = {"seed": seed, "steps": steps, "seconds": time.time() - t0,
                "ops": r.counts, "stops": r.stop_kinds,
+               "outages": r.outages,
                "damage": [d[1] for d in r.damage], "keys_needed": len(r.need),
                "acked_changes": r.acked_changes,
                "invalidations": len(ids), "paths": paths, "stars": stars,
