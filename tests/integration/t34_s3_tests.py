@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """
-t32_s3_tests: the three ceph/s3-tests cases that failed through the first
+t34_s3_tests: the three ceph/s3-tests cases that failed through the first
 release, redone with boto3, aws-cli v1 (`aws`) and aws-cli v2
 (`/usr/bin/aws`) through the real binary, moto behind the SigV4 verifier
 (issue 13, "Transparency"; s3-tests itself cannot be installed here).
@@ -36,7 +36,7 @@ except Exception as e:  # a broken library must still speak TAP
     print("Bail out! cannot import s3itest: %r" % (e,))
     sys.exit(1)
 
-NAME = "t32_s3_tests"
+NAME = "t34_s3_tests"
 LIMITED_AK = "AKIDLIMITEDEXAMPLE01"
 LIMITED_SK = "limitedSecretKeyEXAMPLE0123456789abcdef"
 SEEN_A = "s3t-limited-a"          # granted by its own name
