@@ -402,12 +402,12 @@ def scenario(t, ws, times, aws_v):
         times["stop"] = dt
         log = d.log_text()
         ok = (rc == 0 and status == 0 and dt < 30
-              and re.search(r"signal 15: stopping$", log, re.M)
+              and re.search(r"SIGTERM: stopping$", log, re.M)
               and re.search(r"\bstopped$", log, re.M))
         return ok, "exit status %r after %.1f s\n%s\nlog:\n%s" % (
             status, dt, show(rc, out, err), log[-2000:])
     t.case("podman stop (SIGTERM): the container exits 0 within the grace "
-           "period, its log ending with 'signal 15: stopping' and "
+           "period, its log ending with 'SIGTERM: stopping' and "
            "'stopped'", stop)
     s3itest.stop(d)
     s3itest.stop(verifier)
