@@ -33,11 +33,14 @@
 #include "log.h"
 #include "util.h"
 #include "worker_journal.h"
+#include "worker_flush.h"
 #include "worker_plan.h"
 #include "worker_record.h"
 #include "worker_send.h"
 #include "worker_state.h"
 #include "worker_usage.h"
+
+#define INDEX_SAVE_MS		600000	/* the ETag index, while running */
 
 struct worker worker = {
 	.mtx = PTHREAD_MUTEX_INITIALIZER,
@@ -52,201 +55,83 @@ inval_index(void)
 	return worker.index;
 }
 
-static int64_t
-min_deadline(int64_t a, int64_t b)
+/*
+ * Wait until next (mono ms; -1: until woken) unless there is work at hand
+ * already: a post in the inbox, a flush, a stop.  mtx held.  Returns 0
+ * once the worker must stop.
+ */
+static int
+sleep_until(int64_t next)
 {
-	if (a < 0)
-		return b;
-	if (b < 0)
-		return a;
-	return a < b ? a : b;
+	int64_t	 now;
+
+	if (!worker.running || worker.inbox != NULL || worker.flush_now)
+		return worker.running;
+	now = util_mono_ms();
+	if (next < 0 || next > now)
+		worker_cond_wait_ms(&worker.wake, next < 0 ? -1 : next - now);
+	return worker.running;
 }
 
+/*
+ * What is left when nothing is due: the compaction a finished batch or a
+ * plan asked for, and now and then a save of the ETag index (a cache:
+ * saved at stop too).  mtx held, released while working.  Returns 1 when
+ * it did something.
+ */
+static int
+housekeep(void)
+{
+	if (worker.dirty) {
+		worker.dirty = 0;
+		worker_prune_writes();
+		pthread_mutex_unlock(&worker.mtx);
+		worker_compact();
+		pthread_mutex_lock(&worker.mtx);
+		return 1;
+	}
+	if (worker.inbox != NULL || worker.flush_now)
+		return 0;
+	if (worker.index == NULL ||
+	    util_mono_ms() - worker.index_saved_ms <= INDEX_SAVE_MS)
+		return 0;
+	worker.index_saved_ms = util_mono_ms();
+	pthread_mutex_unlock(&worker.mtx);
+	if (etag_index_save(worker.index) == -1)
+		log_warn("cannot save the ETag index: %s", strerror(errno));
+	pthread_mutex_lock(&worker.mtx);
+	return 1;
+}
+
+/*
+ * The thread, as Varnish's exp_thread: wait for the next deadline or a
+ * signal, take the inbox, decide what is due and hand it off, each step
+ * in the file that owns it.  One CloudFront call per turn; after any
+ * work, look again at once.
+ */
 static void *
 worker_main(void *arg)
 {
-	struct strvec	 taken;
-	struct dist	*d;
-	struct batch	*b, *act;
-	size_t		 i, act_dist = 0;
-	int64_t		 now, next, due, q, md, best;
-	uint64_t	 from, upto, tkeys, tskipped;
-	int		 act_poll;
-	struct timespec	 ts;
+	struct worker_call	 call;
+	int64_t			 now, next = 0;	/* 0: at once */
 
 	(void)arg;
-	q = worker.cfg->cloudfront.quiet_period_ms;
-	md = worker.cfg->cloudfront.max_delay_ms;
 	pthread_mutex_lock(&worker.mtx);
-	while (worker.running) {
+	while (sleep_until(next)) {
 		now = util_mono_ms();
 		worker_take_inbox(now);
-
-		/* Coalescing: plan a distribution once it has been quiet for
-		 * quiet_period, or max_delay after its first pending write,
-		 * or at once on a flush. */
-		for (i = 0; i < worker.n_dists; i++) {
-			d = &worker.dists[i];
-			if (d->pending.n == 0)
-				continue;
-			if (!worker.flush_now && now - d->last_ms < q &&
-			    now - d->first_ms < md)
-				continue;
-			taken = d->pending;
-			strvec_init(&d->pending);
-			from = d->pending_from;
-			upto = d->pending_upto;
-			/* Neither pending nor batches while planned, but
-			 * still open to a flush. */
-			d->planning_from = from;
-			tkeys = d->keys_pending;
-			tskipped = d->skipped_pending;
-			d->keys_pending = d->skipped_pending = 0;
-			if (upto > d->covered)
-				d->covered = upto;
-			d->pending_from = d->pending_upto = 0;
-			d->first_ms = d->last_ms = 0;
-			pthread_mutex_unlock(&worker.mtx);
-			strvec_sort_unique(&taken);
-			worker_plan_dist(i, &taken, from, upto, tkeys,
-			    tskipped);
-			strvec_fini(&taken);
-			pthread_mutex_lock(&worker.mtx);
-			worker.dirty = 1;
-		}
-		/* A deploy whose every write stored the same bytes: nothing
-		 * to submit, but its figures get their line too. */
-		for (i = 0; i < worker.n_dists; i++) {
-			d = &worker.dists[i];
-			if (d->pending.n > 0 || d->skipped_pending == 0 ||
-			    (!worker.flush_now && now - d->last_skip_ms < q))
-				continue;
-			log_event(LOG_INFO, "plan", (struct log_field[]){
-			    LOG_STR("distribution", d->id),
-			    LOG_NUM("keys_changed", 0),
-			    LOG_NUM("keys_unchanged_skipped",
-			    d->skipped_pending),
-			    LOG_NUM("paths_exact", 0),
-			    LOG_NUM("paths_wildcard", 0),
-			    LOG_NUM("paths_month", worker_month_total()) }, 6);
-			d->skipped_pending = 0;
-		}
-		/* A flush asks refusing distributions once more, now: it
-		 * waits for that answer only (inval_flush()). */
-		for (i = 0; worker.flush_now && i < worker.n_dists; i++) {
-			d = &worker.dists[i];
-			if (d->refused_ms == 0)
-				continue;
-			for (b = d->batches; b != NULL; b = b->next)
-				if (b->next_ms > now)
-					b->next_ms = now;
-		}
-		worker.flush_now = 0;
-		pthread_cond_broadcast(&worker.progress);
-		for (i = 0; i < worker.n_dists; i++) {
-			d = &worker.dists[i];
-			if (d->refused_ms != 0 && now - d->refused_ms >=
-			    worker.cfg->cloudfront.give_up_after_ms)
-				worker_give_up(i);
-		}
-
-		/* One CloudFront call at a time, paced; the one due first,
-		 * whatever its distribution, so a busy one cannot hold the
-		 * others back. */
-		now = util_mono_ms();
-		next = -1;
-		act = NULL;
-		act_poll = 0;
-		best = -1;
-		for (i = 0; i < worker.n_dists; i++) {
-			d = &worker.dists[i];
-			for (b = d->batches; b != NULL; b = b->next) {
-				if (b->state == B_INFLIGHT)
-					due = b->next_ms;
-				else if (b->state == B_UNSENT &&
-				    worker_fits(d, b))
-					due = b->next_ms < 0 ? 0 : b->next_ms;
-				else if (b->state == B_UNSENT)
-					break;	/* waits for capacity */
-				else
-					continue;
-				if (best < 0 || due < best) {
-					best = due;
-					act = b;
-					act_dist = i;
-					act_poll = b->state == B_INFLIGHT;
-				}
-				/* Later unsent batches wait for this one. */
-				if (b->state == B_UNSENT)
-					break;
-			}
-		}
-		if (act != NULL) {
-			due = best < worker.next_call_ms ?
-			    worker.next_call_ms : best;
-			if (due > now) {
-				next = due;
-				act = NULL;
-			}
-		}
-		if (act != NULL) {
-			if (act_poll)
-				worker_poll(act_dist, act);
-			else
-				worker_send(act_dist, act);
-			continue;
-		}
-		if (worker.dirty) {
-			worker.dirty = 0;
-			worker_prune_writes();
-			pthread_mutex_unlock(&worker.mtx);
-			worker_compact();
-			pthread_mutex_lock(&worker.mtx);
-			continue;
-		}
-		for (i = 0; i < worker.n_dists; i++) {
-			d = &worker.dists[i];
-			if (d->refused_ms != 0)
-				next = min_deadline(next, d->refused_ms +
-				    worker.cfg->cloudfront.give_up_after_ms);
-			if (d->pending.n == 0) {
-				if (d->skipped_pending > 0)
-					next = min_deadline(next,
-					    d->last_skip_ms + q);
-				continue;
-			}
-			next = min_deadline(next, d->last_ms + q);
-			next = min_deadline(next, d->first_ms + md);
-		}
-		if (worker.inbox != NULL || worker.flush_now)
-			continue;
-		/* The index is a cache: saved now and then, and at stop. */
-		if (worker.index != NULL &&
-		    util_mono_ms() - worker.index_saved_ms > 600000) {
-			worker.index_saved_ms = util_mono_ms();
-			pthread_mutex_unlock(&worker.mtx);
-			if (etag_index_save(worker.index) == -1)
-				log_warn("cannot save the ETag index: %s",
-				    strerror(errno));
-			pthread_mutex_lock(&worker.mtx);
-			continue;
-		}
-		if (next < 0) {
-			pthread_cond_wait(&worker.wake, &worker.mtx);
-		} else {
-			int64_t wait_ms = next - util_mono_ms();
-
-			if (wait_ms <= 0)
-				continue;
-			/* The condvar clock is CLOCK_REALTIME: convert. */
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += wait_ms / 1000;
-			ts.tv_nsec += (wait_ms % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&worker.wake, &worker.mtx, &ts);
+		worker_plan_due(now);
+		worker_flush_turn(now);
+		worker_give_up_due(now);
+		next = worker_call_due(util_mono_ms(), &call);
+		if (call.b != NULL) {
+			worker_call(&call);
+			next = 0;
+		} else if (housekeep())
+			next = 0;
+		else {
+			next = worker_deadline(next, worker_plan_next());
+			next = worker_deadline(next, worker_give_up_next());
 		}
 	}
 	pthread_mutex_unlock(&worker.mtx);

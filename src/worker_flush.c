@@ -8,7 +8,9 @@
  *
  * Threading: called from admin and shutdown threads.  A flush bumps
  * worker.flush_gen, sets flush_now and wakes the worker, then sleeps on
- * worker.progress, reading the shared state under worker.mtx.
+ * worker.progress, reading the shared state under worker.mtx; the
+ * worker's turn (worker_flush_turn()) clears flush_now and broadcasts
+ * progress.
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 
 #include "journal.h"
 #include "util.h"
+#include "worker_flush.h"
 #include "worker_state.h"
 
 /*
@@ -81,7 +84,6 @@ flush_settled(uint64_t target, uint64_t gen, struct inval_flush_result *res)
 static void
 flush_wait(int64_t wait_ms, struct inval_flush_result *res, int final)
 {
-	struct timespec	 ts;
 	int64_t		 t0 = util_mono_ms(), deadline, left;
 	uint64_t	 target, gen;
 	int		 settled;
@@ -107,14 +109,7 @@ flush_wait(int64_t wait_ms, struct inval_flush_result *res, int final)
 			break;
 		if (left > 1000)
 			left = 1000;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&worker.progress, &worker.mtx, &ts);
+		worker_cond_wait_ms(&worker.progress, left);
 	}
 	pthread_mutex_unlock(&worker.mtx);
 	res->waited_ms = util_mono_ms() - t0;
@@ -139,4 +134,29 @@ inval_quiesce(void)
 	worker.quiesced = 1;
 	pthread_cond_broadcast(&worker.progress);
 	pthread_mutex_unlock(&worker.mtx);
+}
+
+/*
+ * The worker's turn after a flush was asked for: planning has seen it
+ * (worker_plan_due()); refusing distributions are asked once more, now,
+ * and a flush waits for that answer only (inval_flush()).  Flush waiters
+ * look again at every turn.  Worker thread, mtx held.
+ */
+void
+worker_flush_turn(int64_t now)
+{
+	struct batch	*b;
+	struct dist	*d;
+	size_t		 i;
+
+	for (i = 0; worker.flush_now && i < worker.n_dists; i++) {
+		d = &worker.dists[i];
+		if (d->refused_ms == 0)
+			continue;
+		for (b = d->batches; b != NULL; b = b->next)
+			if (b->next_ms > now)
+				b->next_ms = now;
+	}
+	worker.flush_now = 0;
+	pthread_cond_broadcast(&worker.progress);
 }

@@ -126,8 +126,8 @@ budget_weight(void)
  * mutex is not held on entry.  On a journal failure the batch stays queued
  * unjournaled and is journaled again before it is sent.
  */
-void
-worker_plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto,
+static void
+plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto,
     uint64_t keys, uint64_t skipped)
 {
 	struct inval_plan_params pp;
@@ -230,4 +230,101 @@ out:
 	for (b = list; b != NULL; b = b->next)
 		worker_recent_note(b, dist, "planned");
 	pthread_mutex_unlock(&worker.mtx);
+}
+
+/*
+ * Take distribution d's pending paths for planning: they are neither
+ * pending nor in batches while planned, but still open to a flush
+ * (planning_from).  mtx held.
+ */
+static void
+take_pending(struct dist *d, struct strvec *taken, uint64_t *from,
+    uint64_t *upto, uint64_t *keys, uint64_t *skipped)
+{
+	*taken = d->pending;
+	strvec_init(&d->pending);
+	*from = d->pending_from;
+	*upto = d->pending_upto;
+	d->planning_from = *from;
+	*keys = d->keys_pending;
+	*skipped = d->skipped_pending;
+	d->keys_pending = d->skipped_pending = 0;
+	if (*upto > d->covered)
+		d->covered = *upto;
+	d->pending_from = d->pending_upto = 0;
+	d->first_ms = d->last_ms = 0;
+}
+
+/*
+ * Coalescing (DESIGN §5): plan a distribution once it has been quiet for
+ * quiet_period, or max_delay after its first pending write, or at once on
+ * a flush.  A deploy whose every write stored the same bytes has nothing
+ * to submit, but its figures get their line too.  Worker thread; mtx held
+ * on entry and return, released while planning.
+ */
+void
+worker_plan_due(int64_t now)
+{
+	const struct cfg	*c = worker.cfg;
+	struct strvec		 taken;
+	struct dist		*d;
+	uint64_t		 from, upto, keys, skipped;
+	size_t			 i;
+
+	for (i = 0; i < worker.n_dists; i++) {
+		d = &worker.dists[i];
+		if (d->pending.n == 0)
+			continue;
+		if (!worker.flush_now &&
+		    now - d->last_ms < c->cloudfront.quiet_period_ms &&
+		    now - d->first_ms < c->cloudfront.max_delay_ms)
+			continue;
+		take_pending(d, &taken, &from, &upto, &keys, &skipped);
+		pthread_mutex_unlock(&worker.mtx);
+		strvec_sort_unique(&taken);
+		plan_dist(i, &taken, from, upto, keys, skipped);
+		strvec_fini(&taken);
+		pthread_mutex_lock(&worker.mtx);
+		worker.dirty = 1;
+	}
+	for (i = 0; i < worker.n_dists; i++) {
+		d = &worker.dists[i];
+		if (d->pending.n > 0 || d->skipped_pending == 0 ||
+		    (!worker.flush_now && now - d->last_skip_ms <
+		    c->cloudfront.quiet_period_ms))
+			continue;
+		log_event(LOG_INFO, "plan", (struct log_field[]){
+		    LOG_STR("distribution", d->id),
+		    LOG_NUM("keys_changed", 0),
+		    LOG_NUM("keys_unchanged_skipped", d->skipped_pending),
+		    LOG_NUM("paths_exact", 0),
+		    LOG_NUM("paths_wildcard", 0),
+		    LOG_NUM("paths_month", worker_month_total()) }, 6);
+		d->skipped_pending = 0;
+	}
+}
+
+/* When worker_plan_due() has work next (mono ms), -1: none.  mtx held. */
+int64_t
+worker_plan_next(void)
+{
+	const struct cfg	*c = worker.cfg;
+	struct dist		*d;
+	int64_t			 next = -1;
+	size_t			 i;
+
+	for (i = 0; i < worker.n_dists; i++) {
+		d = &worker.dists[i];
+		if (d->pending.n == 0) {
+			if (d->skipped_pending > 0)
+				next = worker_deadline(next, d->last_skip_ms +
+				    c->cloudfront.quiet_period_ms);
+			continue;
+		}
+		next = worker_deadline(next, d->last_ms +
+		    c->cloudfront.quiet_period_ms);
+		next = worker_deadline(next, d->first_ms +
+		    c->cloudfront.max_delay_ms);
+	}
+	return next;
 }

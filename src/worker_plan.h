@@ -11,9 +11,11 @@
 
 #include "inval_map.h"
 
-/* Plan the taken paths of distribution di into batches, journal and
- * queue them.  Worker thread, no mutex. */
-void	worker_plan_dist(size_t di, struct strvec *paths, uint64_t from,
-	    uint64_t upto, uint64_t keys, uint64_t skipped);
+/* The loop's planning step: every distribution whose coalescing window
+ * has closed (or all, on a flush) is planned into batches, journaled and
+ * queued.  Worker thread; mtx held, released while planning. */
+void	worker_plan_due(int64_t now);
+/* When the next window closes (mono ms), -1: none.  mtx held. */
+int64_t	worker_plan_next(void);
 
 #endif

@@ -77,8 +77,8 @@ finish_batch(struct dist *d, struct batch *b, const char *note)
 	pthread_cond_broadcast(&worker.progress);
 }
 
-int
-worker_fits(const struct dist *d, const struct batch *b)
+static int
+fits(const struct dist *d, const struct batch *b)
 {
 	return d->inflight_files + b->n_files <= CF_MAX_FILES &&
 	    d->inflight_wild + b->n_wild <= CF_MAX_WILDCARDS;
@@ -168,8 +168,8 @@ note_answer(struct dist *d, const struct cf_result *res, uint64_t gen)
 
 /* Send batch b of distribution di.  Worker thread; mtx held on entry and
  * on return, released during the call. */
-void
-worker_send(size_t di, struct batch *b)
+static void
+send_batch(size_t di, struct batch *b)
 {
 	struct cf_result	 res;
 	struct batch		*h1 = NULL, *h2 = NULL;
@@ -322,8 +322,8 @@ worker_send(size_t di, struct batch *b)
 }
 
 /* Poll an invalidation in progress.  mtx held on entry and return. */
-void
-worker_poll(size_t di, struct batch *b)
+static void
+poll_batch(size_t di, struct batch *b)
 {
 	struct cf_result	 res;
 	char			 dist[128], id[128];
@@ -370,8 +370,8 @@ worker_poll(size_t di, struct batch *b)
  * restart does not bring them back.  Worker thread; mtx held on entry and
  * return, released while journaling.
  */
-void
-worker_give_up(size_t di)
+static void
+give_up(size_t di)
 {
 	struct journal_rec	 r;
 	struct batch		*list, *b;
@@ -430,4 +430,92 @@ worker_give_up(size_t di)
 	}
 	pthread_mutex_lock(&worker.mtx);
 	pthread_cond_broadcast(&worker.progress);
+}
+
+/*
+ * The one CloudFront call due first, whatever its distribution, so a busy
+ * one cannot hold the others back: a poll of a batch in progress, or the
+ * first unsent batch of a distribution once it fits the limits (later
+ * unsent ones wait for it); calls are paced.  Returns when it is due
+ * (mono ms; -1: nothing to call), and fills call when that is now (else
+ * call->b is NULL).  mtx held.
+ */
+int64_t
+worker_call_due(int64_t now, struct worker_call *call)
+{
+	struct batch	*b;
+	struct dist	*d;
+	size_t		 i;
+	int64_t		 due, best = -1;
+
+	memset(call, 0, sizeof(*call));
+	for (i = 0; i < worker.n_dists; i++) {
+		d = &worker.dists[i];
+		for (b = d->batches; b != NULL; b = b->next) {
+			if (b->state == B_INFLIGHT)
+				due = b->next_ms;
+			else if (b->state == B_UNSENT && fits(d, b))
+				due = b->next_ms < 0 ? 0 : b->next_ms;
+			else if (b->state == B_UNSENT)
+				break;	/* waits for capacity */
+			else
+				continue;
+			if (best < 0 || due < best) {
+				best = due;
+				call->b = b;
+				call->di = i;
+				call->poll = b->state == B_INFLIGHT;
+			}
+			/* Later unsent batches wait for this one. */
+			if (b->state == B_UNSENT)
+				break;
+		}
+	}
+	if (call->b == NULL)
+		return -1;
+	due = best < worker.next_call_ms ? worker.next_call_ms : best;
+	if (due > now)
+		call->b = NULL;
+	return due;
+}
+
+void
+worker_call(const struct worker_call *call)
+{
+	if (call->poll)
+		poll_batch(call->di, call->b);
+	else
+		send_batch(call->di, call->b);
+}
+
+/* Distributions refused for give_up_after lose their paths.  mtx held. */
+void
+worker_give_up_due(int64_t now)
+{
+	struct dist	*d;
+	size_t		 i;
+
+	for (i = 0; i < worker.n_dists; i++) {
+		d = &worker.dists[i];
+		if (d->refused_ms != 0 && now - d->refused_ms >=
+		    worker.cfg->cloudfront.give_up_after_ms)
+			give_up(i);
+	}
+}
+
+/* When worker_give_up_due() has work next (mono ms), -1: none. */
+int64_t
+worker_give_up_next(void)
+{
+	struct dist	*d;
+	int64_t		 next = -1;
+	size_t		 i;
+
+	for (i = 0; i < worker.n_dists; i++) {
+		d = &worker.dists[i];
+		if (d->refused_ms != 0)
+			next = worker_deadline(next, d->refused_ms +
+			    worker.cfg->cloudfront.give_up_after_ms);
+	}
+	return next;
 }

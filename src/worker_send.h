@@ -7,15 +7,26 @@
 #define S3I_WORKER_SEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "worker_state.h"
 
-/* 1 when batch b fits distribution d's limits beside those in progress. */
-int	worker_fits(const struct dist *d, const struct batch *b);
-/* Send batch b of distribution di, or poll it when in progress. */
-void	worker_send(size_t di, struct batch *b);
-void	worker_poll(size_t di, struct batch *b);
-/* Drop the paths of distribution di, refused for give_up_after. */
-void	worker_give_up(size_t di);
+/* A call the loop hands off: send batch b of distribution di, or poll
+ * it. */
+struct worker_call {
+	size_t		 di;
+	struct batch	*b;		/* NULL: nothing due now */
+	int		 poll;
+};
+
+/* The call due first and when (-1: none); call->b set when due now. */
+int64_t	worker_call_due(int64_t now, struct worker_call *call);
+/* Make it: one CloudFront call, its answer recorded, pacing set. */
+void	worker_call(const struct worker_call *);
+
+/* Drop the paths of distributions refused for give_up_after; when that
+ * is next due (-1: never). */
+void	worker_give_up_due(int64_t now);
+int64_t	worker_give_up_next(void);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -230,4 +231,34 @@ worker_merge_write(const struct cfg_bucket *bk, uint64_t seq,
 		d->last_ms = now;
 	}
 	return 0;
+}
+
+int64_t
+worker_deadline(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+void
+worker_cond_wait_ms(pthread_cond_t *cv, int64_t ms)
+{
+	struct timespec	 ts;
+
+	if (ms < 0) {
+		pthread_cond_wait(cv, &worker.mtx);
+		return;
+	}
+	/* The condvar clock is CLOCK_REALTIME: convert. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(cv, &worker.mtx, &ts);
 }

@@ -198,4 +198,9 @@ void		 worker_batch_ref(struct batch *, const char *dist);
 void		 worker_recent_note(const struct batch *, const char *dist,
 		    const char *note);
 
+/* The earlier of two deadlines (mono ms), -1 meaning none. */
+int64_t		 worker_deadline(int64_t, int64_t);
+/* Wait on cv with worker.mtx held: at most ms (-1: until signalled). */
+void		 worker_cond_wait_ms(pthread_cond_t *cv, int64_t ms);
+
 #endif
