@@ -145,6 +145,7 @@ inval_start(const struct cfg *cfg, char *err, size_t errsz)
 	int	 any = 0;
 
 	worker.cfg = cfg;
+	worker_policy_init(&worker.policy, cfg);
 	worker.inbox = NULL;
 	worker.inbox_tail = &worker.inbox;
 	worker.held = NULL;

@@ -24,6 +24,7 @@
 #include "util.h"
 #include "worker_journal.h"
 #include "worker_plan.h"
+#include "worker_policy.h"
 #include "worker_state.h"
 #include "worker_usage.h"
 
@@ -93,31 +94,25 @@ inval_known_paths(const struct cfg *cfg, struct etag_index *idx,
 
 /*
  * Near the free tier or the budget, paths cost more than evictions: the
- * planner is told so by a smaller eviction weight.  mtx held.
+ * planner is told so by a smaller eviction weight, and the log says when
+ * the level changes.  mtx held.
  */
 static double
 budget_weight(void)
 {
-	const struct cfg	*c = worker.cfg;
-	static const char *const names[] = { "normal", "tight", "over" };
-	double			 allowed, used, ratio, f;
-	int			 level;
+	enum worker_budget	 level;
+	uint64_t		 used = worker_month_total();
 
-	used = (double)worker_month_total();
-	allowed = (double)c->cloudfront.monthly_free_paths;
-	if (c->cloudfront.monthly_budget_usd > 0)
-		allowed += c->cloudfront.monthly_budget_usd / PRICE_PER_PATH;
-	ratio = allowed > 0 ? used / allowed : 1.0;
-	level = ratio < 0.8 ? 0 : ratio < 1.0 ? 1 : 2;
-	f = level == 0 ? 1.0 : level == 1 ? 0.2 : 0.02;
-	if (worker.budget_mode != names[level]) {
-		if (level > 0)
+	level = worker_budget_level(&worker.policy, used);
+	if (worker.budget_mode != worker_budget_name(level)) {
+		if (level != WORKER_BUDGET_NORMAL)
 			log_warn("budget: %.0f of %.0f paths used this month "
-			    "(%s): preferring fewer, wider paths", used,
-			    allowed, names[level]);
-		worker.budget_mode = names[level];
+			    "(%s): preferring fewer, wider paths", (double)used,
+			    worker_budget_paths(&worker.policy),
+			    worker_budget_name(level));
+		worker.budget_mode = worker_budget_name(level);
 	}
-	return c->cloudfront.eviction_weight * f;
+	return worker_eviction_weight(&worker.policy, level);
 }
 
 /*
@@ -217,7 +212,7 @@ plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto,
 	    LOG_NUM("objects_known", known.n),
 	    LOG_NUM("paths_month", month),
 	    LOG_NUM("cost_month_millicents",
-	    (int64_t)(worker_month_cost(worker.cfg, month) * 100000.0)),
+	    (int64_t)(worker_month_cost(&worker.policy, month) * 100000.0)),
 	    LOG_NUM("seq_from", from), LOG_NUM("seq_upto", upto) }, 12);
 out:
 	inval_plan_fini(&res);
@@ -265,7 +260,6 @@ take_pending(struct dist *d, struct strvec *taken, uint64_t *from,
 void
 worker_plan_due(int64_t now)
 {
-	const struct cfg	*c = worker.cfg;
 	struct strvec		 taken;
 	struct dist		*d;
 	uint64_t		 from, upto, keys, skipped;
@@ -275,9 +269,8 @@ worker_plan_due(int64_t now)
 		d = &worker.dists[i];
 		if (d->pending.n == 0)
 			continue;
-		if (!worker.flush_now &&
-		    now - d->last_ms < c->cloudfront.quiet_period_ms &&
-		    now - d->first_ms < c->cloudfront.max_delay_ms)
+		if (!worker_window_closed(&worker.policy, now, d->first_ms,
+		    d->last_ms, worker.flush_now))
 			continue;
 		take_pending(d, &taken, &from, &upto, &keys, &skipped);
 		pthread_mutex_unlock(&worker.mtx);
@@ -290,8 +283,8 @@ worker_plan_due(int64_t now)
 	for (i = 0; i < worker.n_dists; i++) {
 		d = &worker.dists[i];
 		if (d->pending.n > 0 || d->skipped_pending == 0 ||
-		    (!worker.flush_now && now - d->last_skip_ms <
-		    c->cloudfront.quiet_period_ms))
+		    !worker_quiet_over(&worker.policy, now, d->last_skip_ms,
+		    worker.flush_now))
 			continue;
 		log_event(LOG_INFO, "plan", (struct log_field[]){
 		    LOG_STR("distribution", d->id),
@@ -308,23 +301,18 @@ worker_plan_due(int64_t now)
 int64_t
 worker_plan_next(void)
 {
-	const struct cfg	*c = worker.cfg;
-	struct dist		*d;
-	int64_t			 next = -1;
-	size_t			 i;
+	struct dist	*d;
+	int64_t		 next = -1;
+	size_t		 i;
 
 	for (i = 0; i < worker.n_dists; i++) {
 		d = &worker.dists[i];
-		if (d->pending.n == 0) {
-			if (d->skipped_pending > 0)
-				next = worker_deadline(next, d->last_skip_ms +
-				    c->cloudfront.quiet_period_ms);
-			continue;
-		}
-		next = worker_deadline(next, d->last_ms +
-		    c->cloudfront.quiet_period_ms);
-		next = worker_deadline(next, d->first_ms +
-		    c->cloudfront.max_delay_ms);
+		if (d->pending.n > 0)
+			next = worker_deadline(next, worker_window_end(
+			    &worker.policy, d->first_ms, d->last_ms));
+		else if (d->skipped_pending > 0)
+			next = worker_deadline(next, worker_quiet_end(
+			    &worker.policy, d->last_skip_ms));
 	}
 	return next;
 }

@@ -28,26 +28,16 @@
 #include "log.h"
 #include "util.h"
 #include "worker_journal.h"
+#include "worker_policy.h"
 #include "worker_send.h"
 #include "worker_state.h"
 #include "worker_usage.h"
 
+/* Jitter for the backoff: the worker's own random source. */
 static int64_t
 backoff_ms(unsigned attempts)
 {
-	int64_t		 d = worker.cfg->cloudfront.retry_base_ms;
-	unsigned	 i;
-	uint32_t	 r;
-
-	for (i = 1; i < attempts && d < worker.cfg->cloudfront.retry_max_ms;
-	    i++)
-		d *= 2;
-	if (d > worker.cfg->cloudfront.retry_max_ms)
-		d = worker.cfg->cloudfront.retry_max_ms;
-	/* Full jitter in the upper half: synchronized retries spread out
-	 * (AWS Architecture Blog, "Exponential Backoff and Jitter"). */
-	r = (uint32_t)random();
-	return d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
+	return worker_backoff(&worker.policy, attempts, (uint32_t)random());
 }
 
 static void
@@ -75,13 +65,6 @@ finish_batch(struct dist *d, struct batch *b, const char *note)
 	unlink_batch(d, b);
 	worker.dirty = 1;
 	pthread_cond_broadcast(&worker.progress);
-}
-
-static int
-fits(const struct dist *d, const struct batch *b)
-{
-	return d->inflight_files + b->n_files <= CF_MAX_FILES &&
-	    d->inflight_wild + b->n_wild <= CF_MAX_WILDCARDS;
 }
 
 /* Split a batch CloudFront refused as invalid into halves.  mtx held. */
@@ -116,9 +99,7 @@ fail:
 static void
 call_pacing(void)
 {
-	double	 rps = worker.cfg->cloudfront.max_requests_per_second;
-
-	worker.next_call_ms = util_mono_ms() + (int64_t)(1000.0 / rps);
+	worker.next_call_ms = worker_pace(&worker.policy, util_mono_ms());
 }
 
 /*
@@ -432,51 +413,12 @@ give_up(size_t di)
 	pthread_cond_broadcast(&worker.progress);
 }
 
-/*
- * The one CloudFront call due first, whatever its distribution, so a busy
- * one cannot hold the others back: a poll of a batch in progress, or the
- * first unsent batch of a distribution once it fits the limits (later
- * unsent ones wait for it); calls are paced.  Returns when it is due
- * (mono ms; -1: nothing to call), and fills call when that is now (else
- * call->b is NULL).  mtx held.
- */
+/* The one CloudFront call due first (worker_pick()).  mtx held. */
 int64_t
 worker_call_due(int64_t now, struct worker_call *call)
 {
-	struct batch	*b;
-	struct dist	*d;
-	size_t		 i;
-	int64_t		 due, best = -1;
-
-	memset(call, 0, sizeof(*call));
-	for (i = 0; i < worker.n_dists; i++) {
-		d = &worker.dists[i];
-		for (b = d->batches; b != NULL; b = b->next) {
-			if (b->state == B_INFLIGHT)
-				due = b->next_ms;
-			else if (b->state == B_UNSENT && fits(d, b))
-				due = b->next_ms < 0 ? 0 : b->next_ms;
-			else if (b->state == B_UNSENT)
-				break;	/* waits for capacity */
-			else
-				continue;
-			if (best < 0 || due < best) {
-				best = due;
-				call->b = b;
-				call->di = i;
-				call->poll = b->state == B_INFLIGHT;
-			}
-			/* Later unsent batches wait for this one. */
-			if (b->state == B_UNSENT)
-				break;
-		}
-	}
-	if (call->b == NULL)
-		return -1;
-	due = best < worker.next_call_ms ? worker.next_call_ms : best;
-	if (due > now)
-		call->b = NULL;
-	return due;
+	return worker_pick(worker.dists, worker.n_dists, now,
+	    worker.next_call_ms, &call->di, &call->b, &call->poll);
 }
 
 void
@@ -492,30 +434,23 @@ worker_call(const struct worker_call *call)
 void
 worker_give_up_due(int64_t now)
 {
-	struct dist	*d;
-	size_t		 i;
+	size_t	 i;
 
-	for (i = 0; i < worker.n_dists; i++) {
-		d = &worker.dists[i];
-		if (d->refused_ms != 0 && now - d->refused_ms >=
-		    worker.cfg->cloudfront.give_up_after_ms)
+	for (i = 0; i < worker.n_dists; i++)
+		if (worker_give_up_now(&worker.policy, now,
+		    worker.dists[i].refused_ms))
 			give_up(i);
-	}
 }
 
 /* When worker_give_up_due() has work next (mono ms), -1: none. */
 int64_t
 worker_give_up_next(void)
 {
-	struct dist	*d;
-	int64_t		 next = -1;
-	size_t		 i;
+	int64_t	 next = -1;
+	size_t	 i;
 
-	for (i = 0; i < worker.n_dists; i++) {
-		d = &worker.dists[i];
-		if (d->refused_ms != 0)
-			next = worker_deadline(next, d->refused_ms +
-			    worker.cfg->cloudfront.give_up_after_ms);
-	}
+	for (i = 0; i < worker.n_dists; i++)
+		next = worker_deadline(next, worker_give_up_at(&worker.policy,
+		    worker.dists[i].refused_ms));
 	return next;
 }

@@ -233,16 +233,6 @@ worker_merge_write(const struct cfg_bucket *bk, uint64_t seq,
 	return 0;
 }
 
-int64_t
-worker_deadline(int64_t a, int64_t b)
-{
-	if (a < 0)
-		return b;
-	if (b < 0)
-		return a;
-	return a < b ? a : b;
-}
-
 void
 worker_cond_wait_ms(pthread_cond_t *cv, int64_t ms)
 {

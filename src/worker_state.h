@@ -27,15 +27,9 @@
 #include "inval_map.h"
 #include "inval_worker.h"
 #include "journal.h"
+#include "worker_policy.h"
 
 #define RECENT_MAX		20
-
-/* CloudFront's limits (Developer Guide, "Concurrent invalidation request
- * maximum"): per distribution, 3,000 file paths and 15 wildcard paths in
- * progress; a batch that does not fit waits until running ones complete.
- * At most 3,000 paths in one request. */
-#define CF_MAX_FILES		3000
-#define CF_MAX_WILDCARDS	15
 
 enum batch_state {
 	B_UNSENT = 0,
@@ -124,6 +118,7 @@ struct recent {
 struct worker {
 	/* Immutable after start. */
 	const struct cfg	*cfg;
+	struct worker_policy	 policy;	/* cfg's [cloudfront] */
 	struct journal		*j;
 	pthread_t		 thread;
 	int			 started;
@@ -198,8 +193,6 @@ void		 worker_batch_ref(struct batch *, const char *dist);
 void		 worker_recent_note(const struct batch *, const char *dist,
 		    const char *note);
 
-/* The earlier of two deadlines (mono ms), -1 meaning none. */
-int64_t		 worker_deadline(int64_t, int64_t);
 /* Wait on cv with worker.mtx held: at most ms (-1: until signalled). */
 void		 worker_cond_wait_ms(pthread_cond_t *cv, int64_t ms);
 

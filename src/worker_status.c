@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "journal.h"
 #include "util.h"
+#include "worker_policy.h"
 #include "worker_state.h"
 #include "worker_usage.h"
 
@@ -117,7 +118,7 @@ inval_metrics(struct buf *b)
 	    "s3inval_cost_usd_month %.3f\n",
 	    worker.cfg != NULL ? worker.cfg->cloudfront.monthly_free_paths :
 	    1000,
-	    worker_month_cost(worker.cfg, worker_month_total()));
+	    worker_month_cost(&worker.policy, worker_month_total()));
 	buf_printf(b, "# HELP s3inval_journal_bytes Journal size.\n"
 	    "# TYPE s3inval_journal_bytes gauge\ns3inval_journal_bytes %"
 	    PRIu64 "\n", st.size);
@@ -206,7 +207,7 @@ inval_status_json(struct buf *b)
 	    pending, open, worker.writes_recorded, worker.journal_errors, total,
 	    worker.cfg != NULL ? worker.cfg->cloudfront.monthly_free_paths :
 	    1000,
-	    worker_month_cost(worker.cfg, total),
+	    worker_month_cost(&worker.policy, total),
 	    worker.budget_mode != NULL ? worker.budget_mode : "normal");
 	buf_printf(b, "\"journal\":{\"bytes\":%" PRIu64 ",\"writable\":%s,"
 	    "\"damaged_bytes\":%" PRIu64 ",\"torn_bytes\":%" PRIu64

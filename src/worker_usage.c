@@ -2,9 +2,8 @@
 /*
  * worker_usage: what this calendar month (UTC) has cost, per distribution
  * (DESIGN §6, "Cost awareness"): the paths CloudFront accepted, kept in
- * state_dir/usage so a restart does not forget them, and their price
- * (1,000 paths a month free, then $0.005 a path: CloudFront pricing,
- * "Invalidation requests").
+ * state_dir/usage so a restart does not forget them.  What they cost is
+ * worker_policy's.
  *
  * Threading: the counts live in the shared per-distribution state, so
  * every function here runs with worker.mtx held.
@@ -96,13 +95,4 @@ worker_month_total(void)
 	for (i = 0; i < worker.n_dists; i++)
 		t += worker.dists[i].month_paths;
 	return t;
-}
-
-double
-worker_month_cost(const struct cfg *cfg, uint64_t total)
-{
-	if (cfg == NULL || total <= cfg->cloudfront.monthly_free_paths)
-		return 0.0;
-	return (double)(total - cfg->cloudfront.monthly_free_paths) *
-	    PRICE_PER_PATH;
 }
