@@ -28,6 +28,16 @@
 #include "worker_state.h"
 #include "worker_usage.h"
 
+void
+worker_map_cfg(const struct cfg_bucket *bk, struct inval_map_cfg *mc)
+{
+	memset(mc, 0, sizeof(*mc));
+	mc->origin_path = bk->origin_path != NULL ? bk->origin_path : "";
+	mc->index_documents = (const char *const *)bk->index_documents;
+	mc->n_index_documents = bk->n_index_documents;
+	mc->index_without_slash = bk->index_without_slash;
+}
+
 struct known_ctx {
 	struct inval_map_cfg	 mc;
 	struct strvec		*out;
@@ -76,11 +86,7 @@ inval_known_paths(const struct cfg *cfg, struct etag_index *idx,
 			return;
 		}
 		memset(&k, 0, sizeof(k));
-		k.mc.origin_path = bk->origin_path != NULL ?
-		    bk->origin_path : "";
-		k.mc.index_documents = (const char *const *)bk->index_documents;
-		k.mc.n_index_documents = bk->n_index_documents;
-		k.mc.index_without_slash = bk->index_without_slash;
+		worker_map_cfg(bk, &k.mc);
 		k.out = out;
 		etag_index_each(idx, bk->name, known_cb, &k);
 		if (k.oom) {
@@ -92,95 +98,191 @@ inval_known_paths(const struct cfg *cfg, struct etag_index *idx,
 	strvec_sort_unique(out);
 }
 
-/*
- * Near the free tier or the budget, paths cost more than evictions: the
- * planner is told so by a smaller eviction weight, and the log says when
- * the level changes.  mtx held.
- */
-static double
-budget_weight(void)
+/* The month's figures once this plan's paths are in. */
+static void
+plan_cost(const struct worker_policy *p, uint64_t month_paths,
+    struct worker_plan_out *out)
 {
-	enum worker_budget	 level;
-	uint64_t		 used = worker_month_total();
+	out->month_paths = month_paths + out->plan.paths.n;
+	out->billable = worker_billable(p, month_paths, out->plan.paths.n);
+	out->cost_usd = (double)out->billable * CF_PRICE_PER_PATH;
+	out->month_cost_usd = worker_month_cost(p, out->month_paths);
+}
 
-	level = worker_budget_level(&worker.policy, used);
-	if (worker.budget_mode != worker_budget_name(level)) {
-		if (level != WORKER_BUDGET_NORMAL)
-			log_warn("budget: %.0f of %.0f paths used this month "
-			    "(%s): preferring fewer, wider paths", (double)used,
-			    worker_budget_paths(&worker.policy),
-			    worker_budget_name(level));
-		worker.budget_mode = worker_budget_name(level);
+int
+worker_plan_paths(const struct worker_plan_in *in, const char *const *paths,
+    size_t n, struct worker_plan_out *out)
+{
+	struct worker_policy	 p;
+	struct inval_plan_params pp;
+	struct strvec		 known;
+	int			 rc;
+
+	memset(out, 0, sizeof(*out));
+	strvec_init(&out->plan.paths);
+	worker_policy_init(&p, in->cfg);
+	out->budget = worker_budget_level(&p, in->month_paths);
+	out->eviction_weight = worker_eviction_weight(&p, out->budget);
+	strvec_init(&known);
+	if (in->dist != NULL)
+		inval_known_paths(in->cfg, in->index, in->dist, &known);
+	memset(&pp, 0, sizeof(pp));
+	pp.wildcard_threshold = in->cfg->cloudfront.wildcard_threshold;
+	pp.max_wildcards = CF_MAX_WILDCARDS;
+	if (known.n > 0) {
+		pp.known = (const char *const *)known.v;
+		pp.n_known = known.n;
+		pp.eviction_weight = out->eviction_weight;
 	}
-	return worker_eviction_weight(&worker.policy, level);
+	out->n_changed = n;
+	out->n_known = known.n;
+	rc = inval_plan(&pp, paths, n, &out->plan);
+	strvec_fini(&known);
+	if (rc == -1)
+		return -1;
+	plan_cost(&p, in->month_paths, out);
+	return 0;
+}
+
+int
+worker_plan_keys(const struct worker_plan_in *in,
+    const struct cfg_bucket *bk, const char *const *keys, size_t n,
+    struct worker_plan_out *out)
+{
+	struct inval_map_cfg	 mc;
+	struct strvec		 paths;
+	size_t			 i;
+	int			 rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	strvec_init(&out->plan.paths);
+	worker_map_cfg(bk, &mc);
+	strvec_init(&paths);
+	for (i = 0; i < n; i++)
+		if (inval_map_key(&mc, keys[i], &paths, NULL) == -1)
+			goto out;
+	/* As the worker takes a distribution's pending paths. */
+	strvec_sort_unique(&paths);
+	rc = worker_plan_paths(in, (const char *const *)paths.v, paths.n,
+	    out);
+out:
+	strvec_fini(&paths);
+	return rc;
+}
+
+void
+worker_plan_out_fini(struct worker_plan_out *out)
+{
+	inval_plan_fini(&out->plan);
+}
+
+/* Out of memory planning: invalidate everything rather than nothing. */
+static int
+plan_everything(const struct worker_plan_in *in, struct worker_plan_out *out)
+{
+	worker_plan_out_fini(out);
+	strvec_init(&out->plan.paths);
+	if (strvec_push(&out->plan.paths, "/*") == -1)
+		return -1;
+	out->plan.n_wildcards = 1;
+	out->plan.n_exact = out->plan.n_evicted = 0;
+	plan_cost(&worker.policy, in->month_paths, out);
+	return 0;
 }
 
 /*
- * Plan the taken paths of one distribution into batches that each fit
- * CloudFront's limits, journal them, and queue them.  Worker thread; the
- * mutex is not held on entry.  On a journal failure the batch stays queued
- * unjournaled and is journaled again before it is sent.
+ * Cut a plan into batches that each fit one CreateInvalidation: the
+ * wildcards first, all in the first batch (the plan has at most 15), then
+ * the file paths; at most 3,000 paths a request, wildcards included.
+ * Returns the list, or NULL when out of memory (nothing kept).
+ */
+static struct batch *
+cut_batches(const struct strvec *paths, uint64_t from, uint64_t upto,
+    const char *dist)
+{
+	struct batch	*list = NULL, **tail = &list, *b = NULL;
+	size_t		 i, n;
+	int		 wild;
+
+	for (wild = 1; wild >= 0; wild--) {
+		for (i = 0; i < paths->n; i++) {
+			n = strlen(paths->v[i]);
+			if ((n > 0 && paths->v[i][n - 1] == '*') != wild)
+				continue;
+			if (b == NULL ||
+			    (!wild && b->paths.n == CF_MAX_FILES)) {
+				b = worker_batch_new(from, upto, dist);
+				if (b == NULL)
+					goto fail;
+				*tail = b;
+				tail = &b->next;
+			}
+			if (strvec_push(&b->paths, paths->v[i]) == -1)
+				goto fail;
+		}
+	}
+	return list;
+fail:
+	while ((b = list) != NULL) {
+		list = b->next;
+		worker_batch_free(b);
+	}
+	return NULL;
+}
+
+/*
+ * The budget's level as this plan saw it: the log says when it changes
+ * (near the free tier or the budget, fewer, wider paths).  mtx held.
+ */
+static void
+note_budget(enum worker_budget level, uint64_t used)
+{
+	if (worker.budget_mode == worker_budget_name(level))
+		return;
+	if (level != WORKER_BUDGET_NORMAL)
+		log_warn("budget: %.0f of %.0f paths used this month (%s): "
+		    "preferring fewer, wider paths", (double)used,
+		    worker_budget_paths(&worker.policy),
+		    worker_budget_name(level));
+	worker.budget_mode = worker_budget_name(level);
+}
+
+/*
+ * Plan the taken paths of one distribution (worker_plan_paths(), as
+ * `s3inval plan` does), cut the plan into batches, journal them and queue
+ * them.  Worker thread; the mutex is not held on entry.  On a journal
+ * failure the batch stays queued unjournaled and is journaled again before
+ * it is sent.
  */
 static void
 plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto,
     uint64_t keys, uint64_t skipped)
 {
-	struct inval_plan_params pp;
-	struct inval_plan_result res;
-	struct batch		*list = NULL, **tail = &list, *b = NULL;
-	struct batch		**bt;
-	struct strvec		 known;
+	struct worker_plan_in	 in;
+	struct worker_plan_out	 out;
+	struct batch		*list = NULL, *b, **bt;
 	char			 dist[128];
-	size_t			 i, n;
-	uint64_t		 month;
-	int			 wild;
-	double			 weight;
 
+	memset(&in, 0, sizeof(in));
+	in.cfg = worker.cfg;
+	in.dist = dist;
+	in.index = worker.index;
 	pthread_mutex_lock(&worker.mtx);
 	snprintf(dist, sizeof(dist), "%s", worker.dists[di].id);
-	weight = budget_weight();
+	in.month_paths = worker_month_total();
 	pthread_mutex_unlock(&worker.mtx);
-	strvec_init(&known);
-	inval_known_paths(worker.cfg, worker.index, dist, &known);
-	memset(&pp, 0, sizeof(pp));
-	pp.wildcard_threshold = worker.cfg->cloudfront.wildcard_threshold;
-	pp.max_wildcards = CF_MAX_WILDCARDS;
-	if (known.n > 0) {
-		pp.known = (const char *const *)known.v;
-		pp.n_known = known.n;
-		pp.eviction_weight = weight;
-	}
-	memset(&res, 0, sizeof(res));
-	if (inval_plan(&pp, (const char *const *)paths->v, paths->n,
-	    &res) == -1) {
-		/* Out of memory: invalidate everything rather than nothing. */
+	if (worker_plan_paths(&in, (const char *const *)paths->v, paths->n,
+	    &out) == -1) {
 		log_error("plan for %s failed: sending /*", dist);
-		inval_plan_fini(&res);
-		strvec_init(&res.paths);
-		if (strvec_push(&res.paths, "/*") == -1)
+		if (plan_everything(&in, &out) == -1)
 			goto out;
-		res.n_wildcards = 1;
 	}
-	/* Wildcards first, all in the first batch (at most 15), then file
-	 * paths; at most 3,000 paths a request. */
-	for (wild = 1; wild >= 0; wild--) {
-		for (i = 0; i < res.paths.n; i++) {
-			n = strlen(res.paths.v[i]);
-			if ((n > 0 && res.paths.v[i][n - 1] == '*') != wild)
-				continue;
-			/* At most 3,000 paths in one request, wildcards
-			 * included (CreateInvalidation's batch limit). */
-			if (b == NULL ||
-			    (!wild && b->paths.n == CF_MAX_FILES)) {
-				b = worker_batch_new(from, upto, dist);
-				if (b == NULL)
-					goto out;
-				*tail = b;
-				tail = &b->next;
-			}
-			if (strvec_push(&b->paths, res.paths.v[i]) == -1)
-				goto out;
-		}
+	list = cut_batches(&out.plan.paths, from, upto, dist);
+	if (list == NULL && out.plan.paths.n > 0) {
+		log_error("out of memory cutting the plan for %s: sending /*",
+		    dist);
+		if (plan_everything(&in, &out) == 0)
+			list = cut_batches(&out.plan.paths, from, upto, dist);
 	}
 	for (b = list; b != NULL; b = b->next) {
 		worker_batch_count(b);
@@ -196,8 +298,8 @@ plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto,
 		}
 	}
 	pthread_mutex_lock(&worker.mtx);
-	worker.dists[di].evictions += res.n_evicted;
-	month = worker_month_total() + res.paths.n;
+	note_budget(out.budget, in.month_paths);
+	worker.dists[di].evictions += out.plan.n_evicted;
 	pthread_mutex_unlock(&worker.mtx);
 	/* What this batch costs, visibly (issue: "Visible cost"). */
 	log_event(LOG_INFO, "plan", (struct log_field[]){
@@ -205,18 +307,17 @@ plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto,
 	    LOG_NUM("keys_changed", keys),
 	    LOG_NUM("keys_unchanged_skipped", skipped),
 	    LOG_NUM("paths_changed", paths->n),
-	    LOG_NUM("paths_exact", res.n_exact),
-	    LOG_NUM("paths_wildcard", res.n_wildcards),
-	    LOG_NUM("needless_evictions", known.n > 0 ?
-	    (int64_t)res.n_evicted : -1),
-	    LOG_NUM("objects_known", known.n),
-	    LOG_NUM("paths_month", month),
+	    LOG_NUM("paths_exact", out.plan.n_exact),
+	    LOG_NUM("paths_wildcard", out.plan.n_wildcards),
+	    LOG_NUM("needless_evictions", out.n_known > 0 ?
+	    (int64_t)out.plan.n_evicted : -1),
+	    LOG_NUM("objects_known", out.n_known),
+	    LOG_NUM("paths_month", out.month_paths),
 	    LOG_NUM("cost_month_millicents",
-	    (int64_t)(worker_month_cost(&worker.policy, month) * 100000.0)),
+	    (int64_t)(out.month_cost_usd * 100000.0)),
 	    LOG_NUM("seq_from", from), LOG_NUM("seq_upto", upto) }, 12);
 out:
-	inval_plan_fini(&res);
-	strvec_fini(&known);
+	worker_plan_out_fini(&out);
 	pthread_mutex_lock(&worker.mtx);
 	for (bt = &worker.dists[di].batches; *bt != NULL; bt = &(*bt)->next)
 		;

@@ -207,3 +207,16 @@ worker_month_cost(const struct worker_policy *p, uint64_t month_paths)
 	return (double)(month_paths - p->monthly_free_paths) *
 	    CF_PRICE_PER_PATH;
 }
+
+uint64_t
+worker_billable(const struct worker_policy *p, uint64_t month_paths,
+    uint64_t n)
+{
+	uint64_t	 free_paths = p->monthly_free_paths;
+	uint64_t	 before, after;
+
+	before = month_paths > free_paths ? month_paths - free_paths : 0;
+	after = month_paths + n > free_paths ? month_paths + n - free_paths :
+	    0;
+	return after - before;
+}

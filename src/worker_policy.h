@@ -121,5 +121,8 @@ double	worker_eviction_weight(const struct worker_policy *,
 	    enum worker_budget);
 /* What month_paths cost this month, in USD. */
 double	worker_month_cost(const struct worker_policy *, uint64_t month_paths);
+/* How many of n more paths, after month_paths, are past the free ones. */
+uint64_t worker_billable(const struct worker_policy *, uint64_t month_paths,
+	    uint64_t n);
 
 #endif

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "sigv4.h"
 #include "util.h"
+#include "worker_plan.h"
 #include "worker_state.h"
 
 struct dist *
@@ -195,11 +196,7 @@ worker_merge_write(const struct cfg_bucket *bk, uint64_t seq,
 	size_t			 i, k, before;
 	int			 too_long;
 
-	memset(&mc, 0, sizeof(mc));
-	mc.origin_path = bk->origin_path != NULL ? bk->origin_path : "";
-	mc.index_documents = (const char *const *)bk->index_documents;
-	mc.n_index_documents = bk->n_index_documents;
-	mc.index_without_slash = bk->index_without_slash;
+	worker_map_cfg(bk, &mc);
 	for (i = 0; i < bk->n_distributions; i++) {
 		d = worker_dist_get(bk->distributions[i]);
 		if (d == NULL)

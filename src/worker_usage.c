@@ -6,7 +6,8 @@
  * worker_policy's.
  *
  * Threading: the counts live in the shared per-distribution state, so
- * every function here runs with worker.mtx held.
+ * every function here runs with worker.mtx held, but worker_usage_read(),
+ * which reads the file for `s3inval plan` and touches no state.
  */
 #include "config.h"
 
@@ -59,31 +60,75 @@ worker_usage_save(void)
 	buf_fini(&b);
 }
 
+/*
+ * Read state_dir/usage and call fn for each line of month (yyyymm).
+ * Returns 0, or -1 with errno set when the file cannot be read (ENOENT:
+ * there is none).
+ */
+static int
+usage_each(const char *state_dir, int month,
+    void (*fn)(void *, const char *id, uint64_t n), void *arg)
+{
+	char		*text, *line, *save = NULL, id[129];
+	unsigned long long n;
+	int		 m, err;
+
+	text = malloc(USAGE_MAX);
+	if (text == NULL)
+		return -1;
+	if (state_file_read(state_dir, USAGE_FILE, text, USAGE_MAX) == -1) {
+		err = errno;
+		free(text);
+		errno = err;
+		return -1;
+	}
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%d %128s %llu", &m, id, &n) == 3 &&
+		    m == month)
+			fn(arg, id, (uint64_t)n);
+	free(text);
+	return 0;
+}
+
+static void
+load_one(void *arg, const char *id, uint64_t n)
+{
+	struct dist	*d;
+
+	(void)arg;
+	d = worker_dist_get(id);
+	if (d != NULL)
+		d->month_paths = n;
+}
+
 void
 worker_usage_load(void)
 {
-	char		*text, *line, *save = NULL, id[129];
-	struct dist	*d;
-	unsigned long long n;
-	int		 month;
-
 	state_file_clean(worker.cfg->server.state_dir, USAGE_FILE);
-	text = malloc(USAGE_MAX);
-	if (text == NULL || state_file_read(worker.cfg->server.state_dir,
-	    USAGE_FILE, text, USAGE_MAX) == -1) {
-		free(text);
-		return;
-	}
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "%d %128s %llu", &month, id, &n) != 3 ||
-		    month != worker.month)
-			continue;
-		d = worker_dist_get(id);
-		if (d != NULL)
-			d->month_paths = n;
-	}
-	free(text);
+	(void)usage_each(worker.cfg->server.state_dir, worker.month,
+	    load_one, NULL);
+}
+
+static void
+add_one(void *arg, const char *id, uint64_t n)
+{
+	(void)id;
+	*(uint64_t *)arg += n;
+}
+
+int
+worker_usage_read(const char *state_dir, uint64_t *month_paths, char *why,
+    size_t whysz)
+{
+	*month_paths = 0;
+	if (usage_each(state_dir, worker_this_month(), add_one,
+	    month_paths) == 0)
+		return 0;
+	snprintf(why, whysz, "%s/%s: %s", state_dir, USAGE_FILE,
+	    strerror(errno));
+	*month_paths = 0;
+	return -1;
 }
 
 uint64_t

@@ -6,6 +6,10 @@
  * limits in progress; the choice of the one call due and its pacing,
  * replayed as the loop makes its calls; backoff with jitter from an
  * injected random source; give_up_after; the month's budget and cost.
+ * Then the planning `s3inval plan` shares with the worker
+ * (worker_plan_keys()) on a configuration and an index made here: the
+ * budget's level changes the plan, the figures follow the month; and the
+ * month's usage as `s3inval plan` reads it.
  */
 #include "config.h"
 
@@ -14,11 +18,18 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "cfg.h"
+#include "etag_index.h"
+#include "util.h"
+#include "worker_plan.h"
 #include "worker_policy.h"
 #include "worker_state.h"
+#include "worker_usage.h"
 
 #define NROWS(a)	(sizeof(a) / sizeof((a)[0]))
 #define END		(-2)		/* ends a list of times */
@@ -584,11 +595,188 @@ test_budget(void **state)
 		    rows[i].weight, 1e-12);
 		assert_float_equal(worker_month_cost(&p, rows[i].used),
 		    rows[i].cost, 1e-9);
+		/* The paths past the free ones, priced, are the cost. */
+		assert_float_equal((double)worker_billable(&p, 0,
+		    rows[i].used) * CF_PRICE_PER_PATH, rows[i].cost, 1e-9);
 	}
 	assert_string_equal(worker_budget_name(WORKER_BUDGET_NORMAL),
 	    "normal");
 	assert_string_equal(worker_budget_name(WORKER_BUDGET_TIGHT), "tight");
 	assert_string_equal(worker_budget_name(WORKER_BUDGET_OVER), "over");
+}
+
+/* --- the plan `s3inval plan` shares -------------------------------------- */
+
+#define ETAG	"\"0123456789abcdef0123456789abcdef\""
+
+struct plan_env {
+	char			 dir[256];
+	struct cfg		*cfg;
+	struct etag_index	*index;
+};
+
+static int
+plan_setup(void **state)
+{
+	static struct plan_env	 pe;
+	static char		 e1[] = "S3INVAL_AUTH_MODE=none";
+	static char		 e2[] =
+	    "S3INVAL_CLOUDFRONT_MONTHLY_FREE_PATHS=100";
+	static char		 e3[] = "S3INVAL_BUCKET_NAME=blog";
+	static char		 e4[] = "S3INVAL_BUCKET_DISTRIBUTIONS=E1";
+	char			 sd[300], key[64];
+	char			*env[] = { e1, e2, e3, e4, sd, NULL };
+	const char		*t = getenv("TMPDIR");
+	int			 i;
+
+	memset(&pe, 0, sizeof(pe));
+	snprintf(pe.dir, sizeof(pe.dir), "%s/test_worker.XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
+	if (mkdtemp(pe.dir) == NULL)
+		return -1;
+	snprintf(sd, sizeof(sd), "S3INVAL_SERVER_STATE_DIR=%s", pe.dir);
+	if (cfg_load(NULL, env, stderr, &pe.cfg) != 0)
+		return -1;
+	/* A folder of 104 pages and a few more; the whole key set known
+	 * from a listing just now. */
+	pe.index = etag_index_open(pe.dir, 0);
+	if (pe.index == NULL)
+		return -1;
+	for (i = 0; i < 104; i++) {
+		snprintf(key, sizeof(key), "a/f%03d.html", i);
+		if (etag_index_put(pe.index, "blog", key, ETAG, util_now(),
+		    1) == -1)
+			return -1;
+	}
+	if (etag_index_put(pe.index, "blog", "index.html", ETAG, util_now(),
+	    1) == -1 || etag_index_put(pe.index, "blog", "b/index.html", ETAG,
+	    util_now(), 1) == -1)
+		return -1;
+	etag_index_mark_listed(pe.index, "blog", util_now());
+	*state = &pe;
+	return 0;
+}
+
+static int
+plan_teardown(void **state)
+{
+	struct plan_env	*pe = *state;
+	char		 path[300];
+
+	etag_index_close(pe->index);
+	cfg_free(pe->cfg);
+	snprintf(path, sizeof(path), "%s/usage", pe->dir);
+	unlink(path);
+	return rmdir(pe->dir);
+}
+
+static void
+test_plan_keys(void **state)
+{
+	static const char *const changed[] = {
+		"a/f000.html", "a/f001.html", "a/f002.html", "a/f003.html"
+	};
+	static const char *const b_index[] = { "b/index.html" };
+	static const struct {
+		const char		*what;
+		const char *const	*keys;
+		size_t			 n;
+		int			 dist, index;
+		uint64_t		 month;	/* 100 free paths */
+		const char		*first;	/* the first path */
+		size_t			 paths, evicted, known;
+		enum worker_budget	 budget;
+		uint64_t		 month_after, billable;
+		double			 month_cost;
+	} rows[] = {
+		/* Normal: 100 needless evictions cost more than 3 paths. */
+		{ "normal budget", changed, 4, 1, 1, 0, "/a/f000.html",
+		    4, 0, 108, WORKER_BUDGET_NORMAL, 4, 0, 0 },
+		{ "still normal", changed, 4, 1, 1, 79, "/a/f000.html",
+		    4, 0, 108, WORKER_BUDGET_NORMAL, 83, 0, 0 },
+		/* Tight (80% of the free paths used): evictions weigh a
+		 * fifth, one wildcard is cheaper. */
+		{ "tight budget", changed, 4, 1, 1, 80, "/a/*",
+		    1, 100, 108, WORKER_BUDGET_TIGHT, 81, 0, 0 },
+		{ "over the free paths", changed, 4, 1, 1, 120, "/a/*",
+		    1, 100, 108, WORKER_BUDGET_OVER, 121, 1, 0.105 },
+		{ "at the free paths", changed, 4, 1, 1, 100, "/a/*",
+		    1, 100, 108, WORKER_BUDGET_OVER, 101, 1, 0.005 },
+		/* Without the index (or a distribution): the threshold
+		 * rule, 4 changed files stay 4 paths whatever the month. */
+		{ "no index", changed, 4, 1, 0, 120, "/a/f000.html",
+		    4, 0, 0, WORKER_BUDGET_OVER, 124, 4, 0.12 },
+		{ "no distribution", changed, 4, 0, 1, 120, "/a/f000.html",
+		    4, 0, 0, WORKER_BUDGET_OVER, 124, 4, 0.12 },
+		/* The mapping is the worker's: an index document is its
+		 * folder too; with nothing else in the folder, one wildcard
+		 * evicts nothing. */
+		{ "index document", b_index, 1, 1, 0, 0, "/b/",
+		    2, 0, 0, WORKER_BUDGET_NORMAL, 2, 0, 0 },
+		{ "index document, known alone", b_index, 1, 1, 1, 0, "/b/*",
+		    1, 0, 108, WORKER_BUDGET_NORMAL, 1, 0, 0 },
+	};
+	struct plan_env		*pe = *state;
+	const struct cfg_bucket	*bk;
+	struct worker_plan_in	 in;
+	struct worker_plan_out	 out;
+	size_t			 i;
+
+	bk = cfg_bucket_find(pe->cfg, "blog");
+	assert_non_null(bk);
+	for (i = 0; i < NROWS(rows); i++) {
+		memset(&in, 0, sizeof(in));
+		in.cfg = pe->cfg;
+		in.dist = rows[i].dist ? "E1" : NULL;
+		in.index = rows[i].index ? pe->index : NULL;
+		in.month_paths = rows[i].month;
+		assert_int_equal(worker_plan_keys(&in, bk, rows[i].keys,
+		    rows[i].n, &out), 0);
+		if (out.plan.paths.n != rows[i].paths ||
+		    strcmp(out.plan.paths.v[0], rows[i].first) != 0 ||
+		    out.plan.n_evicted != rows[i].evicted ||
+		    out.n_known != rows[i].known || out.budget !=
+		    rows[i].budget || out.month_paths != rows[i].month_after ||
+		    out.billable != rows[i].billable)
+			fail_msg("%s: %zu paths from %s, %zu evicted of %zu "
+			    "known, budget %s, month %llu, billable %llu",
+			    rows[i].what, out.plan.paths.n,
+			    out.plan.paths.n > 0 ? out.plan.paths.v[0] : "-",
+			    out.plan.n_evicted, out.n_known,
+			    worker_budget_name(out.budget),
+			    (unsigned long long)out.month_paths,
+			    (unsigned long long)out.billable);
+		assert_int_equal(out.n_changed, rows[i].n == 1 ? 2 : 4);
+		assert_float_equal(out.month_cost_usd, rows[i].month_cost,
+		    1e-9);
+		assert_float_equal(out.cost_usd, (double)rows[i].billable *
+		    CF_PRICE_PER_PATH, 1e-9);
+		worker_plan_out_fini(&out);
+	}
+}
+
+static void
+test_usage_read(void **state)
+{
+	struct plan_env	*pe = *state;
+	char		 line[300], why[600];
+	uint64_t	 n = 99;
+	FILE		*fp;
+	int		 month = worker_this_month();
+
+	/* No file: not known, and why. */
+	assert_int_equal(worker_usage_read(pe->dir, &n, why, sizeof(why)), -1);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(why, "usage"));
+	/* This month's lines of every distribution add up; others not. */
+	snprintf(line, sizeof(line), "%s/usage", pe->dir);
+	fp = fopen(line, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%d E1 7\n%d E2 5\n%d E1 1000\nnonsense\n", month, month,
+	    month == 202001 ? 202002 : 202001);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(worker_usage_read(pe->dir, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 12);
 }
 
 int
@@ -605,6 +793,10 @@ main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_give_up),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test_setup_teardown(test_plan_keys, plan_setup,
+		    plan_teardown),
+		cmocka_unit_test_setup_teardown(test_usage_read, plan_setup,
+		    plan_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
