@@ -40,12 +40,11 @@
 #include "inval_plan.h"
 #include "inval_worker.h"
 #include "jstr.h"
+#include "worker_plan.h"
+#include "worker_policy.h"
+#include "worker_usage.h"
 
-/* CloudFront's price per path past the free tier (the worker's
- * PRICE_PER_PATH). */
-#define PLAN_USD_PER_PATH	0.005
-#define PLAN_USAGE_FILE		"usage"
-#define PLAN_USAGE_MAX		(256 * 1024)
+#define PLAN_USD_PER_PATH	CF_PRICE_PER_PATH
 
 extern char **environ;
 
@@ -57,78 +56,25 @@ struct usage {
 	char		 why[PATH_MAX + 300];	/* when not known */
 };
 
-/* One distribution's plan and what it costs. */
+/* One distribution's plan and what it costs: the worker's planning,
+ * worker_plan_keys(), on the keys read. */
 struct dist_plan {
 	const char		*id;		/* NULL: none configured */
 	size_t			 n_paths;	/* mapped, before planning */
 	struct inval_plan_result res;
 	size_t			 n_known;	/* index: objects known */
 	uint64_t		 billable;	/* when usage is known */
+	struct worker_plan_out	 out;
 };
 
-/* yyyymm of now, UTC, as the worker counts months. */
-static int
-this_month(void)
-{
-	time_t		 t = time(NULL);
-	struct tm	 tm;
-
-	gmtime_r(&t, &tm);
-	return (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
-}
-
-/* Sum this month's lines of state_dir/usage (never through a link). */
+/* This month's paths so far, as the daemon on state_dir saved them. */
 static void
 usage_read(const char *state_dir, struct usage *u)
 {
-	struct stat	 st;
-	char		*text = NULL, *line, *save = NULL, id[129];
-	unsigned long long n;
-	ssize_t		 len;
-	int		 fd, month, now = this_month();
-
 	memset(u, 0, sizeof(*u));
-	snprintf(u->path, sizeof(u->path), "%s/%s", state_dir,
-	    PLAN_USAGE_FILE);
-	fd = open(u->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		snprintf(u->why, sizeof(u->why), "%s: %s", u->path,
-		    strerror(errno));
-		return;
-	}
-	text = malloc(PLAN_USAGE_MAX + 1);
-	if (text == NULL || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(u->why, sizeof(u->why), "%s: not a regular file",
-		    u->path);
-		goto out;
-	}
-	len = read(fd, text, PLAN_USAGE_MAX);
-	if (len < 0) {
-		snprintf(u->why, sizeof(u->why), "%s: %s", u->path,
-		    strerror(errno));
-		goto out;
-	}
-	text[len] = '\0';
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		if (sscanf(line, "%d %128s %llu", &month, id, &n) == 3 &&
-		    month == now)
-			u->used += n;
-	u->known = 1;
-out:
-	free(text);
-	close(fd);
-}
-
-/* Paths billed when n more are submitted after used, free of them. */
-static uint64_t
-billable(uint64_t used, uint64_t n, uint64_t free_paths)
-{
-	uint64_t	 before = used > free_paths ? used - free_paths : 0;
-	uint64_t	 after = used + n > free_paths ? used + n - free_paths :
-			    0;
-
-	return after - before;
+	snprintf(u->path, sizeof(u->path), "%s/usage", state_dir);
+	u->known = worker_usage_read(state_dir, &u->used, u->why,
+	    sizeof(u->why)) == 0;
 }
 
 static void
@@ -147,10 +93,14 @@ print_text(const struct cfg *cfg, const struct dist_plan *dp, size_t nd,
 		    dp[i].res.paths.n, dp[i].res.n_exact,
 		    dp[i].res.n_wildcards);
 		if (dp[i].n_known > 0)
-			printf(", %zu unchanged objects evicted of %zu known",
-			    dp[i].res.n_evicted, dp[i].n_known);
+			printf(", %zu unchanged objects evicted of %zu known "
+			    "(budget %s, eviction weight %g)",
+			    dp[i].res.n_evicted, dp[i].n_known,
+			    worker_budget_name(dp[i].out.budget),
+			    dp[i].out.eviction_weight);
 		else
-			printf(", no index: threshold rule");
+			printf(", no index: threshold rule (budget %s)",
+			    worker_budget_name(dp[i].out.budget));
 		if (u->known) {
 			printf("; %" PRIu64 " of them billable: $%.3f (this "
 			    "month %" PRIu64 " of its %u free paths used "
@@ -196,6 +146,8 @@ json_dist(const struct dist_plan *p, const struct usage *u)
 		ix = json_null();
 	bad = bad || put(o, "distribution", p->id != NULL ? jstr_new(p->id) :
 	    json_null()) == -1;
+	bad = bad || put(o, "budget", jstr_new(worker_budget_name(
+	    p->out.budget))) == -1;
 	bad = bad || put(o, "paths_mapped",
 	    json_integer((json_int_t)p->n_paths)) == -1;
 	bad = bad || put(o, "submit", json_incref(a)) == -1;
@@ -305,16 +257,14 @@ cmd_plan(int argc, char **argv)
 	};
 	struct cfg		*cfg = NULL;
 	const struct cfg_bucket	*bk = NULL;
-	struct inval_map_cfg	 mc;
-	struct inval_plan_params pp;
+	struct worker_plan_in	 in;
 	struct dist_plan	*dp = NULL;
 	struct usage		 u;
-	struct strvec		 keys, paths, known;
+	struct strvec		 keys;
 	struct etag_index	*idx = NULL;
 	const char		*file = NULL, *name = NULL;
 	char			*line = NULL;
-	size_t			 cap = 0, i, k, nd = 0, done = 0;
-	uint64_t		 used;
+	size_t			 cap = 0, i, nd = 0, done = 0;
 	ssize_t			 n;
 	int			 ch, rc = 2, json = 0;
 
@@ -348,49 +298,32 @@ cmd_plan(int argc, char **argv)
 		if (n > 0 && strvec_push(&keys, line) == -1)
 			goto out;
 	}
-	memset(&mc, 0, sizeof(mc));
-	mc.origin_path = bk->origin_path != NULL ? bk->origin_path : "";
-	mc.index_documents = (const char *const *)bk->index_documents;
-	mc.n_index_documents = bk->n_index_documents;
-	mc.index_without_slash = bk->index_without_slash;
-	memset(&pp, 0, sizeof(pp));
-	pp.wildcard_threshold = cfg->cloudfront.wildcard_threshold;
-	pp.max_wildcards = 15;
-	pp.eviction_weight = cfg->cloudfront.eviction_weight;
 	usage_read(cfg->server.state_dir, &u);
-	used = u.used;
 	/* The index the daemon saved, if any: what wildcards would evict. */
 	idx = etag_index_open(cfg->server.state_dir, 0);
 	nd = bk->n_distributions > 0 ? bk->n_distributions : 1;
 	dp = calloc(nd, sizeof(*dp));
 	if (dp == NULL)
 		goto out;
-	for (i = 0; i < nd; i++) {
-		strvec_init(&paths);
-		strvec_init(&known);
+	memset(&in, 0, sizeof(in));
+	in.cfg = cfg;
+	in.index = idx;
+	in.month_paths = u.used;
+	for (i = 0; i < nd; i++, done++) {
 		dp[i].id = bk->n_distributions > 0 ? bk->distributions[i] :
 		    NULL;
-		for (k = 0; k < keys.n; k++)
-			if (inval_map_key(&mc, keys.v[k], &paths, NULL) == -1)
-				break;
-		strvec_sort_unique(&paths);
-		if (dp[i].id != NULL)
-			inval_known_paths(cfg, idx, dp[i].id, &known);
-		pp.known = known.n > 0 ? (const char *const *)known.v : NULL;
-		pp.n_known = known.n;
-		dp[i].n_paths = paths.n;
-		dp[i].n_known = known.n;
-		if (k == keys.n && inval_plan(&pp,
-		    (const char *const *)paths.v, paths.n, &dp[i].res) == 0)
-			done++;
-		strvec_fini(&paths);
-		strvec_fini(&known);
-		if (done != i + 1)
-			goto out;
+		in.dist = dp[i].id;
 		/* In order, as the daemon would submit them. */
-		dp[i].billable = billable(used, dp[i].res.paths.n,
-		    cfg->cloudfront.monthly_free_paths);
-		used += dp[i].res.paths.n;
+		if (worker_plan_keys(&in, bk, (const char *const *)keys.v,
+		    keys.n, &dp[i].out) == -1) {
+			done++;
+			goto out;
+		}
+		dp[i].res = dp[i].out.plan;
+		dp[i].n_paths = dp[i].out.n_changed;
+		dp[i].n_known = dp[i].out.n_known;
+		dp[i].billable = dp[i].out.billable;
+		in.month_paths = dp[i].out.month_paths;
 	}
 	if (json)
 		rc = print_json(cfg, bk, dp, nd, keys.n, &u) == 0 ? 0 : 2;
@@ -400,7 +333,7 @@ cmd_plan(int argc, char **argv)
 	}
 out:
 	for (i = 0; i < done; i++)
-		inval_plan_fini(&dp[i].res);
+		worker_plan_out_fini(&dp[i].out);
 	free(dp);
 	etag_index_close(idx);
 	free(line);
