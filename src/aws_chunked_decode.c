@@ -49,6 +49,7 @@
 
 #include "aws_chunked.h"
 #include "crc.h"
+#include "hex.h"
 
 #define CHUNK_ALG	"AWS4-HMAC-SHA256-PAYLOAD"
 #define TRAILER_ALG	"AWS4-HMAC-SHA256-TRAILER"
@@ -128,29 +129,6 @@ struct ac_decoder {
 };
 
 /* --- small helpers ---------------------------------------------------- */
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-all_hex(const char *p, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (hex_value((unsigned char)p[i]) == -1)
-			return 0;
-	return 1;
-}
 
 static unsigned char
 ascii_lower(unsigned char c)
@@ -465,7 +443,8 @@ parse_header(struct ac_decoder *d)
 			return reject(d, S3_ERR_INVALID_REQUEST,
 			    "Unexpected chunk extension");
 		p += ext_len;
-		if (end - p != SIGV4_HEX_LEN || !all_hex(p, SIGV4_HEX_LEN))
+		if (end - p != SIGV4_HEX_LEN ||
+		    hex_span(p, SIGV4_HEX_LEN) != SIGV4_HEX_LEN)
 			return reject(d, S3_ERR_SIGNATURE_DOES_NOT_MATCH,
 			    "A chunk signature is malformed");
 		memcpy(d->chunk_sig, p, SIGV4_HEX_LEN);
@@ -538,7 +517,7 @@ parse_trailer_line(struct ac_decoder *d)
 		if (d->have_trailer_sig)
 			return reject(d, S3_ERR_INVALID_REQUEST,
 			    "The trailer signature came twice");
-		if (vlen != SIGV4_HEX_LEN || !all_hex(v, vlen))
+		if (vlen != SIGV4_HEX_LEN || hex_span(v, vlen) != vlen)
 			return reject(d, S3_ERR_SIGNATURE_DOES_NOT_MATCH,
 			    "The trailer signature is malformed");
 		memcpy(d->trailer_sig, v, vlen);
@@ -677,7 +656,7 @@ take_data(struct ac_decoder *d, const char *in, size_t len, size_t *used,
 			    mdlen != SIGV4_HEX_LEN / 2)
 				return reject(d, S3_ERR_INTERNAL_ERROR,
 				    "SHA-256 failure");
-			sigv4_hex(hash, md, mdlen);
+			hex_encode(hash, md, mdlen);
 			if (check_chunk_sig(d, hash) == -1)
 				return -1;
 			d->hold_len = 0;

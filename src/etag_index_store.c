@@ -81,6 +81,7 @@
 #include <string.h>
 
 #include "etag_index_store.h"
+#include "hex.h"
 
 /* Measured, see above: bytes per key of site-like paths, listing order. */
 #define ETAG_INDEX_BYTES_PER_KEY	64
@@ -150,18 +151,6 @@ etag_index_hash(const struct etag_index *ix, const char *key, size_t len)
 	return (uint32_t)(b ^ (b >> 32));
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * An ETag as S3 sends it: "md5", "md5-N", quoted or not; any other form
  * of 1 to 64 printable ASCII characters is kept raw.  0, or -1.
@@ -187,18 +176,13 @@ etag_index_parse_etag(const char *in, struct etag_val *v)
 	}
 	if (len == 0)
 		return -1;
-	for (i = 0; i < 32 && i < len && hexval((unsigned char)p[i]) >= 0;
-	    i++)
-		;
+	i = hex_span(p, len < 32 ? len : 32);
 	if (i == 32 && (len == 32 || (p[32] == '-' && len > 33 &&
 	    len <= 38 && p[33] != '0'))) {
 		for (i = 33; i < len && p[i] >= '0' && p[i] <= '9'; i++)
 			parts = parts * 10 + (unsigned long)(p[i] - '0');
 		if (len == 32 || (i == len && parts <= UINT16_MAX)) {
-			for (i = 0; i < 16; i++)
-				v->md5[i] = (unsigned char)(
-				    hexval((unsigned char)p[2 * i]) << 4 |
-				    hexval((unsigned char)p[2 * i + 1]));
+			(void)hex_decode(v->md5, p, 16);	/* 32 digits */
 			v->parts = (uint16_t)parts;
 			return 0;
 		}

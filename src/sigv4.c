@@ -20,6 +20,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "hex.h"
 #include "sigv4.h"
 
 #define SHA256_BLOCK	64		/* HMAC-SHA256 block size */
@@ -33,9 +34,6 @@ struct qparam {
 	const char	*value;
 };
 
-static const char hex_lower[] = "0123456789abcdef";
-static const char hex_upper[] = "0123456789ABCDEF";
-
 /* RFC 3986 unreserved, the set SigV4 leaves as is. */
 static int
 is_unreserved(unsigned char c)
@@ -43,18 +41,6 @@ is_unreserved(unsigned char c)
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
 	    c == '~';
-}
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Whitespace inside header values, obsolete line folding (CRLF SP) too. */
@@ -99,7 +85,7 @@ sigv4_uri_encode(struct buf *b, const char *s, size_t len, int keep_slash)
 {
 	size_t		 i, run;
 	unsigned char	 c;
-	char		 esc[3];
+	char		 esc[4];
 
 	run = 0;
 	for (i = 0; i < len; i++) {
@@ -109,9 +95,8 @@ sigv4_uri_encode(struct buf *b, const char *s, size_t len, int keep_slash)
 		if (i > run)
 			buf_append(b, s + run, i - run);
 		esc[0] = '%';
-		esc[1] = hex_upper[c >> 4];
-		esc[2] = hex_upper[c & 0x0f];
-		buf_append(b, esc, sizeof(esc));
+		hex_encode_upper(esc + 1, &c, 1);
+		buf_append(b, esc, 3);
 		run = i + 1;
 	}
 	if (len > run)
@@ -545,7 +530,7 @@ sigv4_sign(char out[SIGV4_HEX_LEN + 1], const unsigned char key[SIGV4_KEY_LEN],
 		out[0] = '\0';
 		goto out;
 	}
-	sigv4_hex(out, mac, sizeof(mac));
+	hex_encode(out, mac, sizeof(mac));
 out:
 	OPENSSL_cleanse(mac, sizeof(mac));
 }
@@ -564,32 +549,22 @@ sigv4_sha256_hex(char out[SIGV4_HEX_LEN + 1], const void *data, size_t len)
 		out[0] = '\0';
 		return;
 	}
-	sigv4_hex(out, md, mdlen);
+	hex_encode(out, md, mdlen);
 }
 
 void
 sigv4_hex(char *out, const unsigned char *digest, size_t len)
 {
-	size_t	 i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex_lower[digest[i] >> 4];
-		out[2 * i + 1] = hex_lower[digest[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
+	hex_encode(out, digest, len);
 }
 
 int
 sigv4_is_hex_hash(const char *s)
 {
-	size_t	 i;
-
 	if (s == NULL)
 		return 0;
-	for (i = 0; i < SIGV4_HEX_LEN; i++)
-		if (hex_value((unsigned char)s[i]) < 0)
-			return 0;
-	return s[SIGV4_HEX_LEN] == '\0';
+	return hex_span(s, SIGV4_HEX_LEN) == SIGV4_HEX_LEN &&
+	    s[SIGV4_HEX_LEN] == '\0';
 }
 
 int

@@ -134,7 +134,11 @@ void	sigv4_sign(char out[SIGV4_HEX_LEN + 1],
 void	sigv4_sha256_hex(char out[SIGV4_HEX_LEN + 1], const void *data,
 	    size_t len);
 
-/* Binary digest to lower-case hex; out needs 2 * len + 1 bytes. */
+/*
+ * Binary digest to lower-case hex; out needs 2 * len + 1 bytes.  The same
+ * as hex_encode() (hex.h), which new code calls: this stays while
+ * http_front.c and inval_worker.c call it for digests that are not SigV4's.
+ */
 void	sigv4_hex(char *out, const unsigned char *digest, size_t len);
 
 /* 1 when s is exactly 64 lower- or upper-case hex digits. */
