@@ -40,7 +40,7 @@
 
 #include "buf.h"
 #include "etag_index.h"
-#include "sigv4.h"
+#include "uri.h"
 
 #define TEXT_MAX	4096	/* one element's text */
 #define PENDING_MAX	(256 * 1024)
@@ -78,8 +78,7 @@ static void
 learn(struct etag_learner *l, const char *key, size_t klen, const char *etag,
     int url)
 {
-	struct buf	 plus, dec;
-	size_t		 i;
+	struct buf	 dec;
 
 	if (!url) {
 		if (etag_index_put(l->ix, l->bucket, key, etag, l->now,
@@ -88,21 +87,11 @@ learn(struct etag_learner *l, const char *key, size_t klen, const char *etag,
 		return;
 	}
 	/* S3 form-encodes: '+' is a space, a literal '+' is %2B. */
-	buf_init(&plus);
 	buf_init(&dec);
-	buf_append(&plus, key, klen);
-	if (buf_ok(&plus)) {
-		for (i = 0; i < plus.len; i++)
-			if (plus.data[i] == '+')
-				plus.data[i] = ' ';
-		if (sigv4_uri_decode(&dec, plus.data, plus.len) == 0 &&
-		    buf_ok(&dec) && dec.len > 0 &&
-		    strlen(dec.data) == dec.len &&
-		    etag_index_put(l->ix, l->bucket, dec.data, etag, l->now,
-		    1) == 0)
-			l->learned++;
-	}
-	buf_fini(&plus);
+	if (uri_decode_form(&dec, key, klen) == 0 && buf_ok(&dec) &&
+	    dec.len > 0 && strlen(dec.data) == dec.len &&
+	    etag_index_put(l->ix, l->bucket, dec.data, etag, l->now, 1) == 0)
+		l->learned++;
 	buf_fini(&dec);
 }
 

@@ -36,6 +36,7 @@
 
 #include "buf.h"
 #include "inval_map.h"
+#include "uri.h"
 
 /* CloudFront Developer Guide, "Specifying the objects to invalidate". */
 static int
@@ -58,25 +59,7 @@ must_encode(unsigned char c)
 int
 inval_path_encode(struct buf *b, const char *path, size_t len)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	char			 esc[3];
-	size_t			 i, run;
-	unsigned char		 c;
-
-	run = 0;		/* start of the pending unencoded run */
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)path[i];
-		if (!must_encode(c))
-			continue;
-		buf_append(b, path + run, i - run);
-		esc[0] = '%';
-		esc[1] = hex[c >> 4];
-		esc[2] = hex[c & 0x0f];
-		buf_append(b, esc, sizeof(esc));
-		run = i + 1;
-	}
-	buf_append(b, path + run, len - run);
-	return buf_ok(b) ? 0 : -1;
+	return uri_encode_if(b, path, len, must_encode);
 }
 
 /*

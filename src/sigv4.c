@@ -22,6 +22,7 @@
 
 #include "hex.h"
 #include "sigv4.h"
+#include "uri.h"
 
 #define SHA256_BLOCK	64		/* HMAC-SHA256 block size */
 #define SCOPE_TERM	"aws4_request"
@@ -33,15 +34,6 @@ struct qparam {
 	const char	*name;
 	const char	*value;
 };
-
-/* RFC 3986 unreserved, the set SigV4 leaves as is. */
-static int
-is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-	    c == '~';
-}
 
 /* Whitespace inside header values, obsolete line folding (CRLF SP) too. */
 static int
@@ -80,61 +72,17 @@ cmp_counted(const char *a, size_t alen, const char *b, size_t blen)
 	return 0;
 }
 
+/* Transitional: see sigv4.h. */
 int
 sigv4_uri_encode(struct buf *b, const char *s, size_t len, int keep_slash)
 {
-	size_t		 i, run;
-	unsigned char	 c;
-	char		 esc[4];
-
-	run = 0;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (is_unreserved(c) || (c == '/' && keep_slash))
-			continue;
-		if (i > run)
-			buf_append(b, s + run, i - run);
-		esc[0] = '%';
-		hex_encode_upper(esc + 1, &c, 1);
-		buf_append(b, esc, 3);
-		run = i + 1;
-	}
-	if (len > run)
-		buf_append(b, s + run, len - run);
-	return buf_ok(b) ? 0 : -1;
+	return uri_encode(b, s, len, keep_slash);
 }
 
 int
 sigv4_uri_decode(struct buf *b, const char *s, size_t len)
 {
-	size_t		 i, run;
-	unsigned char	 c;
-
-	/* Check every escape first, so a bad one appends nothing. */
-	for (i = 0; i < len; i++) {
-		if (s[i] != '%')
-			continue;
-		if (len - i < 3 || hex_value((unsigned char)s[i + 1]) < 0 ||
-		    hex_value((unsigned char)s[i + 2]) < 0)
-			return -1;
-		i += 2;
-	}
-
-	run = 0;
-	for (i = 0; i < len; i++) {
-		if (s[i] != '%')
-			continue;
-		if (i > run)
-			buf_append(b, s + run, i - run);
-		c = (unsigned char)(hex_value((unsigned char)s[i + 1]) << 4 |
-		    hex_value((unsigned char)s[i + 2]));
-		buf_append(b, &c, 1);
-		i += 2;
-		run = i + 1;
-	}
-	if (len > run)
-		buf_append(b, s + run, len - run);
-	return buf_ok(b) ? 0 : -1;
+	return uri_decode(b, s, len);
 }
 
 /*
@@ -158,9 +106,9 @@ sigv4_canonical_uri(struct buf *b, const char *raw_path, size_t len)
 		rc = 0;
 		goto out;
 	}
-	if (sigv4_uri_decode(&dec, raw_path, len) == -1)
+	if (uri_decode(&dec, raw_path, len) == -1)
 		goto out;
-	if (sigv4_uri_encode(b, buf_str(&dec), dec.len, 1) == -1)
+	if (uri_encode(b, buf_str(&dec), dec.len, 1) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -198,23 +146,23 @@ add_param(struct buf *enc, struct buf *tmp, struct qparam *q,
 	nlen = eq != NULL ? (size_t)(eq - seg) : seglen;
 
 	buf_reset(tmp);
-	if (sigv4_uri_decode(tmp, seg, nlen) == -1)
+	if (uri_decode(tmp, seg, nlen) == -1)
 		return -1;
 	if (omit != NULL && tmp->len == strlen(omit) &&
 	    memcmp(buf_str(tmp), omit, tmp->len) == 0)
 		return 0;
 	q->noff = enc->len;
-	if (sigv4_uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
+	if (uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
 		return -1;
 	q->nlen = enc->len - q->noff;
 
 	/* "name" without '=' is "name=". */
 	buf_reset(tmp);
 	if (eq != NULL &&
-	    sigv4_uri_decode(tmp, eq + 1, seglen - nlen - 1) == -1)
+	    uri_decode(tmp, eq + 1, seglen - nlen - 1) == -1)
 		return -1;
 	q->voff = enc->len;
-	if (sigv4_uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
+	if (uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
 		return -1;
 	q->vlen = enc->len - q->voff;
 	return 1;

@@ -64,19 +64,12 @@ struct sigv4_auth {
 };
 
 /*
- * URI-encode len bytes of s as SigV4 requires: unreserved characters
- * (A-Z a-z 0-9 - . _ ~) stay, every other byte becomes %XX (upper-case hex).
- * '/' stays when keep_slash is set (paths), is encoded otherwise (query).
- * Returns 0, or -1 when out of memory.
+ * uri_encode() and uri_decode() (uri.h), which new code calls: these stay
+ * while http_front.c and upstream.c call them.  SigV4's UriEncode is
+ * uri_encode(): unreserved characters stay, every other byte is %XX.
  */
 int	sigv4_uri_encode(struct buf *, const char *s, size_t len,
 	    int keep_slash);
-
-/*
- * Percent-decode len bytes of s ("%2F" -> "/"; '+' stays '+').
- * Returns 0, or -1 on a malformed escape (a '%' not followed by two hex
- * digits) or when out of memory.
- */
 int	sigv4_uri_decode(struct buf *, const char *s, size_t len);
 
 /*
