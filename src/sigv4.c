@@ -6,7 +6,7 @@
  * a function that fails leaves the caller's buffer as it found it.  The
  * only secret material made here (the "AWS4"+secret key and the
  * intermediate HMAC keys) lives on the stack and is wiped before return.
- * Date arithmetic is our own (days from civil), so nothing depends on TZ.
+ * Date arithmetic is date.c's (days from civil), so nothing depends on TZ.
  */
 #include "config.h"
 
@@ -20,6 +20,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "date.h"
 #include "hex.h"
 #include "sigv4.h"
 #include "uri.h"
@@ -528,81 +529,19 @@ sigv4_equal(const char *a, const char *b)
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-/* --- dates: proleptic Gregorian, UTC, no libc time zone involved ---- */
-
-static int
-is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-days_in_month(int64_t y, int m)
-{
-	static const int mdays[12] =
-	    { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && is_leap(y))
-		return 29;
-	return mdays[m - 1];
-}
-
-/* Days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date
- * Algorithms"). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t	 era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t	 era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* n decimal digits at s, or -1 when one is not a digit. */
-static int
-digits(const char *s, int n)
-{
-	int	 i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
+/* --- X-Amz-Date: yyyymmddThhmmssZ, UTC (the arithmetic is date.c's) - */
 
 static int
 valid_date8(const char *s)
 {
 	int	 y, m, d;
 
-	y = digits(s, 4);
-	m = digits(s + 4, 2);
-	d = digits(s + 6, 2);
+	y = date_digits(s, 4);
+	m = date_digits(s + 4, 2);
+	d = date_digits(s + 6, 2);
 	if (y < 0 || m < 1 || m > 12 || d < 1)
 		return 0;
-	return d <= days_in_month(y, m);
+	return d <= date_days_in_month(y, m);
 }
 
 int
@@ -614,16 +553,17 @@ sigv4_parse_amz_date(const char *s, int64_t *out)
 		return -1;
 	if (!valid_date8(s))
 		return -1;
-	y = digits(s, 4);
-	mo = digits(s + 4, 2);
-	d = digits(s + 6, 2);
-	h = digits(s + 9, 2);
-	mi = digits(s + 11, 2);
-	sec = digits(s + 13, 2);
+	y = date_digits(s, 4);
+	mo = date_digits(s + 4, 2);
+	d = date_digits(s + 6, 2);
+	h = date_digits(s + 9, 2);
+	mi = date_digits(s + 11, 2);
+	sec = date_digits(s + 13, 2);
 	/* No leap seconds: AWS dates never carry one. */
 	if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
 		return -1;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*out = date_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	    sec;
 	return 0;
 }
 
@@ -646,8 +586,8 @@ sigv4_format_amz_date(char out[17], int64_t t)
 	int64_t	 lo, hi, days, secs, y;
 	int	 m, d;
 
-	lo = days_from_civil(0, 1, 1) * 86400;
-	hi = days_from_civil(9999, 12, 31) * 86400 + 86399;
+	lo = date_days_from_civil(0, 1, 1) * 86400;
+	hi = date_days_from_civil(9999, 12, 31) * 86400 + 86399;
 	if (t < lo)
 		t = lo;
 	if (t > hi)
@@ -658,7 +598,7 @@ sigv4_format_amz_date(char out[17], int64_t t)
 		secs += 86400;
 		days--;
 	}
-	civil_from_days(days, &y, &m, &d);
+	date_civil_from_days(days, &y, &m, &d);
 	put_digits(out, y, 4);
 	put_digits(out + 4, m, 2);
 	put_digits(out + 6, d, 2);
