@@ -91,6 +91,7 @@ if [ -z "$loadgen" ]; then
 	"${CC:-cc}" -std=c11 -O2 -pthread -I"$cfgdir" -I"$bench_top/src" \
 	    -o "$loadgen" "$bench_top/bench/loadgen.c" "$bench_top/src/sigv4.c" \
 	    "$bench_top/src/uri.c" "$bench_top/src/hex.c" "$bench_top/src/date.c" \
+	    "$bench_top/src/ascii.c" \
 	    "$bench_top/src/buf.c" $crypto_libs 2>"$bench_work/loadgen.cc.log" ||
 	    bench_die "cannot build bench/loadgen: $(head -5 "$bench_work/loadgen.cc.log")"
 fi

@@ -47,6 +47,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "ascii.h"
 #include "aws_chunked.h"
 #include "crc.h"
 #include "hex.h"
@@ -129,28 +130,6 @@ struct ac_decoder {
 };
 
 /* --- small helpers ---------------------------------------------------- */
-
-static unsigned char
-ascii_lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-static int
-is_blank(unsigned char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* RFC 9110 token characters, the alphabet of a field name. */
-static int
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
 /* Table index of a checksum header name (any case), or -1. */
 static int
@@ -491,17 +470,17 @@ parse_trailer_line(struct ac_decoder *d)
 		return reject(d, S3_ERR_INVALID_REQUEST,
 		    "A malformed aws-chunked trailer line");
 	for (q = name; q < colon; q++) {
-		if (!is_tchar((unsigned char)*q))
+		if (!ascii_is_tchar((unsigned char)*q))
 			return reject(d, S3_ERR_INVALID_REQUEST,
 			    "A malformed aws-chunked trailer line");
 		*q = (char)ascii_lower((unsigned char)*q);
 	}
 	nlen = (size_t)(colon - name);
 	v = colon + 1;
-	while (v < end && is_blank((unsigned char)*v))
+	while (v < end && ascii_is_ows((unsigned char)*v))
 		v++;
 	ve = end;
-	while (ve > v && is_blank((unsigned char)ve[-1]))
+	while (ve > v && ascii_is_ows((unsigned char)ve[-1]))
 		ve--;
 	for (q = v; q < ve; q++)
 		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)

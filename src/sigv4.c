@@ -20,6 +20,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "ascii.h"
 #include "date.h"
 #include "hex.h"
 #include "sigv4.h"
@@ -41,12 +42,6 @@ static int
 is_value_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static unsigned char
-ascii_lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
 /* Undo what a failed call appended, so errors leave the buffer as it was. */
