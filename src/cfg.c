@@ -113,8 +113,8 @@ cfg_ent_name(const struct cfg *c, enum scope sc, size_t i)
 	return sc == SCOPE_CLIENT ? c->clients[i].name : c->buckets[i].name;
 }
 
-static void *
-ent_base(const struct cfg *c, enum scope sc, size_t i)
+void *
+cfg_ent_base(const struct cfg *c, enum scope sc, size_t i)
 {
 	if (sc == SCOPE_CLIENT)
 		return &c->clients[i];
@@ -175,7 +175,7 @@ cfg_add_ent(struct loader *ld, enum scope sc, const char *name, size_t n,
 		bk[count].name = copy;
 		c->n_buckets++;
 	}
-	cfg_table_defaults(ld, sc, ent_base(c, sc, count));
+	cfg_table_defaults(ld, sc, cfg_ent_base(c, sc, count));
 	*idx = count;
 	return 0;
 oom:

@@ -44,6 +44,28 @@ env_key(const char *name, size_t n)
 	return -1;
 }
 
+/* The keys of scope sc that vars holds (S3INVAL_BUCKET_<KEY> or
+ * S3INVAL_CLIENT_<KEY>), set on entry idx of that scope. */
+static void
+env_set(struct loader *ld, enum scope sc, size_t idx, const char **vars)
+{
+	struct origin	 at = { 0, NULL };
+	struct ent	*m;
+	void		*base;
+	size_t		 k;
+
+	m = sc == SCOPE_CLIENT ? &ld->cm[idx] : &ld->bm[idx];
+	base = cfg_ent_base(ld->c, sc, idx);
+	for (k = 0; k < K__COUNT; k++) {
+		if (cfg_keys[k].scope != sc || vars[k] == NULL)
+			continue;
+		at.env = vars[k];
+		m->o[k] = at;
+		cfg_table_set(ld, &cfg_keys[k], base,
+		    strchr(vars[k], '=') + 1, 0, &at);
+	}
+}
+
 /* S3INVAL_BUCKET_NAME and S3INVAL_BUCKET_<KEY>: one more bucket. */
 static void
 env_bucket(struct loader *ld, const char *namevar, const char **vars)
@@ -69,16 +91,8 @@ env_bucket(struct loader *ld, const char *namevar, const char **vars)
 		    "digits, '.', '-' and '_', or *", name);
 		return;
 	}
-	if (cfg_add_ent(ld, SCOPE_BUCKET, name, strlen(name), &at, &idx) == -1)
-		return;
-	for (k = 0; k < K__COUNT; k++) {
-		if (cfg_keys[k].scope != SCOPE_BUCKET || vars[k] == NULL)
-			continue;
-		at.env = vars[k];
-		ld->bm[idx].o[k] = at;
-		cfg_table_set(ld, &cfg_keys[k], &ld->c->buckets[idx],
-		    strchr(vars[k], '=') + 1, 0, &at);
-	}
+	if (cfg_add_ent(ld, SCOPE_BUCKET, name, strlen(name), &at, &idx) == 0)
+		env_set(ld, SCOPE_BUCKET, idx, vars);
 }
 
 /* S3INVAL_CLIENT_<KEY>: one client named "env". */
@@ -93,16 +107,8 @@ env_client(struct loader *ld, const char **vars)
 			at.env = vars[k];
 	if (at.env == NULL)
 		return;
-	if (cfg_add_ent(ld, SCOPE_CLIENT, "env", 3, &at, &idx) == -1)
-		return;
-	for (k = 0; k < K__COUNT; k++) {
-		if (cfg_keys[k].scope != SCOPE_CLIENT || vars[k] == NULL)
-			continue;
-		at.env = vars[k];
-		ld->cm[idx].o[k] = at;
-		cfg_table_set(ld, &cfg_keys[k], &ld->c->clients[idx],
-		    strchr(vars[k], '=') + 1, 0, &at);
-	}
+	if (cfg_add_ent(ld, SCOPE_CLIENT, "env", 3, &at, &idx) == 0)
+		env_set(ld, SCOPE_CLIENT, idx, vars);
 }
 
 /*

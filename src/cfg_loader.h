@@ -84,6 +84,7 @@ char	*cfg_xstrdup(struct loader *, const char *);
 void	cfg_origin_str(const struct origin *, char *buf, size_t size);
 int	cfg_origin_set(const struct origin *);	/* by the file or env */
 const char *cfg_ent_name(const struct cfg *, enum scope, size_t i);
+void	*cfg_ent_base(const struct cfg *, enum scope, size_t i);
 int	cfg_add_ent(struct loader *, enum scope, const char *name, size_t n,
 	    const struct origin *at, size_t *idx);
 

@@ -432,11 +432,13 @@ cfg_table_set(struct loader *ld, const struct keydef *kd, void *base,
 	const char	*why;
 	char		*norm, over[128];
 	void		*field;
-	int64_t		 ms;
-	uint64_t	 size;
-	unsigned	 u;
-	double		 d;
-	int		 i;
+	union {				/* a number, parsed */
+		int64_t		 ms;
+		uint64_t	 size;
+		unsigned	 u;
+		double		 d;
+		int		 i;	/* BOOL, ENUM */
+	} v;
 
 	why = NULL;
 	norm = NULL;
@@ -493,48 +495,30 @@ cfg_table_set(struct loader *ld, const struct keydef *kd, void *base,
 		}
 		break;
 	case T_DURATION:
-		if (cfg_parse_duration(text, &ms) == -1)
+		if (cfg_parse_duration(text, &v.ms) == -1)
 			why = "expected a duration: a whole number and ms, s, "
 			    "m, h or d, as 500ms, 5s or 2m";
-		else if (above_max(kd, &ms, over, sizeof(over)))
-			why = over;
-		else
-			*(int64_t *)field = ms;
 		break;
 	case T_SIZE:
-		if (cfg_parse_size(text, &size) == -1)
+		if (cfg_parse_size(text, &v.size) == -1)
 			why = "expected a size: a whole number of bytes, or "
 			    "with k, m, g or t, as 64k or 1g";
-		else if (above_max(kd, &size, over, sizeof(over)))
-			why = over;
-		else
-			*(uint64_t *)field = size;
 		break;
 	case T_UINT:
-		if (cfg_value_uint(text, &u) == -1)
+		if (cfg_value_uint(text, &v.u) == -1)
 			why = "expected a whole number";
-		else if (above_max(kd, &u, over, sizeof(over)))
-			why = over;
-		else
-			*(unsigned *)field = u;
 		break;
 	case T_DOUBLE:
-		if (cfg_value_double(text, &d) == -1)
+		if (cfg_value_double(text, &v.d) == -1)
 			why = "expected a number, as 0.5";
-		else if (above_max(kd, &d, over, sizeof(over)))
-			why = over;
-		else
-			*(double *)field = d;
 		break;
 	case T_BOOL:
-		if (cfg_value_bool(text, &i) == -1)
+		if (cfg_value_bool(text, &v.i) == -1)
 			why = "expected yes or no";
-		else
-			*(int *)field = i;
 		break;
 	case T_ENUM:
-		i = cfg_value_enum(kd->choices, text);
-		if (i == -1) {
+		v.i = cfg_value_enum(kd->choices, text);
+		if (v.i == -1) {
 			buf_init(&b);
 			buf_puts(&b, "expected ");
 			cfg_value_enum_expected(&b, kd->choices);
@@ -543,9 +527,11 @@ cfg_table_set(struct loader *ld, const struct keydef *kd, void *base,
 			buf_fini(&b);
 			return -1;
 		}
-		*(int *)field = i;
 		break;
 	}
+	/* A number is also held to its key's upper bound. */
+	if (why == NULL && above_max(kd, &v, over, sizeof(over)))
+		why = over;
 	if (why != NULL) {
 		if (kd->type == T_SECRET)
 			cfg_report(ld, at, "bad %s: %s", kd->name, why);
@@ -571,8 +557,26 @@ cfg_table_set(struct loader *ld, const struct keydef *kd, void *base,
 			return -1;
 		set_string(kd, base, norm);
 		break;
-	default:
+	case T_DURATION:
+		*(int64_t *)field = v.ms;
 		break;
+	case T_SIZE:
+		*(uint64_t *)field = v.size;
+		break;
+	case T_UINT:
+		*(unsigned *)field = v.u;
+		break;
+	case T_DOUBLE:
+		*(double *)field = v.d;
+		break;
+	case T_BOOL:
+	case T_ENUM:
+		*(int *)field = v.i;
+		break;
+	case T_IDS:
+	case T_NAMES:
+	case T_GRANTS:
+		break;		/* set_list() stored them */
 	}
 	return 0;
 }

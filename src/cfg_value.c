@@ -23,22 +23,39 @@
 #include "cfg.h"
 #include "cfg_value.h"
 
-int
-cfg_parse_duration(const char *s, int64_t *ms)
+/*
+ * The decimal digits at *s (one at least) as a number of at most max; *s
+ * then points past them.  Returns 0, or -1 when there is no digit or the
+ * number is above max (*s then unchanged).
+ */
+static int
+decimal(const char **s, uint64_t max, uint64_t *out)
 {
-	const char	*p;
-	int64_t		 n, mult;
-	int		 d;
+	const char	*p = *s;
+	uint64_t	 n = 0, d;
 
-	if (s == NULL || !isdigit((unsigned char)*s))
+	if (!isdigit((unsigned char)*p))
 		return -1;
-	n = 0;
-	for (p = s; isdigit((unsigned char)*p); p++) {
-		d = *p - '0';
-		if (n > (INT64_MAX - d) / 10)
+	for (; isdigit((unsigned char)*p); p++) {
+		d = (uint64_t)(*p - '0');
+		if (n > (max - d) / 10)
 			return -1;
 		n = n * 10 + d;
 	}
+	*s = p;
+	*out = n;
+	return 0;
+}
+
+int
+cfg_parse_duration(const char *s, int64_t *ms)
+{
+	const char	*p = s;
+	uint64_t	 n;
+	int64_t		 mult;
+
+	if (s == NULL || decimal(&p, INT64_MAX, &n) == -1)
+		return -1;
 	if (*p == '\0' || strcmp(p, "s") == 0)
 		mult = 1000;
 	else if (strcmp(p, "ms") == 0)
@@ -51,29 +68,21 @@ cfg_parse_duration(const char *s, int64_t *ms)
 		mult = 24 * 60 * 60 * 1000;
 	else
 		return -1;
-	if (n > INT64_MAX / mult)
+	if ((int64_t)n > INT64_MAX / mult)
 		return -1;
-	*ms = n * mult;
+	*ms = (int64_t)n * mult;
 	return 0;
 }
 
 int
 cfg_parse_size(const char *s, uint64_t *bytes)
 {
-	const char	*p;
+	const char	*p = s;
 	uint64_t	 n;
 	unsigned	 shift;
-	int		 d;
 
-	if (s == NULL || !isdigit((unsigned char)*s))
+	if (s == NULL || decimal(&p, UINT64_MAX, &n) == -1)
 		return -1;
-	n = 0;
-	for (p = s; isdigit((unsigned char)*p); p++) {
-		d = *p - '0';
-		if (n > (UINT64_MAX - (uint64_t)d) / 10)
-			return -1;
-		n = n * 10 + (uint64_t)d;
-	}
 	shift = 0;
 	if (*p != '\0') {
 		if (p[1] != '\0')
@@ -104,18 +113,10 @@ cfg_parse_size(const char *s, uint64_t *bytes)
 int
 cfg_value_uint(const char *s, unsigned *out)
 {
-	unsigned long	 n;
-	const char	*p;
+	const char	*p = s;
+	uint64_t	 n;
 
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	n = 0;
-	for (p = s; isdigit((unsigned char)*p); p++) {
-		n = n * 10 + (unsigned long)(*p - '0');
-		if (n > UINT_MAX)
-			return -1;
-	}
-	if (*p != '\0')
+	if (decimal(&p, UINT_MAX, &n) == -1 || *p != '\0')
 		return -1;
 	*out = (unsigned)n;
 	return 0;
