@@ -544,9 +544,14 @@ rec_append(struct etag_index *ix, struct bucket *b, const char *key,
 	return 0;
 }
 
-uint32_t
-etag_index_find(const struct bucket *b, uint32_t h, const char *key,
-    size_t len, uint32_t *slotp)
+/*
+ * The entry of hash h that is key[0..len) (key not NULL) or whose record
+ * is koff (key NULL), or NONE; *slotp (may be NULL) gets its slot.  Only
+ * the entries whose tag bits match h are looked at.
+ */
+static uint32_t
+probe(const struct bucket *b, uint32_t h, const char *key, size_t len,
+    uint32_t koff, uint32_t *slotp)
 {
 	const struct entry *e;
 	uint32_t	 pos, s, tag = h >> (32 - TAG_BITS);
@@ -559,7 +564,8 @@ etag_index_find(const struct bucket *b, uint32_t h, const char *key,
 		if ((s & TAG_MASK) != tag)
 			continue;
 		e = entry_at(b, slot_idx(s));
-		if (rec_equal(b, e->koff, key, len)) {
+		if (key != NULL ? rec_equal(b, e->koff, key, len) :
+		    e->koff == koff) {
 			if (slotp != NULL)
 				*slotp = pos;
 			return slot_idx(s);
@@ -568,22 +574,17 @@ etag_index_find(const struct bucket *b, uint32_t h, const char *key,
 	return NONE;
 }
 
+uint32_t
+etag_index_find(const struct bucket *b, uint32_t h, const char *key,
+    size_t len, uint32_t *slotp)
+{
+	return probe(b, h, key, len, 0, slotp);
+}
+
 static uint32_t
 find_koff(const struct bucket *b, uint32_t h, uint32_t koff)
 {
-	const struct entry *e;
-	uint32_t	 pos, s, tag = h >> (32 - TAG_BITS);
-
-	for (pos = h & b->mask; b->slots[pos] != 0;
-	    pos = (pos + 1) & b->mask) {
-		s = b->slots[pos];
-		if ((s & TAG_MASK) != tag)
-			continue;
-		e = entry_at(b, slot_idx(s));
-		if (e->koff == koff)
-			return slot_idx(s);
-	}
-	return NONE;
+	return probe(b, h, NULL, 0, koff, NULL);
 }
 
 /*
