@@ -247,36 +247,35 @@ etag_index_each(struct etag_index *ix, const char *bucket,
 	return rc;
 }
 
-/* A bucket's entries and last complete listing, under the read lock;
- * 0 and 0 for a bucket the index does not know. */
-static void
-bucket_stat(struct etag_index *ix, const char *bucket, size_t *n,
-    int64_t *listed_at)
+/* A bucket's entry count and (listed_at, may be NULL) last complete
+ * listing, under the read lock; 0 and 0 for a bucket the index does not
+ * know. */
+static size_t
+bucket_stat(struct etag_index *ix, const char *bucket, int64_t *listed_at)
 {
 	const struct bucket *b;
+	size_t		 n = 0;
 	int		 locked;
 
-	*n = 0;
-	*listed_at = 0;
+	if (listed_at != NULL)
+		*listed_at = 0;
 	if (ix == NULL || bucket == NULL)
-		return;
+		return 0;
 	locked = lock_read(ix);
 	b = etag_index_bucket_find(ix, bucket);
 	if (b != NULL) {
-		*n = b->n;
-		*listed_at = b->listed_at;
+		n = b->n;
+		if (listed_at != NULL)
+			*listed_at = b->listed_at;
 	}
 	unlock_if(ix, locked);
+	return n;
 }
 
 size_t
 etag_index_count(struct etag_index *ix, const char *bucket)
 {
-	size_t	 n;
-	int64_t	 t;
-
-	bucket_stat(ix, bucket, &n, &t);
-	return n;
+	return bucket_stat(ix, bucket, NULL);
 }
 
 void
@@ -297,10 +296,9 @@ etag_index_mark_listed(struct etag_index *ix, const char *bucket,
 int64_t
 etag_index_listed_at(struct etag_index *ix, const char *bucket)
 {
-	size_t	 n;
 	int64_t	 t;
 
-	bucket_stat(ix, bucket, &n, &t);
+	(void)bucket_stat(ix, bucket, &t);
 	return t;
 }
 

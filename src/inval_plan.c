@@ -74,19 +74,9 @@ inval_plan(const struct inval_plan_params *par, const char *const *paths,
 	if (n == 0)
 		return 0;
 
-	if (n > ((size_t)-1) / 2 / sizeof(*items))
-		goto out;
-	items = malloc(n * sizeof(*items));
+	items = inval_plan_spans(paths, n, &m);
 	if (items == NULL)
 		goto out;
-	m = 0;
-	for (i = 0; i < n; i++) {
-		if (paths[i] == NULL)
-			continue;
-		items[m].s = paths[i];
-		items[m].len = strlen(paths[i]);
-		m++;
-	}
 	m = inval_plan_prune(items, m);
 	if (m == NONE)
 		goto out;

@@ -503,30 +503,6 @@ push_span(struct strvec *sv, const char *s, size_t len, int add_star)
 	return strvec_push_take(sv, p);
 }
 
-/* The known paths as spans, in the caller's order (NULL skipped). */
-static struct span *
-known_spans(const struct inval_plan_params *par, size_t *nk)
-{
-	struct span	*kn;
-	size_t		 i, j, n = par->n_known;
-
-	*nk = 0;
-	if (n > ((size_t)-1) / 2 / sizeof(*kn))
-		return NULL;
-	kn = malloc((n > 0 ? n : 1) * sizeof(*kn));
-	if (kn == NULL)
-		return NULL;
-	for (i = j = 0; i < n; i++) {
-		if (par->known[i] == NULL)
-			continue;
-		kn[j].s = par->known[i];
-		kn[j].len = strlen(par->known[i]);
-		j++;
-	}
-	*nk = j;
-	return kn;
-}
-
 /* The node of folder f[0..len), or NONE; pre: the nodes in path order. */
 static size_t
 find_node(const struct costplan *cp, const size_t *pre, const char *f,
@@ -646,7 +622,7 @@ inval_plan_cost(const struct inval_plan_params *par, const struct span *ch,
 	memset(&cp, 0, sizeof(cp));
 	cp.root = NONE;
 	cp.ch = ch;
-	kn = known_spans(par, &nk);
+	kn = inval_plan_spans(par->known, par->n_known, &nk);
 	if (kn == NULL)
 		goto out;
 	/* Counts are 32 bits: far beyond any memory for the strings. */
@@ -657,13 +633,7 @@ inval_plan_cost(const struct inval_plan_params *par, const struct span *ch,
 	if (cp.owner == NULL || wp == NULL)
 		goto out;
 	/* The input wildcards' prefixes: sorted, none inside another. */
-	for (i = nwp = 0; i < m; i++) {
-		if (is_wild(&ch[i])) {
-			wp[nwp].s = ch[i].s;
-			wp[nwp].len = ch[i].len - 1;
-			nwp++;
-		}
-	}
+	nwp = inval_plan_wild_prefixes(ch, m, wp);
 	walked = cbuild(&cp, ch, m, kn, nk, wp, nwp);
 	if (walked == 1) {
 		/* Known paths out of order: sort them, walk again. */

@@ -228,6 +228,46 @@ sort_spans(struct span *items, size_t n)
 	return 0;
 }
 
+struct span *
+inval_plan_spans(const char *const *v, size_t n, size_t *m)
+{
+	struct span	*sp;
+	size_t		 i, j;
+
+	*m = 0;
+	if (n > ((size_t)-1) / 2 / sizeof(*sp))
+		return NULL;
+	sp = malloc((n > 0 ? n : 1) * sizeof(*sp));
+	if (sp == NULL)
+		return NULL;
+	for (i = j = 0; i < n; i++) {
+		if (v[i] == NULL)
+			continue;
+		sp[j].s = v[i];
+		sp[j].len = strlen(v[i]);
+		j++;
+	}
+	*m = j;
+	return sp;
+}
+
+size_t
+inval_plan_wild_prefixes(const struct span *items, size_t n, struct span *w)
+{
+	size_t	 i, nw = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!is_wild(&items[i]))
+			continue;
+		if (w != NULL) {
+			w[nw].s = items[i].s;
+			w[nw].len = items[i].len - 1;
+		}
+		nw++;
+	}
+	return nw;
+}
+
 /* Sort spans and drop duplicates.  Returns -1 when out of memory. */
 int
 inval_plan_sort_unique(struct span *sp, size_t *n)
@@ -284,23 +324,13 @@ inval_plan_prune(struct span *items, size_t n)
 	if (inval_plan_sort_unique(items, &n) == -1)
 		return NONE;
 
-	nw = 0;
-	for (i = 0; i < n; i++)
-		if (is_wild(&items[i]))
-			nw++;
+	nw = inval_plan_wild_prefixes(items, n, NULL);
 	if (nw == 0)
 		return n;
 	w = malloc(nw * sizeof(*w));
 	if (w == NULL)
 		goto out;
-	nw = 0;
-	for (i = 0; i < n; i++) {
-		if (is_wild(&items[i])) {
-			w[nw].s = items[i].s;
-			w[nw].len = items[i].len - 1;
-			nw++;
-		}
-	}
+	(void)inval_plan_wild_prefixes(items, n, w);
 	/* Keep the outermost: a nested prefix follows its container. */
 	qsort(w, nw, sizeof(*w), span_qcmp);
 	j = 1;

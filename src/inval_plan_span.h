@@ -67,6 +67,13 @@ is_wild(const struct span *s)
 	return s->len > 0 && s->s[s->len - 1] == '*';
 }
 
+/* The strings of v[0..n) that are not NULL, as spans, in order; *m their
+ * count.  NULL when out of memory; the caller frees the array. */
+struct span *inval_plan_spans(const char *const *v, size_t n, size_t *m);
+/* The prefixes of the wildcards among items[0..n), each without its '*',
+ * in order, into w (NULL: only counted).  Returns how many. */
+size_t	inval_plan_wild_prefixes(const struct span *items, size_t n,
+	    struct span *w);
 /* Sort spans and drop duplicates.  Returns -1 when out of memory. */
 int	inval_plan_sort_unique(struct span *, size_t *n);
 /* 1 when one of the nw sorted wildcard prefixes w covers p (not p
