@@ -36,7 +36,8 @@
  *
  *   cc -O2 -pthread -D_GNU_SOURCE -I build/dev -I src \
  *       $(pkg-config --cflags libxml-2.0) bench/etag_index_mem.c \
- *       src/etag_index.c src/buf.c src/crc.c src/sigv4.c \
+ *       src/etag_index*.c src/etag_learner.c src/buf.c src/crc.c \
+ *       src/hex.c src/uri.c \
  *       $(pkg-config --libs libxml-2.0) -lcrypto -o etag_index_mem
  *
  * Usage: etag_index_mem [-n keys] [listing|random|unrelated|all]

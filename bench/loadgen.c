@@ -13,7 +13,8 @@
  *
  * Build (bench/run.sh does it):
  *   cc -O2 -pthread -I build/dev -I src bench/loadgen.c src/sigv4.c \
- *       src/buf.c -lcrypto -o loadgen
+ *       src/uri.c src/hex.c src/date.c src/ascii.c src/buf.c -lcrypto \
+ *       -o loadgen
  *
  * Usage: loadgen [-m PUT|GET] [-c conns] [-t threads] [-d seconds]
  *            [-n requests] [-b body bytes] [-k access-key -s secret]

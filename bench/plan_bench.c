@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * plan_bench: the planner (src/inval_plan.c) on the keys of a synthetic
+ * plan_bench: the planner (src/inval_plan*.c) on the keys of a synthetic
  * static site, for bench/plan_bench.sh.  Not a test: it prints figures.
  *
  *   plan_bench gen N FILE       write N keys of a synthetic site to FILE,

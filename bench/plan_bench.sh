@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # bench/plan_bench.sh [N]: the planner against `sort -u` on N keys.
 #
-# Builds bench/plan_bench.c with src/inval_plan.c, src/inval_map.c and
-# src/buf.c (-O2; config.h from build/dev, else a minimal one generated
-# here), writes N keys (default 1000000; or env N) of a synthetic static
-# site, shuffled, then in one run times
+# Builds bench/plan_bench.c with src/inval_plan*.c, src/inval_map.c and
+# the helpers they call (-O2; config.h from build/dev, else a minimal
+# one generated here), writes N keys (default 1000000; or env N) of a
+# synthetic static site, shuffled, then in one run times
 #   sort -u KEYS   (LC_ALL=C: byte order, the planner's; GNU sort may use
 #                   several threads, its CPU column adds them up)
 #   the planner on the same keys mapped to CloudFront paths: the threshold
@@ -56,8 +56,9 @@ else
 fi
 log "building with $cc (config.h from $cfgdir)"
 "$cc" -std=c11 -O2 -I"$cfgdir" -I"$top/src" -o "$work/plan_bench" \
-    "$top/bench/plan_bench.c" "$top/src/inval_plan.c" \
-    "$top/src/inval_map.c" "$top/src/buf.c" -lcrypto ||
+    "$top/bench/plan_bench.c" "$top"/src/inval_plan*.c \
+    "$top/src/inval_map.c" "$top/src/strvec.c" "$top/src/uri.c" \
+    "$top/src/hex.c" "$top/src/buf.c" -lcrypto ||
 	die "build failed"
 
 log "writing $n keys"

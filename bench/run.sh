@@ -70,8 +70,8 @@ bench_log "work directory $bench_work"
 # --- loadgen ----------------------------------------------------------------
 # $LOADGEN when given (e.g. built by make), else built here with cc.
 # config.h: the one of the build the measured binary comes from, else the
-# source tree's, else a minimal one (sigv4.c and buf.c only need
-# _GNU_SOURCE from it).
+# source tree's, else a minimal one (sigv4.c and the helpers it calls only
+# need _GNU_SOURCE from it).
 loadgen=${LOADGEN:-}
 if [ -z "$loadgen" ]; then
 	cfgdir=""
@@ -90,6 +90,8 @@ if [ -z "$loadgen" ]; then
 	# shellcheck disable=SC2086 # flags, split on purpose
 	"${CC:-cc}" -std=c11 -O2 -pthread -I"$cfgdir" -I"$bench_top/src" \
 	    -o "$loadgen" "$bench_top/bench/loadgen.c" "$bench_top/src/sigv4.c" \
+	    "$bench_top/src/uri.c" "$bench_top/src/hex.c" "$bench_top/src/date.c" \
+	    "$bench_top/src/ascii.c" \
 	    "$bench_top/src/buf.c" $crypto_libs 2>"$bench_work/loadgen.cc.log" ||
 	    bench_die "cannot build bench/loadgen: $(head -5 "$bench_work/loadgen.cc.log")"
 fi

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_aws_chunked: libFuzzer target for the aws-chunked decoder and
- * encoder (src/aws_chunked.c), in every mode, with the input cut at
- * pseudo-random points.
+ * encoder (src/aws_chunked_decode.c, src/aws_chunked_encode.c), in every
+ * mode, with the input cut at pseudo-random points.
  *
  * The input is an 8-byte header, then a body:
  *
@@ -29,8 +29,8 @@
  *
  * Built (bit 7 set): the body is data.  The target frames it itself in the
  * chosen mode, signs each chunk and the trailer (AWS string to sign, made
- * here from sigv4.h primitives, not from aws_chunked.c) or, in mode 3,
- * frames it with aws_chunked_encode() and checks
+ * here from sigv4.h primitives, not from aws_chunked_decode.c) or, in
+ * mode 3, frames it with aws_chunked_encode() and checks
  * aws_chunked_encoded_length().  A correct body must decode to exactly the
  * data and trailer; with bit 5 a wrong decoded length must fail; with one
  * byte flipped (bit 6) the decoder may only accept when what it emits is

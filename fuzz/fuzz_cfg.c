@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz_cfg: libFuzzer target for cfg_load() (src/cfg.c, with libinih).
+ * fuzz_cfg: libFuzzer target for cfg_load() (src/cfg*.c, with libinih).
  *
  * The input is a configuration file, then optionally a NUL byte and an
  * environment: NUL-separated "NAME=value" strings (S3INVAL_* overrides),

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_etag_index: libFuzzer target for what the ETag index reads
- * (src/etag_index.c): its file in state_dir (left by an earlier run, a
- * crash, a bad disk, the version before digests) and the listings that
- * pass through the proxy.
+ * (src/etag_index_file.c, src/etag_learner.c): its file in state_dir
+ * (left by an earlier run, a crash, a bad disk, the version before
+ * digests) and the listings that pass through the proxy.
  *
  * The first input byte says what the rest is:
  *   0  an index file, as is;

@@ -11,7 +11,7 @@
  *   'Q'  sigv4_canonical_query(): a raw query string, also with
  *        X-Amz-Signature omitted as for presigned URLs
  *   'U'  sigv4_canonical_uri(): a raw path
- *   'E'  sigv4_uri_encode() / sigv4_uri_decode() of raw bytes
+ *   'E'  uri_encode() / uri_decode() / uri_decode_form() of raw bytes
  *   'R'  sigv4_canonical_request(), string to sign, key and signature:
  *        lines method, signed headers, payload hash, then "name:value"
  *   any other: A, C, D, Q and U on the rest.
@@ -34,6 +34,7 @@
 
 #include "buf.h"
 #include "sigv4.h"
+#include "uri.h"
 
 #define KEEP	"kept:"		/* what a buffer holds before each call */
 #define MAX_HEADERS	32
@@ -237,6 +238,31 @@ uri(const char *s, size_t len)
 	buf_fini(&b);
 }
 
+/* Form decoding is decoding with each '+' made a space first. */
+static void
+form(const uint8_t *raw, size_t n)
+{
+	struct buf	 plus, want, got;
+	size_t		 i;
+
+	buf_init(&plus);
+	buf_init(&want);
+	buf_init(&got);
+	buf_append(&plus, raw, n);
+	must(buf_ok(&plus), "memory");
+	for (i = 0; i < plus.len; i++)
+		if (plus.data[i] == '+')
+			plus.data[i] = ' ';
+	must(uri_decode(&want, buf_str(&plus), plus.len) == 0 &&
+	    uri_decode_form(&got, (const char *)raw, n) == 0 &&
+	    got.len == want.len &&
+	    (got.len == 0 || memcmp(got.data, want.data, got.len) == 0),
+	    "form decoding is '+' as a space, then decoding");
+	buf_fini(&plus);
+	buf_fini(&want);
+	buf_fini(&got);
+}
+
 static void
 coding(const uint8_t *raw, size_t n)
 {
@@ -246,27 +272,28 @@ coding(const uint8_t *raw, size_t n)
 	for (slash = 0; slash <= 1; slash++) {
 		buf_init(&enc);
 		buf_init(&dec);
-		must(sigv4_uri_encode(&enc, (const char *)raw, n, slash) == 0,
+		must(uri_encode(&enc, (const char *)raw, n, slash) == 0,
 		    "encode");
 		must(encoded_only(buf_str(&enc), enc.len, slash ? "/" : ""),
 		    "encoded characters");
-		must(sigv4_uri_decode(&dec, buf_str(&enc), enc.len) == 0 &&
+		must(uri_decode(&dec, buf_str(&enc), enc.len) == 0 &&
 		    dec.len == n && (n == 0 || memcmp(dec.data, raw, n) == 0),
 		    "decoding undoes encoding");
 		buf_fini(&enc);
 		buf_fini(&dec);
 	}
 	prefill(&dec);
-	if (sigv4_uri_decode(&dec, (const char *)raw, n) == -1) {
+	if (uri_decode(&dec, (const char *)raw, n) == -1) {
 		kept(&dec, "a failed decode leaves the buffer");
 		buf_fini(&dec);
 		return;
 	}
+	form(raw, n);
 	buf_init(&enc);
 	buf_init(&dec2);
-	must(sigv4_uri_encode(&enc, buf_str(&dec) + strlen(KEEP),
+	must(uri_encode(&enc, buf_str(&dec) + strlen(KEEP),
 	    dec.len - strlen(KEEP), 0) == 0 &&
-	    sigv4_uri_decode(&dec2, buf_str(&enc), enc.len) == 0 &&
+	    uri_decode(&dec2, buf_str(&enc), enc.len) == 0 &&
 	    dec2.len == dec.len - strlen(KEEP) && (dec2.len == 0 ||
 	    memcmp(dec2.data, dec.data + strlen(KEEP), dec2.len) == 0),
 	    "decode, encode, decode is the first decode");

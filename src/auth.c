@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "uri.h"
 
 #define PRESIGN_MAX_EXPIRES	604800	/* 7 days */
 
@@ -59,7 +60,7 @@ query_param(const char *query, const char *name)
 		    strncmp(p, name, n) != 0)
 			continue;
 		buf_init(&b);
-		if (sigv4_uri_decode(&b, eq + 1, (size_t)(amp - eq - 1)) == -1) {
+		if (uri_decode(&b, eq + 1, (size_t)(amp - eq - 1)) == -1) {
 			buf_fini(&b);
 			return NULL;
 		}

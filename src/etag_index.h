@@ -17,8 +17,8 @@
  *
  * Memory: keys are stored once, interned per bucket, with 64 bits of the
  * MD5 when the ETag is one (multipart ETags "md5-N" keep their part
- * count; etag_index.c says why 64 bits are enough), the 8-byte digest
- * and the learn time: see ETAG_INDEX_BYTES_PER_KEY.  Persistence: one
+ * count; etag_index_store.c says why 64 bits are enough), the 8-byte
+ * digest and the learn time: see ETAG_INDEX_BYTES_PER_KEY.  Persistence: one
  * file in state_dir, rewritten atomically (mkstemp, write, fsync, rename)
  * by etag_index_save(); a damaged file is ignored (the index is a cache),
  * and a file of the version before digests loads with every digest

@@ -34,6 +34,7 @@
 #include <microhttpd.h>
 #include <gnutls/gnutls.h>
 
+#include "ascii.h"
 #include "http_frame.h"
 
 static const struct {
@@ -113,20 +114,6 @@ http_frame_message(enum http_frame_rule r)
 
 /* --- helpers -------------------------------------------------------------- */
 
-static int
-is_tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-static int
-is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 /* Where p lies in the head, as an offset; -1 outside (end included). */
 static int
 offset_of(const struct http_frame_head *h, const char *p, size_t *off)
@@ -162,11 +149,11 @@ in_list(const char *const *list, const char *s, size_t n)
 static void
 trim(const char **v, size_t *n)
 {
-	while (*n > 0 && is_ows(**v)) {
+	while (*n > 0 && ascii_is_ows((unsigned char)**v)) {
 		(*v)++;
 		(*n)--;
 	}
-	while (*n > 0 && is_ows((*v)[*n - 1]))
+	while (*n > 0 && ascii_is_ows((unsigned char)(*v)[*n - 1]))
 		(*n)--;
 }
 
@@ -239,7 +226,7 @@ request_line(const struct http_frame_head *h, size_t *end)
 	if (m == 0 || m >= h->raw_len)
 		return HTTP_FRAME_LAYOUT;
 	for (size_t i = 0; i < m; i++)
-		if (!is_tchar((unsigned char)raw[i]))
+		if (!ascii_is_tchar((unsigned char)raw[i]))
 			return raw[i] == '\r' ? HTTP_FRAME_BARE_CR :
 			    HTTP_FRAME_METHOD;
 	if (offset_of(h, h->version, &voff) == -1 || voff < m + 2 ||
@@ -283,18 +270,18 @@ field_line(const struct http_frame_head *h, const struct http_frame_field *f,
 		return HTTP_FRAME_LAYOUT;
 	if (f->name_len == 0)
 		return HTTP_FRAME_FIELD_NAME;
-	if (is_ows(f->name[0]))
+	if (ascii_is_ows((unsigned char)f->name[0]))
 		return HTTP_FRAME_OBS_FOLD;
-	if (is_ows(f->name[f->name_len - 1]))
+	if (ascii_is_ows((unsigned char)f->name[f->name_len - 1]))
 		return HTTP_FRAME_SPACE_BEFORE_COLON;
 	for (i = 0; i < f->name_len; i++) {
 		if (f->name[i] == '\r')
 			return HTTP_FRAME_BARE_CR;
-		if (!is_tchar((unsigned char)f->name[i]))
+		if (!ascii_is_tchar((unsigned char)f->name[i]))
 			return HTTP_FRAME_FIELD_NAME;
 	}
 	for (i = noff + f->name_len + 1; i < voff; i++)
-		if (!is_ows(h->raw[i]))
+		if (!ascii_is_ows((unsigned char)h->raw[i]))
 			return HTTP_FRAME_LAYOUT;
 	for (i = 0; i < f->value_len; i++) {
 		unsigned char c = (unsigned char)f->value[i];

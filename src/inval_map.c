@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * inval_map: from one changed S3 key to the CloudFront paths that one
- * distribution must invalidate (DESIGN §5), plus the string vector the
- * planner shares.  Pure: no I/O, no globals; thread-safe.  The caller owns
- * every strvec; strvec_fini() frees its strings.
+ * distribution must invalidate (DESIGN §5).  Pure: no I/O, no globals;
+ * thread-safe.  The caller owns the strvec the paths go to (strvec.h).
  *
  * Where the rules come from:
  * - Encoding: Amazon CloudFront Developer Guide, "Specifying the objects to
@@ -37,94 +36,7 @@
 
 #include "buf.h"
 #include "inval_map.h"
-
-void
-strvec_init(struct strvec *sv)
-{
-	sv->v = NULL;
-	sv->n = 0;
-	sv->cap = 0;
-}
-
-void
-strvec_fini(struct strvec *sv)
-{
-	size_t	 i;
-
-	if (sv == NULL)
-		return;
-	for (i = 0; i < sv->n; i++)
-		free(sv->v[i]);
-	free(sv->v);
-	strvec_init(sv);
-}
-
-int
-strvec_push_take(struct strvec *sv, char *s)
-{
-	char	**v;
-	size_t	  cap;
-
-	if (s == NULL)
-		return -1;
-	if (sv->n == sv->cap) {
-		cap = sv->cap ? sv->cap : 8;
-		if (cap > ((size_t)-1) / 2 / sizeof(*v)) {
-			free(s);
-			return -1;
-		}
-		cap *= 2;
-		v = realloc(sv->v, cap * sizeof(*v));
-		if (v == NULL) {
-			free(s);
-			return -1;
-		}
-		sv->v = v;
-		sv->cap = cap;
-	}
-	sv->v[sv->n++] = s;
-	return 0;
-}
-
-int
-strvec_push(struct strvec *sv, const char *s)
-{
-	char	*copy;
-	size_t	 len;
-
-	len = strlen(s);
-	copy = malloc(len + 1);
-	if (copy == NULL)
-		return -1;
-	memcpy(copy, s, len + 1);
-	return strvec_push_take(sv, copy);
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	const char *const	*sa = a, *const *sb = b;
-
-	return strcmp(*sa, *sb);
-}
-
-void
-strvec_sort_unique(struct strvec *sv)
-{
-	size_t	 i, j;
-
-	if (sv->n < 2)
-		return;
-	qsort(sv->v, sv->n, sizeof(*sv->v), cmp_str);
-	j = 1;
-	for (i = 1; i < sv->n; i++) {
-		if (strcmp(sv->v[i], sv->v[j - 1]) == 0)
-			free(sv->v[i]);
-		else
-			sv->v[j++] = sv->v[i];
-	}
-	sv->n = j;
-}
+#include "uri.h"
 
 /* CloudFront Developer Guide, "Specifying the objects to invalidate". */
 static int
@@ -147,25 +59,7 @@ must_encode(unsigned char c)
 int
 inval_path_encode(struct buf *b, const char *path, size_t len)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	char			 esc[3];
-	size_t			 i, run;
-	unsigned char		 c;
-
-	run = 0;		/* start of the pending unencoded run */
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)path[i];
-		if (!must_encode(c))
-			continue;
-		buf_append(b, path + run, i - run);
-		esc[0] = '%';
-		esc[1] = hex[c >> 4];
-		esc[2] = hex[c & 0x0f];
-		buf_append(b, esc, sizeof(esc));
-		run = i + 1;
-	}
-	buf_append(b, path + run, len - run);
-	return buf_ok(b) ? 0 : -1;
+	return uri_encode_if(b, path, len, must_encode);
 }
 
 /*

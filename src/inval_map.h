@@ -24,25 +24,12 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "strvec.h"
 
 #define INVAL_PATH_MAX	4000	/* CloudFront's limit on one path */
 
 /* The key recorded for a change of the whole bucket. */
 #define INVAL_WHOLE_BUCKET	""
-
-/* A growable vector of owned strings. */
-struct strvec {
-	char	**v;
-	size_t	  n;
-	size_t	  cap;
-};
-
-void	strvec_init(struct strvec *);
-void	strvec_fini(struct strvec *);
-int	strvec_push(struct strvec *, const char *);	/* copies */
-int	strvec_push_take(struct strvec *, char *);	/* takes; frees on -1 */
-/* Sort (strcmp) and drop duplicates. */
-void	strvec_sort_unique(struct strvec *);
 
 struct inval_map_cfg {
 	const char		*origin_path;	/* "" or "/prefix" */

@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include "inval_map.h"
+#include "strvec.h"
 
 struct inval_plan_params {
 	unsigned	 wildcard_threshold;	/* >= 2 */

@@ -37,6 +37,7 @@
 #include <openssl/evp.h>
 
 #include "s3_meta.h"
+#include "uri.h"
 #include "util.h"
 
 #define META_PREFIX	"x-amz-meta-"
@@ -360,8 +361,8 @@ s3_meta_copy_source(const char *v, struct buf *bucket, struct buf *key)
 	if (slash == NULL || slash == v || slash[1] == '\0' ||
 	    strchr(v, '?') != NULL)
 		return -1;
-	if (sigv4_uri_decode(bucket, v, (size_t)(slash - v)) == -1 ||
-	    sigv4_uri_decode(key, slash + 1, strlen(slash + 1)) == -1 ||
+	if (uri_decode(bucket, v, (size_t)(slash - v)) == -1 ||
+	    uri_decode(key, slash + 1, strlen(slash + 1)) == -1 ||
 	    strlen(buf_str(bucket) + b0) != bucket->len - b0 ||
 	    strlen(buf_str(key) + k0) != key->len - k0 ||
 	    bucket->len == b0 || key->len == k0)

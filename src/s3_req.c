@@ -13,7 +13,7 @@
 
 #include "buf.h"
 #include "s3_req.h"
-#include "sigv4.h"
+#include "uri.h"
 
 enum method {
 	M_NONE = 0, M_GET, M_HEAD, M_PUT, M_POST, M_DELETE, M_OPTIONS
@@ -177,7 +177,7 @@ decode(const char *s, size_t len)
 
 	buf_init(&b);
 	/* A NUL inside a name or key would truncate it later: refused. */
-	if (sigv4_uri_decode(&b, s, len) == -1 ||
+	if (uri_decode(&b, s, len) == -1 ||
 	    (b.len > 0 && memchr(b.data, '\0', b.len) != NULL)) {
 		buf_fini(&b);
 		return NULL;

@@ -12,7 +12,7 @@
 #include "buf.h"
 #include "s3_err.h"
 #include "s3_xml.h"
-#include "sigv4.h"
+#include "uri.h"
 
 #define PARSE_OPTS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | \
 	XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
@@ -69,19 +69,15 @@ text(xmlNodePtr node)
 	return s;
 }
 
-/* Form-decode s in place into a fresh string ('+' is a space, then %XX);
- * frees s.  NULL when it does not decode or memory runs out. */
+/* Form-decode s into a fresh string ('+' is a space, then %XX); frees
+ * s.  NULL when it does not decode or memory runs out. */
 static char *
 url_decode(char *s)
 {
 	struct buf	 b;
-	char		*q;
 
-	for (q = s; *q != '\0'; q++)
-		if (*q == '+')
-			*q = ' ';
 	buf_init(&b);
-	if (sigv4_uri_decode(&b, s, strlen(s)) == -1) {
+	if (uri_decode_form(&b, s, strlen(s)) == -1) {
 		buf_fini(&b);
 		free(s);
 		return NULL;

@@ -10,7 +10,8 @@
 
 #include <stddef.h>
 
-#include "inval_map.h"
+#include "buf.h"
+#include "strvec.h"
 
 /*
  * 1 when the document's root element is <Error>: CopyObject and

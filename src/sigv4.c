@@ -6,7 +6,7 @@
  * a function that fails leaves the caller's buffer as it found it.  The
  * only secret material made here (the "AWS4"+secret key and the
  * intermediate HMAC keys) lives on the stack and is wiped before return.
- * Date arithmetic is our own (days from civil), so nothing depends on TZ.
+ * Date arithmetic is date.c's (days from civil), so nothing depends on TZ.
  */
 #include "config.h"
 
@@ -20,7 +20,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "ascii.h"
+#include "date.h"
+#include "hex.h"
 #include "sigv4.h"
+#include "uri.h"
 
 /*
  * SHA-256, fetched once.  EVP_sha256() is fetched again, under a lock, on
@@ -54,41 +58,11 @@ struct qparam {
 	const char	*value;
 };
 
-static const char hex_lower[] = "0123456789abcdef";
-static const char hex_upper[] = "0123456789ABCDEF";
-
-/* RFC 3986 unreserved, the set SigV4 leaves as is. */
-static int
-is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-	    c == '~';
-}
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Whitespace inside header values, obsolete line folding (CRLF SP) too. */
 static int
 is_value_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static unsigned char
-ascii_lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
 /* Undo what a failed call appended, so errors leave the buffer as it was. */
@@ -115,62 +89,17 @@ cmp_counted(const char *a, size_t alen, const char *b, size_t blen)
 	return 0;
 }
 
+/* Transitional: see sigv4.h. */
 int
 sigv4_uri_encode(struct buf *b, const char *s, size_t len, int keep_slash)
 {
-	size_t		 i, run;
-	unsigned char	 c;
-	char		 esc[3];
-
-	run = 0;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (is_unreserved(c) || (c == '/' && keep_slash))
-			continue;
-		if (i > run)
-			buf_append(b, s + run, i - run);
-		esc[0] = '%';
-		esc[1] = hex_upper[c >> 4];
-		esc[2] = hex_upper[c & 0x0f];
-		buf_append(b, esc, sizeof(esc));
-		run = i + 1;
-	}
-	if (len > run)
-		buf_append(b, s + run, len - run);
-	return buf_ok(b) ? 0 : -1;
+	return uri_encode(b, s, len, keep_slash);
 }
 
 int
 sigv4_uri_decode(struct buf *b, const char *s, size_t len)
 {
-	size_t		 i, run;
-	unsigned char	 c;
-
-	/* Check every escape first, so a bad one appends nothing. */
-	for (i = 0; i < len; i++) {
-		if (s[i] != '%')
-			continue;
-		if (len - i < 3 || hex_value((unsigned char)s[i + 1]) < 0 ||
-		    hex_value((unsigned char)s[i + 2]) < 0)
-			return -1;
-		i += 2;
-	}
-
-	run = 0;
-	for (i = 0; i < len; i++) {
-		if (s[i] != '%')
-			continue;
-		if (i > run)
-			buf_append(b, s + run, i - run);
-		c = (unsigned char)(hex_value((unsigned char)s[i + 1]) << 4 |
-		    hex_value((unsigned char)s[i + 2]));
-		buf_append(b, &c, 1);
-		i += 2;
-		run = i + 1;
-	}
-	if (len > run)
-		buf_append(b, s + run, len - run);
-	return buf_ok(b) ? 0 : -1;
+	return uri_decode(b, s, len);
 }
 
 /*
@@ -194,9 +123,9 @@ sigv4_canonical_uri(struct buf *b, const char *raw_path, size_t len)
 		rc = 0;
 		goto out;
 	}
-	if (sigv4_uri_decode(&dec, raw_path, len) == -1)
+	if (uri_decode(&dec, raw_path, len) == -1)
 		goto out;
-	if (sigv4_uri_encode(b, buf_str(&dec), dec.len, 1) == -1)
+	if (uri_encode(b, buf_str(&dec), dec.len, 1) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -234,23 +163,23 @@ add_param(struct buf *enc, struct buf *tmp, struct qparam *q,
 	nlen = eq != NULL ? (size_t)(eq - seg) : seglen;
 
 	buf_reset(tmp);
-	if (sigv4_uri_decode(tmp, seg, nlen) == -1)
+	if (uri_decode(tmp, seg, nlen) == -1)
 		return -1;
 	if (omit != NULL && tmp->len == strlen(omit) &&
 	    memcmp(buf_str(tmp), omit, tmp->len) == 0)
 		return 0;
 	q->noff = enc->len;
-	if (sigv4_uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
+	if (uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
 		return -1;
 	q->nlen = enc->len - q->noff;
 
 	/* "name" without '=' is "name=". */
 	buf_reset(tmp);
 	if (eq != NULL &&
-	    sigv4_uri_decode(tmp, eq + 1, seglen - nlen - 1) == -1)
+	    uri_decode(tmp, eq + 1, seglen - nlen - 1) == -1)
 		return -1;
 	q->voff = enc->len;
-	if (sigv4_uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
+	if (uri_encode(enc, buf_str(tmp), tmp->len, 0) == -1)
 		return -1;
 	q->vlen = enc->len - q->voff;
 	return 1;
@@ -603,7 +532,7 @@ sigv4_sign(char out[SIGV4_HEX_LEN + 1], const unsigned char key[SIGV4_KEY_LEN],
 		out[0] = '\0';
 		goto out;
 	}
-	sigv4_hex(out, mac, sizeof(mac));
+	hex_encode(out, mac, sizeof(mac));
 out:
 	OPENSSL_cleanse(mac, sizeof(mac));
 }
@@ -622,32 +551,22 @@ sigv4_sha256_hex(char out[SIGV4_HEX_LEN + 1], const void *data, size_t len)
 		out[0] = '\0';
 		return;
 	}
-	sigv4_hex(out, md, mdlen);
+	hex_encode(out, md, mdlen);
 }
 
 void
 sigv4_hex(char *out, const unsigned char *digest, size_t len)
 {
-	size_t	 i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex_lower[digest[i] >> 4];
-		out[2 * i + 1] = hex_lower[digest[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
+	hex_encode(out, digest, len);
 }
 
 int
 sigv4_is_hex_hash(const char *s)
 {
-	size_t	 i;
-
 	if (s == NULL)
 		return 0;
-	for (i = 0; i < SIGV4_HEX_LEN; i++)
-		if (hex_value((unsigned char)s[i]) < 0)
-			return 0;
-	return s[SIGV4_HEX_LEN] == '\0';
+	return hex_span(s, SIGV4_HEX_LEN) == SIGV4_HEX_LEN &&
+	    s[SIGV4_HEX_LEN] == '\0';
 }
 
 int
@@ -663,81 +582,19 @@ sigv4_equal(const char *a, const char *b)
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-/* --- dates: proleptic Gregorian, UTC, no libc time zone involved ---- */
-
-static int
-is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-days_in_month(int64_t y, int m)
-{
-	static const int mdays[12] =
-	    { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && is_leap(y))
-		return 29;
-	return mdays[m - 1];
-}
-
-/* Days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date
- * Algorithms"). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t	 era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t	 era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* n decimal digits at s, or -1 when one is not a digit. */
-static int
-digits(const char *s, int n)
-{
-	int	 i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
+/* --- X-Amz-Date: yyyymmddThhmmssZ, UTC (the arithmetic is date.c's) - */
 
 static int
 valid_date8(const char *s)
 {
 	int	 y, m, d;
 
-	y = digits(s, 4);
-	m = digits(s + 4, 2);
-	d = digits(s + 6, 2);
+	y = date_digits(s, 4);
+	m = date_digits(s + 4, 2);
+	d = date_digits(s + 6, 2);
 	if (y < 0 || m < 1 || m > 12 || d < 1)
 		return 0;
-	return d <= days_in_month(y, m);
+	return d <= date_days_in_month(y, m);
 }
 
 int
@@ -749,16 +606,17 @@ sigv4_parse_amz_date(const char *s, int64_t *out)
 		return -1;
 	if (!valid_date8(s))
 		return -1;
-	y = digits(s, 4);
-	mo = digits(s + 4, 2);
-	d = digits(s + 6, 2);
-	h = digits(s + 9, 2);
-	mi = digits(s + 11, 2);
-	sec = digits(s + 13, 2);
+	y = date_digits(s, 4);
+	mo = date_digits(s + 4, 2);
+	d = date_digits(s + 6, 2);
+	h = date_digits(s + 9, 2);
+	mi = date_digits(s + 11, 2);
+	sec = date_digits(s + 13, 2);
 	/* No leap seconds: AWS dates never carry one. */
 	if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
 		return -1;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*out = date_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	    sec;
 	return 0;
 }
 
@@ -781,8 +639,8 @@ sigv4_format_amz_date(char out[17], int64_t t)
 	int64_t	 lo, hi, days, secs, y;
 	int	 m, d;
 
-	lo = days_from_civil(0, 1, 1) * 86400;
-	hi = days_from_civil(9999, 12, 31) * 86400 + 86399;
+	lo = date_days_from_civil(0, 1, 1) * 86400;
+	hi = date_days_from_civil(9999, 12, 31) * 86400 + 86399;
 	if (t < lo)
 		t = lo;
 	if (t > hi)
@@ -793,7 +651,7 @@ sigv4_format_amz_date(char out[17], int64_t t)
 		secs += 86400;
 		days--;
 	}
-	civil_from_days(days, &y, &m, &d);
+	date_civil_from_days(days, &y, &m, &d);
 	put_digits(out, y, 4);
 	put_digits(out + 4, m, 2);
 	put_digits(out + 6, d, 2);

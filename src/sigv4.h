@@ -66,19 +66,12 @@ struct sigv4_auth {
 };
 
 /*
- * URI-encode len bytes of s as SigV4 requires: unreserved characters
- * (A-Z a-z 0-9 - . _ ~) stay, every other byte becomes %XX (upper-case hex).
- * '/' stays when keep_slash is set (paths), is encoded otherwise (query).
- * Returns 0, or -1 when out of memory.
+ * uri_encode() and uri_decode() (uri.h), which new code calls: these stay
+ * while http_front.c and upstream.c call them.  SigV4's UriEncode is
+ * uri_encode(): unreserved characters stay, every other byte is %XX.
  */
 int	sigv4_uri_encode(struct buf *, const char *s, size_t len,
 	    int keep_slash);
-
-/*
- * Percent-decode len bytes of s ("%2F" -> "/"; '+' stays '+').
- * Returns 0, or -1 on a malformed escape (a '%' not followed by two hex
- * digits) or when out of memory.
- */
 int	sigv4_uri_decode(struct buf *, const char *s, size_t len);
 
 /*
@@ -140,7 +133,11 @@ const EVP_MD *sigv4_md(void);
 void	sigv4_sha256_hex(char out[SIGV4_HEX_LEN + 1], const void *data,
 	    size_t len);
 
-/* Binary digest to lower-case hex; out needs 2 * len + 1 bytes. */
+/*
+ * Binary digest to lower-case hex; out needs 2 * len + 1 bytes.  The same
+ * as hex_encode() (hex.h), which new code calls: this stays while
+ * http_front.c and inval_worker.c call it for digests that are not SigV4's.
+ */
 void	sigv4_hex(char *out, const unsigned char *digest, size_t len);
 
 /* 1 when s is exactly 64 lower- or upper-case hex digits. */

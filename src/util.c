@@ -18,6 +18,7 @@
 
 #include <openssl/rand.h>
 
+#include "hex.h"
 #include "util.h"
 
 int64_t
@@ -47,9 +48,7 @@ util_mono_ms(void)
 void
 util_request_id(char out[17])
 {
-	static const char hex[] = "0123456789ABCDEF";
 	unsigned char	 r[8];
-	int		 i;
 
 	if (RAND_bytes(r, sizeof(r)) != 1) {
 		/* Uniqueness, not secrecy, is what a request id needs. */
@@ -57,11 +56,7 @@ util_request_id(char out[17])
 
 		memcpy(r, &v, sizeof(r));
 	}
-	for (i = 0; i < 8; i++) {
-		out[2 * i] = hex[r[i] >> 4];
-		out[2 * i + 1] = hex[r[i] & 15];
-	}
-	out[16] = '\0';
+	hex_encode_upper(out, r, sizeof(r));
 }
 
 static int

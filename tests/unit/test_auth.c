@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "cfg.h"
 #include "sigv4.h"
+#include "uri.h"
 
 #define NOW	1795766400		/* 2026-11-18T00:00:00Z */
 #define AKID	"AKIDTESTDEPLOY000001"
@@ -136,7 +137,7 @@ presign(struct req *r, const char *akid, const char *secret, int64_t t,
 	sigv4_scope(&scope, d8, "us-east-1", "s3");
 	buf_printf(&cred, "%s/%s", akid, buf_str(&scope));
 	buf_puts(&q, "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=");
-	sigv4_uri_encode(&q, buf_str(&cred), cred.len, 0);
+	uri_encode(&q, buf_str(&cred), cred.len, 0);
 	buf_printf(&q, "&X-Amz-Date=%s&X-Amz-Expires=%ld"
 	    "&X-Amz-SignedHeaders=host", r->date, expires);
 	snprintf(r->query, sizeof(r->query), "%s", buf_str(&q));

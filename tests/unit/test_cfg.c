@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "cfg.h"
+#include "cfg_value.h"
 
 /* The key table, as the example file must document it. */
 struct tkey {
@@ -1364,6 +1365,46 @@ test_sizes(void **state)
 	assert_int_equal(cfg_parse_size(NULL, &n), -1);
 }
 
+/* Whole numbers (UINT keys), read by the same decimal reader as sizes
+ * and durations: up to UINT_MAX exactly. */
+static void
+test_whole_numbers(void **state)
+{
+	static const struct {
+		const char	*s;
+		int		 ok;
+		unsigned	 n;
+	} t[] = {
+		{ "0", 1, 0 },
+		{ "15", 1, 15 },
+		{ "007", 1, 7 },
+		{ "4294967295", 1, 4294967295u },
+		{ "4294967296", 0, 0 },
+		{ "42949672950", 0, 0 },
+		{ "99999999999999999999999", 0, 0 },
+		{ "", 0, 0 },
+		{ "-1", 0, 0 },
+		{ "+1", 0, 0 },
+		{ " 1", 0, 0 },
+		{ "1 ", 0, 0 },
+		{ "1k", 0, 0 },
+		{ "1.0", 0, 0 },
+		{ "0x10", 0, 0 },
+	};
+	size_t		 i;
+	unsigned	 n;
+	int		 rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = 42;
+		rc = cfg_value_uint(t[i].s, &n);
+		if (rc != (t[i].ok ? 0 : -1) || n != (t[i].ok ? t[i].n : 42))
+			fail_msg("whole number \"%s\": rc %d, %u", t[i].s, rc,
+			    n);
+	}
+}
+
 /* Printing picks the largest exact unit; loading reads it back. */
 static void
 test_print_units(void **state)
@@ -1626,6 +1667,7 @@ main(void)
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_whole_numbers),
 		cmocka_unit_test(test_print_units),
 		cmocka_unit_test(test_admin_token),
 		cmocka_unit_test(test_example_documents_keys),

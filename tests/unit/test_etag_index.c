@@ -400,7 +400,7 @@ test_etag_forms(void **state)
 		{ " " Q(MD5_A) " ", 0, MD5_A, 1 },
 		{ Q(MD5_A), 0, Q(MD5_B), 0 },
 		{ Q(MD5_A), 0, Q("d41d8cd98f00b205e9800998ecf8427e"), 0 },
-		/* 64 bits of an MD5 are kept (etag_index.c says why). */
+		/* 64 bits of an MD5 are kept (etag_index_store.c says why). */
 		{ Q(MD5_A), 0, Q("d41d8cd98f00b204ffffffffffffffff"), 1 },
 		/* Multipart: the part count is part of it. */
 		{ Q(MD5_A "-3"), 0, Q(MD5_A "-3"), 1 },
@@ -1110,7 +1110,7 @@ test_damaged(void **state)
 	free(good);
 }
 
-/* Build a file byte by byte, with its checksum: see etag_index.c. */
+/* Build a file byte by byte, with its checksum: see etag_index_file.c. */
 struct fb {
 	unsigned char	 b[512];
 	size_t		 n;

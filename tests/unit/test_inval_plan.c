@@ -5,7 +5,7 @@
  * "# threshold=5 max_wildcards=15 max_paths=0 weight=0.1", known paths as
  * "! /path" lines; NAME.out: the plan; see the README there), then
  * properties over thousands of random trees: the threshold rule against a
- * slow, obviously-correct model of the rules written in inval_plan.c; the
+ * slow, obviously-correct model of the rules of inval_plan_rule.c; the
  * cost-aware plan against its cost computed here, the threshold rule's,
  * all exact paths and a brute-force optimum on small trees.  Then a run
  * over a million paths.  TOP_SRCDIR (default ".") locates the data.
@@ -80,7 +80,7 @@ push(struct strvec *sv, const char *s)
 	assert_int_equal(strvec_push(sv, s), 0);
 }
 
-/* --- the model: the rules of inval_plan.c, the slow way --------------- */
+/* --- the model: the rules of inval_plan_rule.c, the slow way ---------- */
 
 /* Every folder ("...'/'") prefix of the paths of s, deepest first. */
 static void

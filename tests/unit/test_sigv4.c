@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "sigv4.h"
+#include "uri.h"
 
 #define SUITE_DIR	"tests/data/aws-signing-test-suite/v4"
 #define STREAM_JSON	"tests/data/s3-streaming-vectors.json"
@@ -527,14 +528,14 @@ test_vector(void **state)
 	if (*r.query != '\0')
 		buf_printf(&q, "%s&", r.query);
 	buf_puts(&q, "X-Amz-Algorithm=" SIGV4_ALGORITHM "&X-Amz-Credential=");
-	assert_int_equal(sigv4_uri_encode(&q, buf_str(&cred), cred.len, 0),
+	assert_int_equal(uri_encode(&q, buf_str(&cred), cred.len, 0),
 	    0);
 	buf_printf(&q, "&X-Amz-Date=%s&X-Amz-SignedHeaders=", amz);
-	assert_int_equal(sigv4_uri_encode(&q, sh, strlen(sh), 0), 0);
+	assert_int_equal(uri_encode(&q, sh, strlen(sh), 0), 0);
 	buf_printf(&q, "&X-Amz-Expires=%s", c.expires);
 	if (c.have_token && !c.omit_token) {
 		buf_puts(&q, "&X-Amz-Security-Token=");
-		assert_int_equal(sigv4_uri_encode(&q, c.token,
+		assert_int_equal(uri_encode(&q, c.token,
 		    strlen(c.token), 0), 0);
 	}
 	buf_puts(&q, "&X-Amz-Signature=");
@@ -739,44 +740,6 @@ test_canonical_uri(void **state)
 		    strlen(uri_bad[i])), -1);
 		assert_string_equal(buf_str(&b), "keep");
 	}
-	buf_fini(&b);
-}
-
-static void
-test_uri_encode_decode(void **state)
-{
-	struct buf	 b;
-	const char	 all[] = "a/b c+~";
-	const unsigned char bin[] = { 0x00, 0x01, 0x7f, 0x80, 0xff };
-
-	(void)state;
-	buf_init(&b);
-	assert_int_equal(sigv4_uri_encode(&b, all, strlen(all), 1), 0);
-	assert_string_equal(buf_str(&b), "a/b%20c%2B~");
-	buf_reset(&b);
-	assert_int_equal(sigv4_uri_encode(&b, all, strlen(all), 0), 0);
-	assert_string_equal(buf_str(&b), "a%2Fb%20c%2B~");
-	buf_reset(&b);
-	assert_int_equal(sigv4_uri_encode(&b, (const char *)bin, sizeof(bin),
-	    0), 0);
-	assert_string_equal(buf_str(&b), "%00%01%7F%80%FF");
-	buf_reset(&b);
-	assert_int_equal(sigv4_uri_encode(&b, "", 0, 0), 0);
-	assert_string_equal(buf_str(&b), "");
-
-	buf_reset(&b);
-	assert_int_equal(sigv4_uri_decode(&b, "a%2Fb+c%7e%41", 13), 0);
-	assert_string_equal(buf_str(&b), "a/b+c~A");
-	buf_reset(&b);
-	assert_int_equal(sigv4_uri_decode(&b, "%00", 3), 0);
-	assert_int_equal(b.len, 1);
-	assert_int_equal(b.data[0], '\0');
-	/* Only len bytes are read: "%4" then a cut. */
-	buf_reset(&b);
-	assert_int_equal(sigv4_uri_decode(&b, "x%41", 3), -1);
-	buf_reset(&b);
-	assert_int_equal(sigv4_uri_decode(&b, "%4g", 3), -1);
-	assert_int_equal(b.len, 0);
 	buf_fini(&b);
 }
 
@@ -1360,7 +1323,6 @@ main(void)
 		VECTOR("post-x-www-form-urlencoded-parameters"),
 		cmocka_unit_test(test_streaming),
 		cmocka_unit_test(test_canonical_uri),
-		cmocka_unit_test(test_uri_encode_decode),
 		cmocka_unit_test(test_canonical_query),
 		cmocka_unit_test(test_canonical_request),
 		cmocka_unit_test(test_signing_key),

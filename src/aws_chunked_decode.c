@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * aws_chunked: the S3 streaming payload, decoded and re-encoded (see
- * aws_chunked.h).
+ * aws_chunked_decode: the S3 streaming payload decoded and checked as it
+ * arrives (see aws_chunked.h).  The encoder is aws_chunked_encode.c.
  *
  * The framing and signatures follow the Amazon S3 API Reference,
  * "Signature Calculations for the Authorization Header: Transferring
@@ -34,10 +34,7 @@
  * trailer, the one x-amz-trailer declares; exact signatures (compared in
  * constant time) and checksums.
  *
- * The encoder writes STREAMING-UNSIGNED-PAYLOAD-TRAILER with fixed-size
- * chunks, so its length is known before the first byte.
- *
- * No globals but const tables; each decoder and encoder has one owner.
+ * No globals but const tables; each decoder has one owner.
  * The copied signing key is wiped when the decoder is freed.
  */
 #include "config.h"
@@ -50,8 +47,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "ascii.h"
 #include "aws_chunked.h"
 #include "crc.h"
+#include "hex.h"
 
 #define CHUNK_ALG	"AWS4-HMAC-SHA256-PAYLOAD"
 #define TRAILER_ALG	"AWS4-HMAC-SHA256-TRAILER"
@@ -130,60 +129,7 @@ struct ac_decoder {
 	int		 trailer_ok;
 };
 
-struct ac_encoder {
-	size_t		 chunk;
-	char		*hold;			/* a partial chunk */
-	size_t		 held;
-	int		 failed;		/* emit failed: sticky */
-	int		 closed;		/* trailer written */
-};
-
 /* --- small helpers ---------------------------------------------------- */
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-all_hex(const char *p, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (hex_value((unsigned char)p[i]) == -1)
-			return 0;
-	return 1;
-}
-
-static unsigned char
-ascii_lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-static int
-is_blank(unsigned char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* RFC 9110 token characters, the alphabet of a field name. */
-static int
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
 /* Table index of a checksum header name (any case), or -1. */
 static int
@@ -476,7 +422,8 @@ parse_header(struct ac_decoder *d)
 			return reject(d, S3_ERR_INVALID_REQUEST,
 			    "Unexpected chunk extension");
 		p += ext_len;
-		if (end - p != SIGV4_HEX_LEN || !all_hex(p, SIGV4_HEX_LEN))
+		if (end - p != SIGV4_HEX_LEN ||
+		    hex_span(p, SIGV4_HEX_LEN) != SIGV4_HEX_LEN)
 			return reject(d, S3_ERR_SIGNATURE_DOES_NOT_MATCH,
 			    "A chunk signature is malformed");
 		memcpy(d->chunk_sig, p, SIGV4_HEX_LEN);
@@ -523,17 +470,17 @@ parse_trailer_line(struct ac_decoder *d)
 		return reject(d, S3_ERR_INVALID_REQUEST,
 		    "A malformed aws-chunked trailer line");
 	for (q = name; q < colon; q++) {
-		if (!is_tchar((unsigned char)*q))
+		if (!ascii_is_tchar((unsigned char)*q))
 			return reject(d, S3_ERR_INVALID_REQUEST,
 			    "A malformed aws-chunked trailer line");
 		*q = (char)ascii_lower((unsigned char)*q);
 	}
 	nlen = (size_t)(colon - name);
 	v = colon + 1;
-	while (v < end && is_blank((unsigned char)*v))
+	while (v < end && ascii_is_ows((unsigned char)*v))
 		v++;
 	ve = end;
-	while (ve > v && is_blank((unsigned char)ve[-1]))
+	while (ve > v && ascii_is_ows((unsigned char)ve[-1]))
 		ve--;
 	for (q = v; q < ve; q++)
 		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
@@ -549,7 +496,7 @@ parse_trailer_line(struct ac_decoder *d)
 		if (d->have_trailer_sig)
 			return reject(d, S3_ERR_INVALID_REQUEST,
 			    "The trailer signature came twice");
-		if (vlen != SIGV4_HEX_LEN || !all_hex(v, vlen))
+		if (vlen != SIGV4_HEX_LEN || hex_span(v, vlen) != vlen)
 			return reject(d, S3_ERR_SIGNATURE_DOES_NOT_MATCH,
 			    "The trailer signature is malformed");
 		memcpy(d->trailer_sig, v, vlen);
@@ -688,7 +635,7 @@ take_data(struct ac_decoder *d, const char *in, size_t len, size_t *used,
 			    mdlen != SIGV4_HEX_LEN / 2)
 				return reject(d, S3_ERR_INTERNAL_ERROR,
 				    "SHA-256 failure");
-			sigv4_hex(hash, md, mdlen);
+			hex_encode(hash, md, mdlen);
 			if (check_chunk_sig(d, hash) == -1)
 				return -1;
 			d->hold_len = 0;
@@ -965,178 +912,4 @@ uint64_t
 aws_chunked_decoded(const struct ac_decoder *d)
 {
 	return d != NULL ? d->emitted : 0;
-}
-
-/* --- encoder ---------------------------------------------------------- */
-
-/* "hex\r\n" + n + "\r\n" */
-static uint64_t
-framed_len(uint64_t n)
-{
-	uint64_t	 digits = 1;
-
-	while (digits < 16 && (n >> (4 * digits)) != 0)
-		digits++;
-	return digits + 2 + n + 2;
-}
-
-uint64_t
-aws_chunked_encoded_length(uint64_t decoded_len, size_t chunk,
-    const char *trailer_name, size_t value_len)
-{
-	uint64_t	 len;
-
-	if (chunk == 0)
-		return 0;
-	len = decoded_len / chunk * framed_len(chunk);
-	if (decoded_len % chunk != 0)
-		len += framed_len(decoded_len % chunk);
-	len += 3;					/* "0\r\n" */
-	if (trailer_name != NULL)
-		len += strlen(trailer_name) + 1 + value_len + 2;
-	return len + 2;					/* "\r\n" */
-}
-
-struct ac_encoder *
-aws_chunked_encoder_new(size_t chunk)
-{
-	struct ac_encoder	*e = NULL;
-
-	if (chunk == 0)
-		goto fail;
-	e = calloc(1, sizeof(*e));
-	if (e == NULL)
-		goto fail;
-	e->chunk = chunk;
-	e->hold = malloc(chunk);
-	if (e->hold == NULL)
-		goto fail;
-	return e;
-fail:
-	aws_chunked_encoder_free(e);
-	return NULL;
-}
-
-void
-aws_chunked_encoder_free(struct ac_encoder *e)
-{
-	if (e == NULL)
-		return;
-	free(e->hold);
-	free(e);
-}
-
-static int
-put_out(struct ac_encoder *e, const char *p, size_t n, ac_emit_fn emit,
-    void *arg)
-{
-	if (e->failed)
-		return -1;
-	if (n > 0 && emit(arg, p, n) != 0) {
-		e->failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
-/* One data chunk: "hex\r\n" data "\r\n". */
-static int
-frame(struct ac_encoder *e, const char *data, size_t n, ac_emit_fn emit,
-    void *arg)
-{
-	char	 head[2 * sizeof(size_t) + 3];
-	int	 hl;
-
-	hl = snprintf(head, sizeof(head), "%zx\r\n", n);
-	if (hl < 0 || (size_t)hl >= sizeof(head)) {
-		e->failed = 1;
-		return -1;
-	}
-	if (put_out(e, head, (size_t)hl, emit, arg) == -1 ||
-	    put_out(e, data, n, emit, arg) == -1 ||
-	    put_out(e, "\r\n", 2, emit, arg) == -1)
-		return -1;
-	return 0;
-}
-
-int
-aws_chunked_encode(struct ac_encoder *e, const char *data, size_t len,
-    ac_emit_fn emit, void *arg)
-{
-	size_t	 n;
-
-	if (e == NULL || emit == NULL || e->failed || e->closed ||
-	    (data == NULL && len > 0))
-		return -1;
-	while (len > 0) {
-		if (e->held == 0 && len >= e->chunk) {
-			/* A whole chunk in the input: no copy. */
-			if (frame(e, data, e->chunk, emit, arg) == -1)
-				return -1;
-			data += e->chunk;
-			len -= e->chunk;
-			continue;
-		}
-		n = e->chunk - e->held;
-		if (n > len)
-			n = len;
-		memcpy(e->hold + e->held, data, n);
-		e->held += n;
-		data += n;
-		len -= n;
-		if (e->held == e->chunk) {
-			e->held = 0;
-			if (frame(e, e->hold, e->chunk, emit, arg) == -1)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-int
-aws_chunked_encode_flush_data(struct ac_encoder *e, ac_emit_fn emit,
-    void *arg)
-{
-	size_t	 n;
-
-	if (e == NULL || emit == NULL || e->failed || e->closed)
-		return -1;
-	if (e->held == 0)
-		return 0;
-	n = e->held;
-	e->held = 0;
-	return frame(e, e->hold, n, emit, arg);
-}
-
-int
-aws_chunked_encode_trailer(struct ac_encoder *e, const char *trailer_name,
-    const char *trailer_value, ac_emit_fn emit, void *arg)
-{
-	if (trailer_value == NULL)
-		trailer_value = "";
-	/* Data still held goes first, so the framing stays whole. */
-	if (aws_chunked_encode_flush_data(e, emit, arg) == -1)
-		return -1;
-	if (put_out(e, "0\r\n", 3, emit, arg) == -1)
-		return -1;
-	if (trailer_name != NULL &&
-	    (put_out(e, trailer_name, strlen(trailer_name), emit, arg) == -1 ||
-	    put_out(e, ":", 1, emit, arg) == -1 ||
-	    put_out(e, trailer_value, strlen(trailer_value), emit, arg) == -1 ||
-	    put_out(e, "\r\n", 2, emit, arg) == -1))
-		return -1;
-	if (put_out(e, "\r\n", 2, emit, arg) == -1)
-		return -1;
-	e->closed = 1;
-	return 0;
-}
-
-int
-aws_chunked_encode_finish(struct ac_encoder *e, const char *trailer_name,
-    const char *trailer_value, ac_emit_fn emit, void *arg)
-{
-	if (aws_chunked_encode_flush_data(e, emit, arg) == -1)
-		return -1;
-	return aws_chunked_encode_trailer(e, trailer_name, trailer_value,
-	    emit, arg);
 }
