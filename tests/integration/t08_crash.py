@@ -131,7 +131,15 @@ def run(t, ws):
                    for i in range(WRITERS)]
         for th in threads:
             th.start()
-        time.sleep(rng.uniform(0.3, 1.6))
+        # The kill comes at a random point once this run's writers are
+        # going (some writes acknowledged), however slow the machine is
+        # to start them: a run killed before its first write tests
+        # nothing.
+        base = len(acked)
+        deadline = time.time() + 20
+        while len(acked) - base < 5 and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 1.3))
         os.kill(d.proc.pid, signal.SIGKILL)
         kills.append(time.time())
         stop.set()
