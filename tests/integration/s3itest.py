@@ -467,12 +467,13 @@ def start_s3inval(config_path, env=None, logdir=None, name="s3inval",
 class TAP:
     """TAP output for automake's tap-driver.
 
-    t = TAP(); t.plan(n); t.ok(cond, desc, diag); t.case(desc, fn) runs fn
-    and reports an exception as a failure; t.skip(desc, reason);
-    t.todo(cond, desc, reason): a test that waits on work elsewhere;
-    t.missing_tool(desc, reason): skip on a laptop, failure in CI;
-    t.fail_rest(reason): the remaining planned tests as failures;
-    t.done() -> exit status; t.passed() -> every planned test ok.
+    t = TAP(); t.ok(cond, desc, diag); t.case(desc, fn) runs fn and
+    reports an exception as a failure; t.section(fn, ...) runs a part of
+    a scenario; t.skip(desc, reason); t.todo(cond, desc, reason): a test
+    that waits on work elsewhere; t.missing_tool(desc, reason): skip on a
+    laptop, failure in CI; t.done() prints the plan, after the last test
+    (TAP allows it at the end: nobody counts cases by hand) and returns
+    the exit status; t.passed() -> every test ok.
     """
 
     def __init__(self, out=None, budget=None):
@@ -480,7 +481,6 @@ class TAP:
         proxy must not hang make check for an hour)."""
         self.out = out or sys.stdout
         self.n = 0
-        self.planned = None
         self.failed = 0
         self.bailed = 0
         self._done = False
@@ -498,10 +498,6 @@ class TAP:
     def diag(self, text):
         for line in str(text).splitlines() or [""]:
             self._print("# " + line)
-
-    def plan(self, n):
-        self.planned = n
-        self._print("1..%d" % n)
 
     def ok(self, cond, desc, diag=None):
         self.n += 1
@@ -562,37 +558,32 @@ class TAP:
             return self.ok(r[0], desc, r[1] if len(r) > 1 else None)
         return self.ok(bool(r), desc)
 
-    def fail_rest(self, reason, desc="not run"):
-        if self.planned is None:
-            return
-        while self.n < self.planned:
-            self.ok(False, "%s: %s" % (desc, reason.splitlines()[0]
-                                       if reason else ""))
-        self.diag(reason)
+    def section(self, fn, *args):
+        """Run one part of a scenario (fn(*args) reports its own lines);
+        if it dies half-way, one failure carries its traceback and the
+        scenario goes on with the next part."""
+        try:
+            fn(*args)
+        except Exception:
+            self.ok(False, "%s: aborted" % fn.__name__,
+                    traceback.format_exc())
 
     def bail(self, reason):
         self._print("Bail out! " + reason.replace("\n", " | "))
         self.bailed += 1
 
     def passed(self):
-        return self.failed == 0 and self.bailed == 0 and (
-            self.planned is None or self.n == self.planned)
+        return self.failed == 0 and self.bailed == 0
 
     def done(self):
-        """The exit status: 0 once the plan is complete, failures or not
-        (the TAP lines carry them; a non-zero status would make the
-        automake driver count the script as an ERROR on top); 1 when the
-        plan was not met or the run bailed out.  Without plan(), the plan
-        is printed here, after the last test (TAP allows it at the end):
-        nobody counts cases by hand."""
-        if not self._done and self.planned is None:
-            self.plan(self.n)
-        if not self._done and self.planned is not None and \
-                self.n != self.planned:
-            self.diag("planned %d tests, ran %d" % (self.planned, self.n))
-        self._done = True
-        complete = self.planned is not None and self.n == self.planned
-        return 0 if complete and not self.bailed else 1
+        """Print the plan (once) and return the exit status: 0, failures
+        or not (the TAP lines carry them; a non-zero status would make
+        the automake driver count the script as an ERROR on top), 1 when
+        the run bailed out."""
+        if not self._done:
+            self._print("1..%d" % self.n)
+            self._done = True
+        return 1 if self.bailed else 0
 
 
 # ---------------------------------------------------------------------------
@@ -636,7 +627,8 @@ def main(name, run, budget=120, peers=True):
     """The whole of a test script's main(): run(t, ws) with a TAP whose
     plan is printed at the end, a Workspace whose logs stay when anything
     failed, and everything started stopped.  peers: the scenario needs
-    moto, aws-cli and boto3 (missing_peers()).  Returns the exit status:
+    moto_server and boto3 (missing_peers(); a scenario that needs more
+    checks it itself, with t.missing_tool()).  Returns the exit status:
     sys.exit(s3itest.main(NAME, run))."""
     t = TAP(budget=budget)
     ws = Workspace(name)
@@ -646,6 +638,8 @@ def main(name, run, budget=120, peers=True):
             t.missing_tool(name, why)
         else:
             run(t, ws)
+            if t.n == 0:
+                t.ok(False, name, "the scenario reported no test")
     except Exception:
         t.ok(False, "aborted", traceback.format_exc())
     finally:
@@ -1041,7 +1035,6 @@ def verifier_lines(stack, pattern):
 # the aws-cli scenario, shared by t03 (v1) and t04 (v2)
 # ---------------------------------------------------------------------------
 
-AWSCLI_STEPS = 18
 SCRIPT_BUDGET = 170     # seconds; about 30 s when all is well
 
 
@@ -1049,30 +1042,14 @@ def awscli_suite(version, test_name):
     """The "Done when" scenario with aws-cli v`version`; returns the exit
     status.  Each step checks the command's exit code, then the bucket as
     moto holds it against the local tree, byte for byte."""
-    t = TAP(budget=SCRIPT_BUDGET)
-    t.plan(AWSCLI_STEPS)
-    ws = Workspace(test_name)
-    try:
+    def run(t, ws):
         exe, why = find_aws(version)
-        if exe is None or missing_peers():
-            why = why if exe is None else missing_peers()
-            for _ in range(AWSCLI_STEPS):
-                t.missing_tool("aws-cli v%d scenario" % version, why)
-            return t.done()
+        if exe is None:
+            t.missing_tool("aws-cli v%d scenario" % version, why)
+            return
         t.diag("using %s (%s)" % (exe, why))
-        try:
-            stack = Stack(ws)
-        except Exception as e:
-            t.fail_rest("could not start the stack: %s" % e,
-                        "aws-cli v%d scenario" % version)
-            return t.done()
-        _awscli_steps(t, ws, stack, version)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
+        _awscli_steps(t, ws, Stack(ws), version)
+    return main(test_name, run, budget=SCRIPT_BUDGET)
 
 
 def _awscli_steps(t, ws, stack, version):
