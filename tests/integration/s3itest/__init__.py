@@ -19,7 +19,7 @@ s3itest.NAME):
     procs     processes and ports: spawn, wait, stop by PID, clean up
     tap       TAP output, the plan at the end; CI=true
     runner    a script's Workspace and main()
-    rawhttp   HTTP by hand: a request, raw bytes, a signed request verbatim
+    rawhttp   HTTP by hand: a request, JSON, raw bytes, a signed one verbatim
     awscli    aws-cli v1 and v2: found and run
     sdk       boto3 S3 clients; requests signed by hand
     moto      moto_server: started, read directly, its distributions
@@ -37,7 +37,7 @@ passing script.
 
 from .layout import (BAD_UPSTREAM, FAKE_AWS_METADATA, FAKE_CLOUDFRONT,
                      FIXTURES, HERE, S3INVAL_BIN, TOP_BUILDDIR, TOP_SRCDIR,
-                     VERIFIER, fixture_module)
+                     VERIFIER, data_path, fixture_module)
 from .keys import (DEPLOY_AK, DEPLOY_SK, READER_AK, READER_SK, REGION,
                    UPSTREAM_AK, UPSTREAM_SK, clean_env, credential_free_env,
                    daemon_env)
@@ -46,8 +46,8 @@ from .procs import (Proc, StartError, free_port, pid_alive, read_text,
                     wait_gone, wait_port)
 from .tap import CI, TAP
 from .runner import Workspace, main, missing_peers
-from .rawhttp import (http_request, parse_s3_error, raw_exchange,
-                      read_raw_response, send_signed)
+from .rawhttp import (http_request, json_request, parse_s3_error,
+                      raw_exchange, read_raw_response, send_signed)
 from .awscli import aws_env, find_aws, run_aws
 from .sdk import presign_url, s3_client, s3_client_tls, sign_request
 from .moto import (bucket_digest, compare_bucket, moto_cf_config,

@@ -3,7 +3,6 @@
 APIs: the SigV4 verifier in front of moto, the misbehaving upstream, the
 fake CloudFront and the fake AWS credential services."""
 
-import json
 import os
 import re
 import sys
@@ -12,7 +11,7 @@ import time
 from .keys import REGION, UPSTREAM_AK, UPSTREAM_SK
 from .layout import BAD_UPSTREAM, FAKE_AWS_METADATA, FAKE_CLOUDFRONT, VERIFIER
 from .procs import Proc, StartError, free_port, spawn, stop, tail, wait_port
-from .rawhttp import http_request
+from .rawhttp import json_request
 
 
 class ControlAPI(Proc):
@@ -22,14 +21,12 @@ class ControlAPI(Proc):
     CONTROL_PREFIX = None
 
     def control(self, method, what, payload=None):
-        body = json.dumps(payload).encode() if payload is not None else None
-        st, _, data = http_request(self.url + self.CONTROL_PREFIX + what,
-                                   method, body=body, headers={
-                                       "Content-Type": "application/json"})
+        st, doc = json_request(self.url + self.CONTROL_PREFIX + what, method,
+                               payload)
         if st != 200:
             raise RuntimeError("%s %s %s: %d %r" % (
-                self.name, method, what, st, data[:300]))
-        return json.loads(data)
+                self.name, method, what, st, doc))
+        return doc
 
 
 def start_fixture(cls, name, script, args, logdir, port=None, timeout=20.0):

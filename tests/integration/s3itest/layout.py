@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Where things are: the source and build trees, the daemon, the fixtures.
+"""Where things are: the source and build trees, the daemon, the fixtures,
+the test data.
 
 make check sets TOP_SRCDIR, TOP_BUILDDIR and S3I_BIN; run by hand, the
 defaults are derived from this file's place in the source tree."""
@@ -23,6 +24,11 @@ VERIFIER = os.path.join(FIXTURES, "sigv4_verifier.py")
 FAKE_CLOUDFRONT = os.path.join(FIXTURES, "fake_cloudfront.py")
 BAD_UPSTREAM = os.path.join(FIXTURES, "bad_upstream.py")
 FAKE_AWS_METADATA = os.path.join(FIXTURES, "fake_aws_metadata.py")
+
+
+def data_path(*parts):
+    """A file of tests/data (test vectors, cases)."""
+    return os.path.join(TOP_SRCDIR, "tests", "data", *parts)
 
 
 def fixture_module(name):

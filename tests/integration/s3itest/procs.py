@@ -77,22 +77,17 @@ def stop(p, grace=5.0):
     proc = p.proc if isinstance(p, Proc) else p
     if proc is None:
         return None
-    if proc.poll() is None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
         try:
-            os.kill(proc.pid, signal.SIGTERM)
+            os.kill(proc.pid, sig)
         except ProcessLookupError:
             pass
         try:
             proc.wait(grace)
         except subprocess.TimeoutExpired:
-            try:
-                os.kill(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
+            pass
     for q in list(_started):
         if q.proc is proc:
             _started.remove(q)

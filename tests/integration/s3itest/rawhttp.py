@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""HTTP by hand: one request with http.client, raw bytes on a socket,
-an already-signed request sent exactly as signed, S3 error bodies."""
+"""HTTP by hand: one request with http.client, a JSON one, raw bytes on a
+socket, an already-signed request sent exactly as signed, S3 error
+bodies."""
 
 import http.client
+import json
 import re
 import socket
 import time
@@ -23,6 +25,18 @@ def http_request(url, method="GET", path=None, body=None, headers=None,
         return r.status, {k.lower(): v for k, v in r.getheaders()}, data
     finally:
         c.close()
+
+
+def json_request(url, method="GET", payload=None, timeout=30):
+    """A request with payload as its JSON body (none when None): (status,
+    the JSON answer, or None when the answer is not JSON)."""
+    body = json.dumps(payload).encode() if payload is not None else None
+    st, _, data = http_request(url, method, body=body, headers={
+        "Content-Type": "application/json"}, timeout=timeout)
+    try:
+        return st, json.loads(data)
+    except ValueError:
+        return st, None
 
 
 def send_signed(url, req, body=b"", chunked=False, extra=None, drop=(),

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """boto3 and botocore: S3 clients to s3inval (or moto), and requests
-signed by hand for the cases no SDK sends."""
+signed by hand for the cases no SDK sends (through
+tests/fixtures/fixture_sigv4.py, which the fixtures check with)."""
 
 import hashlib
 
 from .keys import DEPLOY_AK, DEPLOY_SK, REGION
+from .layout import fixture_module
 
 
 def s3_client(endpoint, access_key=DEPLOY_AK, secret_key=DEPLOY_SK,
@@ -33,20 +35,6 @@ def s3_client_tls(endpoint, ca_file, access_key=DEPLOY_AK,
                      verify=ca_file, **config)
 
 
-def _frozen_clock(when):
-    """A context manager freezing botocore's signing clock at when (a
-    datetime, naive UTC or aware), or doing nothing for None."""
-    import contextlib
-    import datetime
-    from unittest import mock
-    if when is None:
-        return contextlib.nullcontext()
-    if when.tzinfo is not None:
-        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return mock.patch("botocore.auth.get_current_datetime",
-                      return_value=when)
-
-
 def sign_request(method, url, body=b"", headers=None, access_key=DEPLOY_AK,
                  secret_key=DEPLOY_SK, region=REGION, when=None,
                  payload_hash=None):
@@ -59,22 +47,12 @@ def sign_request(method, url, body=b"", headers=None, access_key=DEPLOY_AK,
     to sign (default: the SHA-256 of body).  Returns a dict, Host not
     included (http.client sends the URL's host:port, which is what was
     signed)."""
-    from botocore.auth import S3SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    class Signer(S3SigV4Auth):
-        def payload(self, request):
-            if payload_hash is not None:
-                return payload_hash
-            return hashlib.sha256(body or b"").hexdigest()
-
-    req = AWSRequest(method=method, url=url, data=body,
-                     headers=dict(headers or {}))
-    with _frozen_clock(when):
-        Signer(Credentials(access_key, secret_key), "s3", region) \
-            .add_auth(req)
-    return {k: v for k, v in req.headers.items()}
+    req = fixture_module("fixture_sigv4").sign_request(
+        method, url, body, headers, access_key, secret_key, region,
+        when=when, host=False,
+        payload=hashlib.sha256(body or b"").hexdigest()
+        if payload_hash is None else payload_hash)
+    return dict(req.headers.items())
 
 
 def presign_url(method, url, expires=300, access_key=DEPLOY_AK,
@@ -87,7 +65,7 @@ def presign_url(method, url, expires=300, access_key=DEPLOY_AK,
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
     req = AWSRequest(method=method, url=url)
-    with _frozen_clock(when):
+    with fixture_module("fixture_sigv4").frozen_clock(when):
         S3SigV4QueryAuth(Credentials(access_key, secret_key), "s3", region,
                          expires=expires).add_auth(req)
     return req.url
