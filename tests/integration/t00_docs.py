@@ -26,8 +26,7 @@ def read(*p):
         return f.read()
 
 
-def main():
-    t = s3itest.TAP()
+def run(t, ws):
     keys = list(cfg_keys.keys())
     man5 = read("man", "s3inval.conf.5")
     gen = subprocess.run([sys.executable, os.path.join(TOP, "scripts",
@@ -72,8 +71,7 @@ def main():
     ci = read(".ci", "run")
     t.ok("scripts/test.sh" in ci, ".ci/run runs the README's test command",
          ci)
-    return t.done()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main("t00_docs", run, peers=False))

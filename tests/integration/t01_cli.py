@@ -21,16 +21,12 @@ try:
     import signal
     import subprocess
     import time
-    import traceback
     import s3itest
 except Exception as e:  # a broken library must still speak TAP
     print("Bail out! cannot import s3itest: %r" % (e,))
     sys.exit(1)
 
 NAME = "t01_cli"
-CLI_CASES = 14
-DAEMON_CASES = 8
-CASES = CLI_CASES + DAEMON_CASES
 
 SECRET = "cliSecretKeyEXAMPLEdoNotPrint0123456789ab"
 ENV_SECRET = "envSecretKeyEXAMPLEdoNotPrint0123456789ab"
@@ -93,35 +89,18 @@ PLAN_PATHS = ["/", "/index.html", "/posts/a/", "/posts/a/index.html",
               "/a%20b.html"]
 
 
-def main():
-    t = s3itest.TAP(budget=110)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        if not os.access(s3itest.S3INVAL_BIN, os.X_OK):
-            t.fail_rest("S3I_BIN %s is missing or not executable"
-                        % s3itest.S3INVAL_BIN, "s3inval binary")
-            return t.done()
-        cli_cases(t, ws)
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(DAEMON_CASES):
-                t.missing_tool("running daemon (admin endpoints, flush, "
-                               "SIGTERM)", why)
-            return t.done()
-        try:
-            stack = s3itest.Stack(ws)
-        except Exception as e:
-            t.fail_rest("could not start the stack: %s" % e,
-                        "running daemon")
-            return t.done()
-        daemon_cases(t, ws, stack)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
+def run(t, ws):
+    if not os.access(s3itest.S3INVAL_BIN, os.X_OK):
+        t.ok(False, "s3inval binary", "S3I_BIN %s is missing or not "
+             "executable" % s3itest.S3INVAL_BIN)
+        return
+    cli_cases(t, ws)
+    why = s3itest.missing_peers()
+    if why:
+        t.missing_tool("running daemon (admin endpoints, flush, SIGTERM)",
+                       why)
+        return
+    daemon_cases(t, ws, s3itest.Stack(ws))
 
 
 def show(rc, out, err):
@@ -416,4 +395,4 @@ def daemon_cases(t, ws, stack):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=110, peers=False))

@@ -18,7 +18,6 @@ try:
     import io
     import random
     import time
-    import traceback
     import urllib.parse
     import s3itest
     from s3itest import MiB
@@ -30,36 +29,11 @@ NAME = "t05_boto3"
 BUCKET = "s3inval-it-boto3"
 KEYS = ["index.html", "dir/sub dir/index.html"] + s3itest.SPECIAL_NAMES + \
     ["dir with space/" + n for n in s3itest.SPECIAL_NAMES[:4]]
-CASES = 26
 
 
-def main():
-    t = s3itest.TAP(budget=170)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("boto3 scenario", why)
-            return t.done()
-        try:
-            stack = s3itest.Stack(ws)
-        except Exception as e:
-            t.fail_rest("could not start the stack: %s" % e,
-                        "boto3 scenario")
-            return t.done()
-        run(t, ws, stack)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
-
-
-def run(t, ws, stack):
+def run(t, ws):
     from botocore.exceptions import ClientError
+    stack = s3itest.Stack(ws)
 
     s3 = s3itest.s3_client(stack.url)
     reader = s3itest.s3_client(stack.url, s3itest.READER_AK,
@@ -360,4 +334,4 @@ def run(t, ws, stack):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=170))

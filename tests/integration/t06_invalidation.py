@@ -22,7 +22,6 @@ try:
     import json
     import subprocess
     import time
-    import traceback
     import urllib.request
     import s3itest
     from s3itest import MiB
@@ -31,7 +30,6 @@ except Exception as e:  # a broken library must still speak TAP
     sys.exit(1)
 
 NAME = "t06_invalidation"
-CASES = 18
 
 cf_encode = s3itest.cf_encode
 key_paths = s3itest.key_paths
@@ -104,25 +102,6 @@ def flush(admin):
                         "--admin", admin], capture_output=True, text=True,
                        timeout=60)
     return r.returncode, r.stdout + r.stderr
-
-
-def main():
-    t = s3itest.TAP(budget=170)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("invalidation scenario", why)
-            return t.done()
-        run(t, ws)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
 
 
 def run(t, ws):
@@ -360,4 +339,4 @@ def run(t, ws):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=170))

@@ -41,7 +41,6 @@ try:
     import subprocess
     import threading
     import time
-    import traceback
     import urllib.parse
     import xml.etree.ElementTree as ET
     from concurrent.futures import ThreadPoolExecutor
@@ -52,7 +51,6 @@ except Exception as e:  # a broken library must still speak TAP
     sys.exit(1)
 
 NAME = "t07_fake_cloudfront"
-CASES = 22
 BUDGET = 160
 
 D_HAPPY, D_SPECIAL, D_RETRY, D_BULK, D_DENY = (
@@ -371,41 +369,6 @@ class Ctx:
                     self.ledger.append((d, path, t0, k))
 
 
-def section(t, n, fn, *args):
-    """Run a scenario that reports n TAP lines; if it dies half-way, the
-    lines it did not reach are failures carrying the traceback."""
-    start = t.n
-    try:
-        fn(*args)
-    except Exception:
-        tb = traceback.format_exc()
-        first = True
-        while t.n < start + n:
-            t.ok(False, "%s: aborted" % fn.__name__, tb if first else None)
-            first = False
-    while t.n < start + n:
-        t.ok(False, "%s: reported fewer lines than planned" % fn.__name__)
-
-
-def main():
-    t = s3itest.TAP(budget=BUDGET)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("fake CloudFront scenario", why)
-            return t.done()
-        run(t, ws)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
-
-
 def run(t, ws):
     cx = Ctx(t, ws)
     moto, cx.moto_url = s3itest.start_moto(ws.logdir)
@@ -413,12 +376,12 @@ def run(t, ws):
     cx.fake = s3itest.start_fake_cloudfront(ws.logdir, ALL_DISTS,
                                             complete_after_ms=1000)
     t0 = time.time()
-    section(t, 8, sec_main, cx)
-    section(t, 1, sec_pace, cx)
-    section(t, 4, sec_wild, cx)
-    section(t, 4, sec_gate, cx)
-    section(t, 1, sec_fresh, cx)
-    section(t, 4, sec_final, cx)
+    t.section(sec_main, cx)
+    t.section(sec_pace, cx)
+    t.section(sec_wild, cx)
+    t.section(sec_gate, cx)
+    t.section(sec_fresh, cx)
+    t.section(sec_final, cx)
     t.diag("scenarios took %.1fs" % (time.time() - t0))
 
 
@@ -1076,4 +1039,4 @@ def sec_final(cx):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=BUDGET))

@@ -24,7 +24,6 @@ try:
     import subprocess
     import threading
     import time
-    import traceback
     import urllib.request
     import s3itest
 except Exception as e:  # a broken library must still speak TAP
@@ -36,7 +35,6 @@ RUNS = 20
 WRITERS = 6
 DIST = "ECRASHTEST0001"
 BUCKET = "crash-bucket"
-CASES = 6
 FAKE = os.path.join(s3itest.TOP_SRCDIR, "tests", "fixtures",
                     "fake_cloudfront.py")
 
@@ -62,25 +60,6 @@ def start_fake(logdir):
 def fake_state(url):
     with urllib.request.urlopen(url + "/__fake/state", timeout=10) as r:
         return json.loads(r.read())
-
-
-def main():
-    t = s3itest.TAP(budget=200)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("crash scenario", why)
-            return t.done()
-        run(t, ws)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
 
 
 def run(t, ws):
@@ -195,4 +174,4 @@ def run(t, ws):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=200))

@@ -42,7 +42,6 @@ try:
     import json
     import socket
     import ssl
-    import traceback
     import zlib
     import base64
     import s3itest
@@ -53,7 +52,6 @@ except Exception as e:  # a broken library must still speak TAP
 
 NAME = "t10_https"
 BUCKET = "s3inval-it-https"
-CASES = 21
 BUDGET = 170
 STREAMING = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 CRC32 = "x-amz-checksum-crc32"
@@ -64,32 +62,8 @@ def crc32_b64(data):
         4, "big")).decode()
 
 
-def main():
-    t = s3itest.TAP(budget=BUDGET)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("https scenario", why)
-            return t.done()
-        try:
-            stack = s3itest.https_stack(ws)
-        except Exception as e:
-            t.fail_rest("could not start the stack: %s" % e,
-                        "https scenario")
-            return t.done()
-        run(t, ws, stack)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
-
-
-def run(t, ws, stack):
+def run(t, ws):
+    stack = s3itest.https_stack(ws)
     ca = stack.ca_file
     v = stack.verifier
     aws_log = ws.path("aws.log")
@@ -508,4 +482,4 @@ def run(t, ws, stack):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=BUDGET))

@@ -39,7 +39,6 @@ try:
     import gzip
     import hashlib
     import json
-    import traceback
     import s3itest
     from s3itest import MiB
     cc = s3itest.fixture_module("chunked_client")
@@ -50,34 +49,8 @@ except Exception as e:  # a broken library must still speak TAP
 NAME = "t11_signed_chunks"
 BUCKET = "s3inval-it-chunks"
 BUDGET = 120
-CASES = 43
 UNSIGNED = "UNSIGNED-PAYLOAD"
 STREAMING = cc.UNSIGNED_TRAILER
-
-
-def main():
-    t = s3itest.TAP(budget=BUDGET)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("signed aws-chunked scenario", why)
-            return t.done()
-        try:
-            stack = s3itest.Stack(ws)
-        except Exception as e:
-            t.fail_rest("could not start the stack: %s" % e,
-                        "signed aws-chunked scenario")
-            return t.done()
-        run(t, ws, stack)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
 
 
 def data_of(size, seed):
@@ -91,7 +64,8 @@ def data_of(size, seed):
     return bytes(out[:size])
 
 
-def run(t, ws, stack):
+def run(t, ws):
+    stack = s3itest.Stack(ws)
     v = stack.verifier
     moto = s3itest.moto_client(stack.moto_url)
     keys_seen = set()
@@ -490,4 +464,4 @@ def run(t, ws, stack):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=BUDGET))

@@ -49,7 +49,6 @@ try:
     import re
     import threading
     import time
-    import traceback
     import s3itest
 except Exception as e:  # a broken library must still speak TAP
     print("Bail out! cannot import s3itest: %r" % (e,))
@@ -63,32 +62,6 @@ CTOKEN = "Bearer t12-container-token-0123456789abcdef"
 WRONG_CTOKEN = "Bearer t12-wrong-token-fedcba9876543210"
 LIFETIME = 20           # seconds, for the refresh phase
 STREAM_S = 32           # seconds of traffic: three refreshes each
-CASES = 20
-
-
-def main():
-    t = s3itest.TAP(budget=150)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("credential chain scenario", why)
-            return t.done()
-        try:
-            env = Env(ws)
-        except Exception as e:
-            t.fail_rest("could not start the stack: %s" % e,
-                        "credential chain scenario")
-            return t.done()
-        run(t, ws, env)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
 
 
 class Env:
@@ -188,7 +161,8 @@ def source_case(t, env, desc, label, extra, want_keys, log_rx):
     return t.case(desc, fn)
 
 
-def run(t, ws, env):
+def run(t, ws):
+    env = Env(ws)
     fake = env.fake
 
     # --- one source at a time ----------------------------------------
@@ -536,4 +510,4 @@ def run(t, ws, env):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=150))

@@ -49,7 +49,6 @@ try:
     import json
     import socket
     import time
-    import traceback
     import urllib.parse
     import s3itest
     from s3itest import MiB
@@ -60,7 +59,6 @@ except Exception as e:  # a broken library must still speak TAP
 NAME = "t14_faults"
 BUCKET = "faults"
 DIST = "E14FAULTS"
-CASES = 20
 BUDGET = 165
 UP_TIMEOUT = 2.0        # [upstream] timeout
 SLACK = 3.0             # the daemon polls once a second; ASan is slower
@@ -69,31 +67,6 @@ CF = {"quiet_period": "300ms", "max_delay": "2s", "poll_interval": "300ms",
       "retry_base": "200ms", "retry_max": "2s",
       "max_requests_per_second": "20", "timeout": "5s",
       "wildcard_threshold": "100000"}
-
-
-def main():
-    t = s3itest.TAP(budget=BUDGET)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("upstream and CloudFront faults", why)
-            return t.done()
-        try:
-            cx = Ctx(t, ws)
-        except Exception:
-            t.fail_rest("could not start the stack: %s"
-                        % traceback.format_exc(), "faults")
-            return t.done()
-        run(cx)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
 
 
 def quote_key(key):
@@ -207,8 +180,8 @@ class Ctx:
         return not problems, problems
 
 
-def run(cx):
-    t = cx.t
+def run(t, ws):
+    cx = Ctx(t, ws)
     sec_upstream(cx)
     sec_cloudfront(cx)
     sec_final(cx)
@@ -680,4 +653,4 @@ def sec_final(cx):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=BUDGET))

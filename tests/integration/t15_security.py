@@ -77,7 +77,6 @@ try:
     import socket
     import threading
     import time
-    import traceback
     import urllib.parse
     import s3itest
 except Exception as e:  # a broken library must still speak TAP
@@ -86,7 +85,6 @@ except Exception as e:  # a broken library must still speak TAP
 
 NAME = "t15_security"
 BUCKET = "blog"
-CASES = 27
 BUDGET = 165
 VHOST = "s3.test"
 CLIENT_TIMEOUT = 3
@@ -103,31 +101,6 @@ HEX64_SIG = re.compile(rb"Signature=[0-9a-fA-F]{64}")
 DAEMON_LINE = re.compile(
     r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warn|info|debug) |'
     r'\{"time":"[^"]+","level":")')
-
-
-def main():
-    t = s3itest.TAP(budget=BUDGET)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("security cases through the proxy", why)
-            return t.done()
-        try:
-            cx = Ctx(t, ws)
-        except Exception:
-            t.fail_rest("could not start the stack: %s"
-                        % traceback.format_exc(), "security")
-            return t.done()
-        run(cx)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
 
 
 def quote_key(key):
@@ -277,7 +250,8 @@ class Ctx:
         return out
 
 
-def run(cx):
+def run(t, ws):
+    cx = Ctx(t, ws)
     sec_auth(cx)
     sec_hosts(cx)
     sec_dots(cx)
@@ -1206,4 +1180,4 @@ def sec_final(cx):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=BUDGET))

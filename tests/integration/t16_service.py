@@ -28,7 +28,6 @@ try:
     import subprocess
     import threading
     import time
-    import traceback
     import s3itest
     from s3itest import MiB
 except Exception as e:  # a broken library must still speak TAP
@@ -37,26 +36,6 @@ except Exception as e:  # a broken library must still speak TAP
 
 NAME = "t16_service"
 BUCKET = "svc-bucket"
-CASES = 13
-
-
-def main():
-    t = s3itest.TAP(budget=150)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("service scenario", why)
-            return t.done()
-        run(t, ws)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
 
 
 def run(t, ws):
@@ -265,4 +244,4 @@ def notify_cases(t, ws, moto_url):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=150))

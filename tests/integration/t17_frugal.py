@@ -23,7 +23,6 @@ try:
     import json
     import subprocess
     import time
-    import traceback
     import urllib.request
     import s3itest
 except Exception as e:  # a broken library must still speak TAP
@@ -32,7 +31,6 @@ except Exception as e:  # a broken library must still speak TAP
 
 NAME = "t17_frugal"
 BUCKET = "frugal-blog"
-CASES = 7
 
 
 def covers(pattern, path):
@@ -69,25 +67,6 @@ def write_site(root, files, layout):
     t = time.time() + 5
     for rel in files:
         os.utime(os.path.join(root, rel), (t, t))
-
-
-def main():
-    t = s3itest.TAP(budget=170)
-    t.plan(CASES)
-    ws = s3itest.Workspace(NAME)
-    try:
-        why = s3itest.missing_peers()
-        if why:
-            for _ in range(CASES):
-                t.missing_tool("frugal scenario", why)
-            return t.done()
-        run(t, ws)
-    except Exception:
-        t.fail_rest(traceback.format_exc(), "aborted")
-    finally:
-        code = t.done()
-        ws.finish(t.passed())
-    return code
 
 
 def run(t, ws):
@@ -184,4 +163,4 @@ def run(t, ws):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(s3itest.main(NAME, run, budget=170))
