@@ -72,6 +72,16 @@ def run(t, ws):
     t.ok("scripts/test.sh" in ci, ".ci/run runs the README's test command",
          ci)
 
+    # doc/ARCHITECTURE.md is the map: every file of src/ named in it, and
+    # every src-like name in it a file.
+    arch = read("doc", "ARCHITECTURE.md")
+    files = set(n for n in os.listdir(os.path.join(TOP, "src"))
+                if n.endswith((".c", ".h")))
+    named = set(re.findall(r"`([a-z0-9_]+\.[ch])`", arch))
+    t.ok(files == named, "doc/ARCHITECTURE.md names every file of src/ "
+         "and no other", "not in the map: %s\nnot in src/: %s" % (
+             sorted(files - named), sorted(named - files)))
+
 
 if __name__ == "__main__":
     sys.exit(s3itest.main("t00_docs", run, peers=False))

@@ -441,7 +441,7 @@ def build_steps_cases(t, ws, st):
     st["ci_out"] = ""
 
     def ci():
-        left = int(t.remaining(200))
+        left = int(t.remaining(330))
         rc, out, err = run(["sh", STEPS, "ci", dest, work], timeout=left,
                            env=sub_env({"JOBS": "2"}))
         st["ci_out"] = out + err
@@ -1060,4 +1060,4 @@ def contract_cases(t, ws, st):
 
 
 if __name__ == "__main__":
-    sys.exit(s3itest.main(NAME, scenario, budget=280, peers=False))
+    sys.exit(s3itest.main(NAME, scenario, budget=420, peers=False))
