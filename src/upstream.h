@@ -39,6 +39,7 @@
 
 #define XFER_SEND_HIGH	(128 * 1024)	/* stop feeding above this */
 #define XFER_SEND_LOW	(32 * 1024)	/* "drained" below this */
+#define XFER_SEND_BATCH	(64 * 1024)	/* curl woken to send this much */
 #define XFER_RECV_MAX	(256 * 1024)	/* curl paused above this */
 
 struct upstream_client;
