@@ -19,7 +19,6 @@
 #else
 #define HC_USER_AGENT		"s3inval"
 #endif
-#define HC_MAX_SIGNED		5	/* headers signed, at most */
 
 struct reading {
 	struct http_answer	*an;
@@ -146,98 +145,57 @@ slist_wipe(struct curl_slist *list)
 }
 
 /*
- * The headers to send, signed when hc->cred is set: every one of them
- * goes into *hdrs, Authorization last.  Returns 0, or -1 when out of
- * memory.
+ * The headers to send, signed by sigv4_sign_request() (the one signing
+ * entry point): Content-Type (when sent, signed too), Host,
+ * X-Amz-Content-Sha256, X-Amz-Date, X-Amz-Security-Token (session
+ * credentials) as signed, then Authorization.  Returns 0, or -1 when out
+ * of memory.
  */
 static int
 sign(const struct http_call *hc, struct curl_slist **hdrs)
 {
-	struct sigv4_header	 sh[HC_MAX_SIGNED];
-	const char		*wire[HC_MAX_SIGNED];	/* names as sent */
-	struct sigv4_request	 sr;
-	struct buf		 names, creq, scope, sts, auth;
-	unsigned char		 key[SIGV4_KEY_LEN];
-	char			 amz_date[17], date8[9];
+	struct sigv4_header	 ct;
+	struct sigv4_outgoing	 o;
+	struct buf		 auth;
+	char			 amz_date[17];
 	char			 payload[SIGV4_HEX_LEN + 1];
-	char			 sig[SIGV4_HEX_LEN + 1];
-	size_t			 nsh = 0, i;
 	int			 rc = -1;
 
-	memset(key, 0, sizeof(key));
-	memset(sig, 0, sizeof(sig));
-	buf_init(&names);
-	buf_init(&creq);
-	buf_init(&scope);
-	buf_init(&sts);
 	buf_init(&auth);
-
 	sigv4_sha256_hex(payload, hc->body != NULL ? hc->body : "",
 	    hc->body != NULL ? hc->body_len : 0);
-	sigv4_format_amz_date(amz_date, hc->now);
-	memcpy(date8, amz_date, 8);
-	date8[8] = '\0';
-
-	/* In the sorted order SignedHeaders lists them. */
-	if (hc->content_type != NULL) {
-		wire[nsh] = "Content-Type";
-		sh[nsh].name = "content-type";
-		sh[nsh++].value = hc->content_type;
-	}
-	wire[nsh] = "Host";
-	sh[nsh].name = "host";
-	sh[nsh++].value = hc->host;
-	wire[nsh] = "X-Amz-Content-Sha256";
-	sh[nsh].name = "x-amz-content-sha256";
-	sh[nsh++].value = payload;
-	wire[nsh] = "X-Amz-Date";
-	sh[nsh].name = "x-amz-date";
-	sh[nsh++].value = amz_date;
-	if (hc->cred->session_token[0] != '\0') {
-		wire[nsh] = "X-Amz-Security-Token";
-		sh[nsh].name = "x-amz-security-token";
-		sh[nsh++].value = hc->cred->session_token;
-	}
-	for (i = 0; i < nsh; i++)
-		buf_printf(&names, "%s%s", i > 0 ? ";" : "", sh[i].name);
-
-	memset(&sr, 0, sizeof(sr));
-	sr.method = hc->method;
-	sr.canonical_uri = hc->path;
-	sr.canonical_query = "";
-	sr.headers = sh;
-	sr.n_headers = nsh;
-	sr.signed_headers = buf_str(&names);
-	sr.payload_hash = payload;
-	if (!buf_ok(&names) || sigv4_canonical_request(&creq, &sr) != 0 ||
-	    sigv4_scope(&scope, date8, hc->region, hc->service) != 0 ||
-	    sigv4_string_to_sign(&sts, amz_date, buf_str(&scope),
-	    buf_str(&creq), creq.len) != 0)
+	ct.name = "content-type";
+	ct.value = hc->content_type;
+	memset(&o, 0, sizeof(o));
+	o.method = hc->method;
+	o.host = hc->host;
+	o.canonical_uri = hc->path;
+	o.canonical_query = "";
+	o.headers = &ct;
+	o.n_headers = hc->content_type != NULL ? 1 : 0;
+	o.payload_hash = payload;
+	o.region = hc->region;
+	o.service = hc->service;
+	o.access_key_id = hc->cred->access_key_id;
+	o.secret_access_key = hc->cred->secret_access_key;
+	o.session_token = hc->cred->session_token;
+	o.now = hc->now;
+	if (sigv4_sign_request(&o, NULL, amz_date, &auth) == -1)
 		goto out;
-	sigv4_signing_key(key, hc->cred->secret_access_key, date8, hc->region,
-	    hc->service);
-	sigv4_sign(sig, key, buf_str(&sts), sts.len);
-	buf_printf(&auth, "%s Credential=%s/%s, SignedHeaders=%s, "
-	    "Signature=%s", SIGV4_ALGORITHM, hc->cred->access_key_id,
-	    buf_str(&scope), buf_str(&names), sig);
-	if (!buf_ok(&auth))
-		goto out;
-	/* Every signed header as signed, Host included (curl's own would
-	 * be the same, but what is signed must be what is sent). */
-	for (i = 0; i < nsh; i++)
-		if (add_header(hdrs, wire[i], sh[i].value) == -1)
-			goto out;
-	if (add_header(hdrs, "Authorization", buf_str(&auth)) == -1)
+	/* What is signed is what is sent, Host included (curl's own would
+	 * be the same). */
+	if ((hc->content_type != NULL && add_header(hdrs, "Content-Type",
+	    hc->content_type) == -1) ||
+	    add_header(hdrs, "Host", hc->host) == -1 ||
+	    add_header(hdrs, "X-Amz-Content-Sha256", payload) == -1 ||
+	    add_header(hdrs, "X-Amz-Date", amz_date) == -1 ||
+	    (hc->cred->session_token[0] != '\0' && add_header(hdrs,
+	    "X-Amz-Security-Token", hc->cred->session_token) == -1) ||
+	    add_header(hdrs, "Authorization", buf_str(&auth)) == -1)
 		goto out;
 	rc = 0;
 out:
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(sig, sizeof(sig));
 	buf_wipe(&auth);
-	buf_fini(&names);
-	buf_fini(&creq);
-	buf_fini(&scope);
-	buf_fini(&sts);
 	return rc;
 }
 

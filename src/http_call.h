@@ -6,13 +6,12 @@
  * admin listener; the proxy's own forwarding (upstream.c) is streamed and
  * does not use it.
  *
- * Signing (AWS General Reference, "Create a signed AWS API request"):
+ * Signing (AWS General Reference, "Create a signed AWS API request") is
+ * sigv4_sign_request(), the one entry point every outgoing request uses:
  * signed headers content-type (when sent), host, x-amz-content-sha256 (the
  * hex SHA-256 of the body), x-amz-date and, for session credentials,
  * x-amz-security-token; the request is sent exactly as signed, with no
- * "Expect: 100-continue".  The steps are sigv4.h's pure functions, as
- * cloudfront.c used them; when sigv4_sign_request() (one entry point for
- * every outgoing request) is in sigv4.c, sign() below becomes a call to it.
+ * "Expect: 100-continue".
  *
  * What it does not do: retry, follow redirects, or keep a connection: each
  * call has its own curl handle.  Answers are read up to body_max bytes.
