@@ -82,7 +82,9 @@
 #include <libxml/tree.h>
 #include <openssl/crypto.h>
 
+#include "buf.h"
 #include "credentials.h"
+#include "http_call.h"
 #include "log.h"
 #include "util.h"
 
@@ -107,12 +109,6 @@
 #define REFRESH_MARGIN_MAX	300	/* s: refresh 5 minutes before expiry */
 #define RETRY_DELAY_MAX		60	/* s: backoff cap after failures */
 #define RETRY_EXPIRED_MAX	5	/* s: the cap once the set expired */
-
-#ifdef PACKAGE_VERSION
-#define USER_AGENT		"s3inval/" PACKAGE_VERSION
-#else
-#define USER_AGENT		"s3inval"
-#endif
 
 /* What to fetch again at each refresh: read-only once installed. */
 struct cred_src {
@@ -1626,186 +1622,33 @@ credentials_select(char *const *envp, enum credentials_kind *kind,
 }
 
 /* ------------------------------------------------------------------ */
-/* HTTP (libcurl)                                                     */
+/* HTTP (http_call)                                                   */
 /* ------------------------------------------------------------------ */
 
-struct http_req {
-	const char	*method;	/* "GET", "PUT" or "POST" */
-	const char	*url;
-	const char	*hdr[4];	/* "Name: value" (may be secret) */
-	const char	*body;		/* POST body (may be secret) */
-	size_t		 bodylen;
-	long		 connect_ms;
-	long		 total_ms;
-	int		 direct;	/* never through a proxy */
-	int		 peer_check;	/* container: see peer_allowed() */
-};
-
-struct http_resp {
-	char		*data;		/* BODY_MAX + 1 bytes, caller's */
-	size_t		 len;
-	long		 status;
-	int		 too_big;
-	int		 peer_refused;
-};
-
-static size_t
-http_write(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct http_resp	*r = ud;
-	size_t			 n = size * nmemb;
-
-	if (n > BODY_MAX - r->len) {
-		r->too_big = 1;
-		return 0;
-	}
-	memcpy(r->data + r->len, p, n);
-	r->len += n;
-	r->data[r->len] = '\0';
-	return n;
-}
-
-static int
-http_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
-{
-	(void)ud;
-	(void)dt;
-	(void)dn;
-	(void)ut;
-	(void)un;
-	return atomic_load(&cred_stop) ? 1 : 0;
-}
-
-static int
-http_prereq(void *ud, char *ip, char *local_ip, int port, int local_port)
-{
-	struct http_resp	*r = ud;
-
-	(void)local_ip;
-	(void)port;
-	(void)local_port;
-	if (peer_allowed(ip))
-		return CURL_PREREQFUNC_OK;
-	r->peer_refused = 1;
-	return CURL_PREREQFUNC_ABORT;
-}
-
+/* A call of ours to url: a secret answer, cancelled by
+ * credentials_fini(). */
 static void
-slist_wipe(struct curl_slist *list)
+call_init(struct http_call *hc, const char *method, const char *url,
+    long connect_ms, long total_ms)
 {
-	struct curl_slist	*p;
-
-	for (p = list; p != NULL; p = p->next)
-		OPENSSL_cleanse(p->data, strlen(p->data));
-	curl_slist_free_all(list);
+	memset(hc, 0, sizeof(*hc));
+	hc->method = method;
+	hc->url = url;
+	hc->connect_timeout_ms = connect_ms;
+	hc->timeout_ms = total_ms;
+	hc->body_max = BODY_MAX;
+	hc->cancel = &cred_stop;
+	hc->secret = 1;
 }
 
-/* One request.  0 when an answer came (any status: r->status), -1 with
- * the reason in err. */
-static int
-http_do(const struct http_req *rq, struct http_resp *r, char *err,
-    size_t errsz)
+/* Why an answer failed, for err: the call's own reason. */
+static const char *
+call_error(const struct http_answer *an)
 {
-	CURL			*e;
-	struct curl_slist	*hl = NULL, *n;
-	char			 cerr[CURL_ERROR_SIZE];
-	CURLcode		 cc;
-	size_t			 i;
-	int			 rc = -1, bad = 0;
-
-	r->len = 0;
-	r->status = 0;
-	r->too_big = r->peer_refused = 0;
-	r->data[0] = '\0';
-	cerr[0] = '\0';
-	e = curl_easy_init();
-	if (e == NULL) {
-		seterr(err, errsz, "cannot make a curl handle");
-		return -1;
-	}
-	for (i = 0; i < 4 && rq->hdr[i] != NULL; i++) {
-		n = curl_slist_append(hl, rq->hdr[i]);
-		bad |= n == NULL;
-		hl = n != NULL ? n : hl;
-	}
-	/* No "Expect: 100-continue" for a long web identity token, no form
-	 * Content-Type on the empty IMDS PUT. */
-	n = curl_slist_append(hl, "Expect:");
-	bad |= n == NULL;
-	hl = n != NULL ? n : hl;
-	bad |= curl_easy_setopt(e, CURLOPT_URL, rq->url) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    rq->connect_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rq->total_ms) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, http_progress) !=
-	    CURLE_OK;
-	if (rq->direct)
-		bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
-	if (rq->peer_check) {
-		bad |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION,
-		    http_prereq) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_PREREQDATA, r) != CURLE_OK;
-	}
-	if (strcmp(rq->method, "GET") != 0) {
-		if (strcmp(rq->method, "PUT") == 0) {
-			n = curl_slist_append(hl, "Content-Type:");
-			bad |= n == NULL;
-			hl = n != NULL ? n : hl;
-		}
-		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS,
-		    rq->body != NULL ? rq->body : "") != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)rq->bodylen) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-		    rq->method) != CURLE_OK;
-	}
-	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl) != CURLE_OK;
-	if (bad) {
-		seterr(err, errsz, "cannot set up the request (out of "
-		    "memory?)");
-		goto out;
-	}
-	cc = curl_easy_perform(e);
-	if (cc != CURLE_OK) {
-		if (r->peer_refused)
-			seterr(err, errsz, "the host resolved to an address "
-			    "that is not loopback or a container credentials "
-			    "agent: refused (plain http)");
-		else if (r->too_big)
-			seterr(err, errsz, "the answer is longer than %d "
-			    "bytes", BODY_MAX);
-		else if (atomic_load(&cred_stop))
-			seterr(err, errsz, "stopped");
-		else
-			seterr(err, errsz, "%s", cerr[0] != '\0' ? cerr :
-			    curl_easy_strerror(cc));
-		rtrim(err);
-		goto out;
-	}
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
-	rc = 0;
-out:
-	slist_wipe(hl);
-	curl_easy_cleanup(e);
-	return rc;
-}
-
-static int
-status_retryable(long status)
-{
-	return status >= 500 || status == 429 || status == 408;
+	if (an->peer_refused)
+		return "the host resolved to an address that is not loopback "
+		    "or a container credentials agent: refused (plain http)";
+	return an->error;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1862,10 +1705,11 @@ form_add(CURL *e, char *b, size_t bsz, size_t *len, const char *name,
 }
 
 static int
-fetch_web_identity(const struct cred_src *s, struct http_resp *r,
+fetch_web_identity(const struct cred_src *s, struct http_answer *an,
     struct credentials *c, char *err, size_t errsz, int *retry)
 {
-	struct http_req	 rq;
+	static const char *const accept[] = { "Accept: text/xml", NULL };
+	struct http_call hc;
 	CURL		*e = NULL;
 	char		*tok = NULL, *body = NULL, why[256];
 	size_t		 toklen = 0, bsz = 3 * WEB_TOKEN_MAX + 4096, len = 0;
@@ -1887,34 +1731,31 @@ fetch_web_identity(const struct cred_src *s, struct http_resp *r,
 		seterr(err, errsz, "cannot build the STS request");
 		goto out;
 	}
-	memset(&rq, 0, sizeof(rq));
-	rq.method = "POST";
-	rq.url = s->sts_url;
-	rq.hdr[0] = "Content-Type: application/x-www-form-urlencoded; "
-	    "charset=utf-8";
-	rq.hdr[1] = "Accept: text/xml";
-	rq.body = body;
-	rq.bodylen = len;
-	rq.connect_ms = 5000;
-	rq.total_ms = 10000;
-	if (http_do(&rq, r, why, sizeof(why)) == -1) {
-		seterr(err, errsz, "STS %s: %s", s->sts_url, why);
-		*retry = 1;
+	call_init(&hc, "POST", s->sts_url, 5000, 10000);
+	hc.content_type = "application/x-www-form-urlencoded; charset=utf-8";
+	hc.headers = accept;
+	hc.body = body;
+	hc.body_len = len;
+	http_call_perform(&hc, an);
+	if (an->failed) {
+		seterr(err, errsz, "STS %s: %s", s->sts_url, call_error(an));
+		*retry = http_answer_retryable(an);
 		goto out;
 	}
-	if (r->status != 200) {
-		if (credentials_parse_sts(r->data, r->len, c, why,
-		    sizeof(why)) == 0) {
+	if (an->status != 200) {
+		if (credentials_parse_sts(buf_str(&an->body), an->body.len, c,
+		    why, sizeof(why)) == 0) {
 			credentials_wipe(c);
 			snprintf(why, sizeof(why), "no STS error document");
 		}
 		seterr(err, errsz, "STS %s AssumeRoleWithWebIdentity: HTTP "
-		    "%ld: %s", s->sts_url, r->status, why);
-		*retry = status_retryable(r->status) ||
+		    "%ld: %s", s->sts_url, an->status, why);
+		*retry = http_answer_retryable(an) ||
 		    strstr(why, "IDPCommunicationError") != NULL;
 		goto out;
 	}
-	if (credentials_parse_sts(r->data, r->len, c, why, sizeof(why)) == -1) {
+	if (credentials_parse_sts(buf_str(&an->body), an->body.len, c, why,
+	    sizeof(why)) == -1) {
 		seterr(err, errsz, "STS %s: %s", s->sts_url, why);
 		goto out;
 	}
@@ -1927,15 +1768,15 @@ out:
 }
 
 static int
-fetch_container(const struct cred_src *s, struct http_resp *r,
+fetch_container(const struct cred_src *s, struct http_answer *an,
     struct credentials *c, char *err, size_t errsz, int *retry)
 {
-	struct http_req	 rq;
+	const char	*hdrs[3] = { NULL, NULL, NULL };
+	struct http_call hc;
 	char		*tok = NULL, *hdr = NULL, why[256], code[64];
-	size_t		 toklen = 0, hsz = AUTH_TOKEN_MAX + 32;
+	size_t		 toklen = 0, hsz = AUTH_TOKEN_MAX + 32, n = 0;
 	int		 rc = -1;
 
-	memset(&rq, 0, sizeof(rq));
 	hdr = malloc(hsz);
 	if (hdr == NULL) {
 		seterr(err, errsz, "out of memory");
@@ -1947,35 +1788,34 @@ fetch_container(const struct cred_src *s, struct http_resp *r,
 		    err, errsz) == -1)
 			goto out;
 		snprintf(hdr, hsz, "Authorization: %s", tok);
-		rq.hdr[0] = hdr;
+		hdrs[n++] = hdr;
 	} else if (s->auth[0] != '\0') {
 		snprintf(hdr, hsz, "Authorization: %s", s->auth);
-		rq.hdr[0] = hdr;
+		hdrs[n++] = hdr;
 	}
-	rq.hdr[1] = "Accept: application/json";
-	rq.method = "GET";
-	rq.url = s->url;
-	rq.connect_ms = 2000;
-	rq.total_ms = 5000;
-	rq.direct = 1;
-	rq.peer_check = s->peer_check;
-	if (http_do(&rq, r, why, sizeof(why)) == -1) {
-		seterr(err, errsz, "%s: %s", s->desc, why);
-		*retry = 1;
+	hdrs[n] = "Accept: application/json";
+	call_init(&hc, "GET", s->url, 2000, 5000);
+	hc.headers = hdrs;
+	hc.direct = 1;
+	hc.peer_ok = s->peer_check ? peer_allowed : NULL;
+	http_call_perform(&hc, an);
+	if (an->failed) {
+		seterr(err, errsz, "%s: %s", s->desc, call_error(an));
+		*retry = http_answer_retryable(an);
 		goto out;
 	}
-	if (r->status != 200) {
-		if (credentials_json_get(r->data, r->len, "code", code,
-		    sizeof(code)) != 1)
+	if (an->status != 200) {
+		if (credentials_json_get(buf_str(&an->body), an->body.len,
+		    "code", code, sizeof(code)) != 1)
 			code[0] = '\0';
 		sanitize(code, 40);
-		seterr(err, errsz, "%s: HTTP %ld%s%s", s->desc, r->status,
+		seterr(err, errsz, "%s: HTTP %ld%s%s", s->desc, an->status,
 		    code[0] != '\0' ? " " : "", code);
-		*retry = status_retryable(r->status);
+		*retry = http_answer_retryable(an);
 		goto out;
 	}
-	if (credentials_parse_json(r->data, r->len, c, why, sizeof(why)) ==
-	    -1) {
+	if (credentials_parse_json(buf_str(&an->body), an->body.len, c, why,
+	    sizeof(why)) == -1) {
 		seterr(err, errsz, "%s: %s", s->desc, why);
 		goto out;
 	}
@@ -1987,79 +1827,89 @@ out:
 }
 
 static int
-fetch_imds(const struct cred_src *s, struct http_resp *r,
+fetch_imds(const struct cred_src *s, struct http_answer *an,
     struct credentials *c, char *err, size_t errsz, int *retry)
 {
-	struct http_req	 rq;
+	static const char *const ttl[] = {
+		"X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL, NULL
+	};
+	const char	*hdrs[2] = { NULL, NULL };
+	struct http_call hc;
 	char		 url[1400], hdr[IMDS_TOKEN_MAX + 40];
-	char		 role[ROLE_NAME_MAX + 1], why[256];
+	char		 role[ROLE_NAME_MAX + 1], why[256], none[1];
+	char		*text;
 	size_t		 n;
 	int		 rc = -1;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.connect_ms = 1000;
-	rq.total_ms = 1000;
-	rq.direct = 1;
+	hdr[0] = '\0';
 	/* The session token. */
 	snprintf(url, sizeof(url), "%s/latest/api/token", s->imds);
-	rq.method = "PUT";
-	rq.url = url;
-	rq.hdr[0] = "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL;
-	if (http_do(&rq, r, why, sizeof(why)) == -1) {
+	call_init(&hc, "PUT", url, 1000, 1000);
+	hc.headers = ttl;
+	hc.direct = 1;
+	http_call_perform(&hc, an);
+	if (an->failed) {
 		seterr(err, errsz, "%s: PUT /latest/api/token: %s", s->desc,
-		    why);
-		*retry = 1;
+		    call_error(an));
+		*retry = http_answer_retryable(an);
 		goto out;
 	}
-	rtrim(r->data);
-	if (r->status != 200 || r->len > IMDS_TOKEN_MAX ||
-	    !printable(r->data)) {
+	none[0] = '\0';
+	text = an->body.data != NULL ? an->body.data : none;
+	rtrim(text);
+	if (an->status != 200 || an->body.len > IMDS_TOKEN_MAX ||
+	    !printable(text)) {
 		seterr(err, errsz, "%s: PUT /latest/api/token: HTTP %ld%s",
-		    s->desc, r->status, r->status == 200 ?
+		    s->desc, an->status, an->status == 200 ?
 		    " with a malformed token" : " (IMDSv2 unavailable)");
-		*retry = status_retryable(r->status);
+		*retry = http_answer_retryable(an);
 		goto out;
 	}
-	snprintf(hdr, sizeof(hdr), "X-aws-ec2-metadata-token: %s", r->data);
-	OPENSSL_cleanse(r->data, r->len);
+	snprintf(hdr, sizeof(hdr), "X-aws-ec2-metadata-token: %s", text);
 	/* The role name. */
 	snprintf(url, sizeof(url), "%s%s", s->imds, IMDS_CREDS_PATH);
-	rq.method = "GET";
-	rq.hdr[0] = hdr;
-	if (http_do(&rq, r, why, sizeof(why)) == -1) {
+	hc.method = "GET";
+	hdrs[0] = hdr;
+	hc.headers = hdrs;
+	http_call_perform(&hc, an);
+	if (an->failed) {
 		seterr(err, errsz, "%s: GET %s: %s", s->desc,
-		    IMDS_CREDS_PATH, why);
-		*retry = 1;
+		    IMDS_CREDS_PATH, call_error(an));
+		*retry = http_answer_retryable(an);
 		goto out;
 	}
-	n = strcspn(r->data, "\r\n");
-	r->data[n] = '\0';
-	if (r->status != 200 || n == 0 || n > ROLE_NAME_MAX ||
-	    strspn(r->data, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+	none[0] = '\0';
+	text = an->body.data != NULL ? an->body.data : none;
+	n = strcspn(text, "\r\n");
+	text[n] = '\0';
+	if (an->status != 200 || n == 0 || n > ROLE_NAME_MAX ||
+	    strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
 	    "WXYZ0123456789_+=,.@-") != n) {
 		seterr(err, errsz, "%s: GET %s: HTTP %ld%s", s->desc,
-		    IMDS_CREDS_PATH, r->status, r->status == 404 ?
+		    IMDS_CREDS_PATH, an->status, an->status == 404 ?
 		    " (no IAM role is attached to this instance)" :
-		    r->status == 200 ? " with a malformed role name" : "");
-		*retry = status_retryable(r->status);
+		    an->status == 200 ? " with a malformed role name" : "");
+		*retry = http_answer_retryable(an);
 		goto out;
 	}
-	memcpy(role, r->data, n + 1);
+	memcpy(role, text, n + 1);
 	/* The role's credentials. */
 	snprintf(url, sizeof(url), "%s%s%s", s->imds, IMDS_CREDS_PATH, role);
-	if (http_do(&rq, r, why, sizeof(why)) == -1) {
-		seterr(err, errsz, "%s: role %s: %s", s->desc, role, why);
-		*retry = 1;
+	http_call_perform(&hc, an);
+	if (an->failed) {
+		seterr(err, errsz, "%s: role %s: %s", s->desc, role,
+		    call_error(an));
+		*retry = http_answer_retryable(an);
 		goto out;
 	}
-	if (r->status != 200) {
+	if (an->status != 200) {
 		seterr(err, errsz, "%s: role %s: HTTP %ld", s->desc, role,
-		    r->status);
-		*retry = status_retryable(r->status);
+		    an->status);
+		*retry = http_answer_retryable(an);
 		goto out;
 	}
-	if (credentials_parse_json(r->data, r->len, c, why, sizeof(why)) ==
-	    -1) {
+	if (credentials_parse_json(buf_str(&an->body), an->body.len, c, why,
+	    sizeof(why)) == -1) {
 		seterr(err, errsz, "%s: role %s: %s", s->desc, role, why);
 		goto out;
 	}
@@ -2074,33 +1924,27 @@ static int
 fetch(const struct cred_src *s, struct credentials *c, char *err,
     size_t errsz, int *retry)
 {
-	struct http_resp	 r;
+	struct http_answer	 an;
 	int			 rc = -1;
 
 	memset(c, 0, sizeof(*c));
 	*retry = 0;
-	memset(&r, 0, sizeof(r));
-	r.data = malloc(BODY_MAX + 1);
-	if (r.data == NULL) {
-		seterr(err, errsz, "out of memory");
-		*retry = 1;
-		return -1;
-	}
+	http_answer_init(&an);
 	switch (s->kind) {
 	case CREDENTIALS_WEB_IDENTITY:
-		rc = fetch_web_identity(s, &r, c, err, errsz, retry);
+		rc = fetch_web_identity(s, &an, c, err, errsz, retry);
 		break;
 	case CREDENTIALS_CONTAINER:
-		rc = fetch_container(s, &r, c, err, errsz, retry);
+		rc = fetch_container(s, &an, c, err, errsz, retry);
 		break;
 	case CREDENTIALS_IMDS:
-		rc = fetch_imds(s, &r, c, err, errsz, retry);
+		rc = fetch_imds(s, &an, c, err, errsz, retry);
 		break;
 	default:
 		seterr(err, errsz, "nothing to fetch");
 		break;
 	}
-	free_secret(r.data, BODY_MAX + 1);
+	http_answer_fini(&an);
 	if (rc == 0)
 		snprintf(c->source, sizeof(c->source), "%s", s->desc);
 	else
