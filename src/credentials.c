@@ -42,6 +42,12 @@
  *   fails in about a second.  Link-local services never go through an
  *   HTTP proxy.
  *
+ * - Container and IMDS answers are JSON, read with jansson (the library
+ *   the JSON log writes with), strictly: see credentials_json_get().  The
+ *   strings of the parsed tree are wiped before it is freed; the lexer's
+ *   own scratch buffer inside jansson is not reachable and is freed as
+ *   is.
+ *
  * What it does not do: sign anything (callers sign with a copy of the
  * set), retry a request of a caller, or cache anything on disk.
  *
@@ -78,6 +84,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <openssl/crypto.h>
@@ -94,8 +101,6 @@
 #define AUTH_TOKEN_MAX		(16 * 1024)	/* container Authorization */
 #define IMDS_TOKEN_MAX		1024
 #define ROLE_NAME_MAX		128
-#define JSON_DEPTH_MAX		32
-#define JSON_KEY_MAX		64
 #define STS_ERR_MAX		160		/* of an STS error message */
 
 #define ECS_BASE		"http://169.254.170.2"
@@ -461,256 +466,26 @@ credentials_parse_time(const char *s, int64_t *out)
 }
 
 /* ------------------------------------------------------------------ */
-/* JSON: one flat object, strictly (RFC 8259), nothing after it       */
+/* JSON (jansson)                                                     */
 /* ------------------------------------------------------------------ */
 
-struct jp {
-	const unsigned char	*p;
-	const unsigned char	*end;
-};
-
+/* Wipe every string of the tree before it is freed: it held secrets. */
 static void
-jws(struct jp *j)
+json_wipe(json_t *j)
 {
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
-	    *j->p == '\n' || *j->p == '\r'))
-		j->p++;
-}
+	const char	*k;
+	json_t		*v;
+	size_t		 i;
 
-static void
-jput(char *out, size_t outsz, size_t *n, unsigned char c)
-{
-	if (out != NULL && *n + 1 < outsz)
-		out[*n] = (char)c;
-	(*n)++;
-}
-
-/* Code point cp as UTF-8. */
-static void
-jput_utf8(char *out, size_t outsz, size_t *n, unsigned cp)
-{
-	if (cp < 0x80) {
-		jput(out, outsz, n, (unsigned char)cp);
-		return;
-	}
-	if (cp < 0x800)
-		jput(out, outsz, n, (unsigned char)(0xc0 | cp >> 6));
-	else {
-		if (cp < 0x10000)
-			jput(out, outsz, n, (unsigned char)(0xe0 | cp >> 12));
-		else {
-			jput(out, outsz, n, (unsigned char)(0xf0 | cp >> 18));
-			jput(out, outsz, n,
-			    (unsigned char)(0x80 | ((cp >> 12) & 0x3f)));
-		}
-		jput(out, outsz, n, (unsigned char)(0x80 | ((cp >> 6) & 0x3f)));
-	}
-	jput(out, outsz, n, (unsigned char)(0x80 | (cp & 0x3f)));
-}
-
-static int
-hex4(const unsigned char *p, unsigned *out)
-{
-	unsigned	 v = 0;
-	int		 i;
-
-	for (i = 0; i < 4; i++) {
-		v <<= 4;
-		if (p[i] >= '0' && p[i] <= '9')
-			v |= (unsigned)(p[i] - '0');
-		else if (p[i] >= 'a' && p[i] <= 'f')
-			v |= (unsigned)(p[i] - 'a' + 10);
-		else if (p[i] >= 'A' && p[i] <= 'F')
-			v |= (unsigned)(p[i] - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/*
- * A string at j->p.  Decoded bytes go to out (when not NULL) up to
- * outsz - 1 and are NUL-terminated; *np is the full decoded length (more
- * than fits means it did not fit); *nul is set when it decodes a NUL.
- */
-static int
-jstring(struct jp *j, char *out, size_t outsz, size_t *np, int *nul)
-{
-	unsigned	 cp, lo;
-	size_t		 n = 0;
-	unsigned char	 c;
-
-	*nul = 0;
-	if (j->p >= j->end || *j->p != '"')
-		return -1;
-	j->p++;
-	for (;;) {
-		if (j->p >= j->end)
-			return -1;
-		c = *j->p++;
-		if (c == '"')
-			break;
-		if (c < 0x20)
-			return -1;
-		if (c != '\\') {
-			jput(out, outsz, &n, c);
-			continue;
-		}
-		if (j->p >= j->end)
-			return -1;
-		c = *j->p++;
-		switch (c) {
-		case '"':
-		case '\\':
-		case '/':
-			jput(out, outsz, &n, c);
-			continue;
-		case 'b':
-			jput(out, outsz, &n, '\b');
-			continue;
-		case 'f':
-			jput(out, outsz, &n, '\f');
-			continue;
-		case 'n':
-			jput(out, outsz, &n, '\n');
-			continue;
-		case 'r':
-			jput(out, outsz, &n, '\r');
-			continue;
-		case 't':
-			jput(out, outsz, &n, '\t');
-			continue;
-		case 'u':
-			break;
-		default:
-			return -1;
-		}
-		if (j->end - j->p < 4 || hex4(j->p, &cp) == -1)
-			return -1;
-		j->p += 4;
-		if (cp >= 0xdc00 && cp <= 0xdfff)
-			return -1;
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (j->end - j->p < 6 || j->p[0] != '\\' ||
-			    j->p[1] != 'u' || hex4(j->p + 2, &lo) == -1 ||
-			    lo < 0xdc00 || lo > 0xdfff)
-				return -1;
-			j->p += 6;
-			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-		}
-		if (cp == 0)
-			*nul = 1;
-		jput_utf8(out, outsz, &n, cp);
-	}
-	if (out != NULL && outsz > 0)
-		out[n < outsz ? n : outsz - 1] = '\0';
-	*np = n;
-	return 0;
-}
-
-static int
-jdigits(struct jp *j)
-{
-	const unsigned char	*start = j->p;
-
-	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-		j->p++;
-	return j->p > start ? 0 : -1;
-}
-
-static int
-jnumber(struct jp *j)
-{
-	if (j->p < j->end && *j->p == '-')
-		j->p++;
-	if (j->p < j->end && *j->p == '0')
-		j->p++;
-	else if (jdigits(j) == -1)
-		return -1;
-	if (j->p < j->end && *j->p == '.') {
-		j->p++;
-		if (jdigits(j) == -1)
-			return -1;
-	}
-	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-		j->p++;
-		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
-			j->p++;
-		if (jdigits(j) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-jliteral(struct jp *j, const char *lit)
-{
-	size_t	 n = strlen(lit);
-
-	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
-		return -1;
-	j->p += n;
-	return 0;
-}
-
-/* Skip one value; containers nest at most JSON_DEPTH_MAX deep. */
-static int
-jskip(struct jp *j, int depth)
-{
-	size_t	 n;
-	int	 nul;
-	char	 close;
-
-	if (depth > JSON_DEPTH_MAX)
-		return -1;
-	jws(j);
-	if (j->p >= j->end)
-		return -1;
-	switch (*j->p) {
-	case '"':
-		return jstring(j, NULL, 0, &n, &nul);
-	case 't':
-		return jliteral(j, "true");
-	case 'f':
-		return jliteral(j, "false");
-	case 'n':
-		return jliteral(j, "null");
-	case '{':
-	case '[':
-		break;
-	default:
-		return jnumber(j);
-	}
-	close = *j->p == '{' ? '}' : ']';
-	j->p++;
-	jws(j);
-	if (j->p < j->end && *j->p == close) {
-		j->p++;
-		return 0;
-	}
-	for (;;) {
-		jws(j);
-		if (close == '}') {
-			if (jstring(j, NULL, 0, &n, &nul) == -1)
-				return -1;
-			jws(j);
-			if (j->p >= j->end || *j->p != ':')
-				return -1;
-			j->p++;
-		}
-		if (jskip(j, depth + 1) == -1)
-			return -1;
-		jws(j);
-		if (j->p >= j->end)
-			return -1;
-		if (*j->p == (unsigned char)close) {
-			j->p++;
-			return 0;
-		}
-		if (*j->p != ',')
-			return -1;
-		j->p++;
+	if (json_is_string(j))
+		OPENSSL_cleanse((char *)json_string_value(j),
+		    json_string_length(j));
+	else if (json_is_object(j)) {
+		json_object_foreach(j, k, v)
+			json_wipe(v);
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			json_wipe(v);
 	}
 }
 
@@ -718,60 +493,35 @@ int
 credentials_json_get(const char *json, size_t len, const char *name,
     char *out, size_t outsz)
 {
-	struct jp	 j;
-	char		 key[JSON_KEY_MAX];
-	size_t		 klen, vlen;
-	int		 nul, found = 0, rc = -1;
+	json_error_t	 jerr;
+	json_t		*doc = NULL, *v;
+	size_t		 n;
+	int		 rc = -1;
 
 	if (out == NULL || outsz == 0 || json == NULL || name == NULL)
 		return -1;
 	out[0] = '\0';
-	j.p = (const unsigned char *)json;
-	j.end = j.p + len;
-	jws(&j);
-	if (j.p >= j.end || *j.p != '{')
+	/* RFC 8259 strictly, as jansson reads it: one document, nothing
+	 * after it, valid UTF-8, no \u0000; a name twice (anywhere) is
+	 * ambiguous, so refused. */
+	doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(doc))
 		goto out;
-	j.p++;
-	jws(&j);
-	if (j.p < j.end && *j.p == '}') {
-		j.p++;
-		goto tail;
-	}
-	for (;;) {
-		jws(&j);
-		if (jstring(&j, key, sizeof(key), &klen, &nul) == -1)
-			goto out;
-		jws(&j);
-		if (j.p >= j.end || *j.p != ':')
-			goto out;
-		j.p++;
-		jws(&j);
-		if (!nul && klen < sizeof(key) && strcmp(key, name) == 0) {
-			if (found || j.p >= j.end || *j.p != '"')
-				goto out;
-			found = 1;
-			if (jstring(&j, out, outsz, &vlen, &nul) == -1 ||
-			    nul || vlen >= outsz)
-				goto out;
-		} else if (jskip(&j, 1) == -1)
-			goto out;
-		jws(&j);
-		if (j.p >= j.end)
-			goto out;
-		if (*j.p == '}') {
-			j.p++;
-			break;
-		}
-		if (*j.p != ',')
-			goto out;
-		j.p++;
-	}
-tail:
-	jws(&j);
-	if (j.p != j.end)
+	v = json_object_get(doc, name);
+	if (v == NULL) {
+		rc = 0;
 		goto out;
-	rc = found;
+	}
+	n = json_string_length(v);
+	if (!json_is_string(v) || n >= outsz)
+		goto out;
+	memcpy(out, json_string_value(v), n + 1);
+	rc = 1;
 out:
+	if (doc != NULL) {
+		json_wipe(doc);
+		json_decref(doc);
+	}
 	if (rc != 1)
 		OPENSSL_cleanse(out, outsz);
 	if (rc == 0)
