@@ -41,6 +41,11 @@
 #include "cred.h"
 
 #define IMDS_TOKEN_MAX		1024
+/* An agent on the same host or link answers at once; outside EC2, IMDS
+ * must fail in about a second (each of its calls). */
+#define CONTAINER_CONNECT_MS	2000
+#define CONTAINER_TOTAL_MS	5000
+#define IMDS_TIMEOUT_MS		1000
 #define ROLE_NAME_MAX		128
 
 #define ECS_BASE		"http://169.254.170.2"
@@ -346,7 +351,8 @@ cred_container_fetch(const struct cred_src *s, struct http_answer *an,
 		hdrs[n++] = hdr;
 	}
 	hdrs[n] = "Accept: application/json";
-	cred_call_init(&hc, "GET", s->url, 2000, 5000);
+	cred_call_init(&hc, "GET", s->url, CONTAINER_CONNECT_MS,
+	    CONTAINER_TOTAL_MS);
 	hc.headers = hdrs;
 	hc.direct = 1;
 	hc.peer_ok = s->peer_check ? peer_allowed : NULL;
@@ -396,7 +402,7 @@ cred_imds_fetch(const struct cred_src *s, struct http_answer *an,
 	hdr[0] = '\0';
 	/* The session token. */
 	snprintf(url, sizeof(url), "%s/latest/api/token", s->imds);
-	cred_call_init(&hc, "PUT", url, 1000, 1000);
+	cred_call_init(&hc, "PUT", url, IMDS_TIMEOUT_MS, IMDS_TIMEOUT_MS);
 	hc.headers = ttl;
 	hc.direct = 1;
 	http_call_perform(&hc, an);

@@ -31,6 +31,10 @@
 
 #define WEB_TOKEN_MAX		20000		/* STS WebIdentityToken */
 #define STS_ERR_MAX		160		/* of an STS error message */
+/* STS over TLS, and it may ask the identity provider: more time than the
+ * local agents get. */
+#define STS_CONNECT_MS		5000
+#define STS_TOTAL_MS		10000
 #define STS_GLOBAL		"https://sts.amazonaws.com"
 
 static const xmlNode *
@@ -279,7 +283,8 @@ cred_sts_fetch(const struct cred_src *s, struct http_answer *an,
 		cred_seterr(err, errsz, "cannot build the STS request");
 		goto out;
 	}
-	cred_call_init(&hc, "POST", s->sts_url, 5000, 10000);
+	cred_call_init(&hc, "POST", s->sts_url, STS_CONNECT_MS,
+	    STS_TOTAL_MS);
 	hc.content_type = "application/x-www-form-urlencoded; charset=utf-8";
 	hc.headers = accept;
 	hc.body = body;
