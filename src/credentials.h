@@ -96,10 +96,12 @@ int	credentials_select(char *const *envp, enum credentials_kind *,
 
 /* --- pure parsers --------------------------------------------------- */
 
-/* The string member name of the flat JSON object in json[0..len): 1 and
- * its decoded value (NUL-terminated UTF-8) in out; 0 when absent; -1 when
- * the document is not one well-formed JSON object, has name twice, the
- * value is not a string, holds a NUL or does not fit in outsz. */
+/* The string member name of the JSON object in json[0..len), read by
+ * jansson: 1 and its value (NUL-terminated UTF-8) in out; 0 when absent;
+ * -1 when the document is not one well-formed JSON object (RFC 8259,
+ * valid UTF-8, nesting within jansson's JSON_PARSER_MAX_DEPTH), has a
+ * name twice, holds a \u0000, or the value is not a string or does not
+ * fit in outsz. */
 int	credentials_json_get(const char *json, size_t len, const char *name,
 	    char *out, size_t outsz);
 /* A container or IMDS answer (AccessKeyId, SecretAccessKey, Token,

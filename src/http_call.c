@@ -19,7 +19,6 @@
 #else
 #define HC_USER_AGENT		"s3inval"
 #endif
-#define HC_MAX_SIGNED		5	/* headers signed, at most */
 
 struct reading {
 	struct http_answer	*an;
@@ -38,9 +37,17 @@ http_answer_fini(struct http_answer *an)
 {
 	if (an == NULL)
 		return;
-	buf_fini(&an->body);
+	buf_wipe(&an->body);
 	memset(an, 0, sizeof(*an));
 	buf_init(&an->body);
+}
+
+int
+http_answer_retryable(const struct http_answer *an)
+{
+	if (an->failed)
+		return !an->cancelled && !an->peer_refused;
+	return an->status >= 500 || an->status == 429 || an->status == 408;
 }
 
 static size_t
@@ -118,20 +125,62 @@ header_cb(char *p, size_t size, size_t nmemb, void *ud)
 }
 
 static int
-add_header(struct curl_slist **list, const char *name, const char *value)
+progress_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
 {
-	struct buf		 b;
-	struct curl_slist	*n = NULL;
+	const struct http_call	*hc = ud;
 
-	buf_init(&b);
-	buf_printf(&b, "%s: %s", name, value);
-	if (buf_ok(&b))
-		n = curl_slist_append(*list, buf_str(&b));
-	buf_wipe(&b);
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return atomic_load(hc->cancel) ? 1 : 0;
+}
+
+struct peer_check {
+	const struct http_call	*hc;
+	struct http_answer	*an;
+};
+
+static int
+prereq_cb(void *ud, char *ip, char *local_ip, int port, int local_port)
+{
+	struct peer_check	*pc = ud;
+
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	if (pc->hc->peer_ok(ip))
+		return CURL_PREREQFUNC_OK;
+	pc->an->peer_refused = 1;
+	snprintf(pc->an->error, sizeof(pc->an->error), "refused to send "
+	    "to %.64s: not an address this call may reach", ip);
+	return CURL_PREREQFUNC_ABORT;
+}
+
+static int
+append(struct curl_slist **list, const char *line)
+{
+	struct curl_slist	*n = curl_slist_append(*list, line);
+
 	if (n == NULL)
 		return -1;
 	*list = n;
 	return 0;
+}
+
+static int
+add_header(struct curl_slist **list, const char *name, const char *value)
+{
+	struct buf	 b;
+	int		 rc = -1;
+
+	buf_init(&b);
+	buf_printf(&b, "%s: %s", name, value);
+	if (buf_ok(&b))
+		rc = append(list, buf_str(&b));
+	buf_wipe(&b);
+	return rc;
 }
 
 /* The list may hold the Authorization header and a session token. */
@@ -146,98 +195,57 @@ slist_wipe(struct curl_slist *list)
 }
 
 /*
- * The headers to send, signed when hc->cred is set: every one of them
- * goes into *hdrs, Authorization last.  Returns 0, or -1 when out of
- * memory.
+ * The headers to send, signed by sigv4_sign_request() (the one signing
+ * entry point): Content-Type (when sent, signed too), Host,
+ * X-Amz-Content-Sha256, X-Amz-Date, X-Amz-Security-Token (session
+ * credentials) as signed, then Authorization.  Returns 0, or -1 when out
+ * of memory.
  */
 static int
 sign(const struct http_call *hc, struct curl_slist **hdrs)
 {
-	struct sigv4_header	 sh[HC_MAX_SIGNED];
-	const char		*wire[HC_MAX_SIGNED];	/* names as sent */
-	struct sigv4_request	 sr;
-	struct buf		 names, creq, scope, sts, auth;
-	unsigned char		 key[SIGV4_KEY_LEN];
-	char			 amz_date[17], date8[9];
+	struct sigv4_header	 ct;
+	struct sigv4_outgoing	 o;
+	struct buf		 auth;
+	char			 amz_date[17];
 	char			 payload[SIGV4_HEX_LEN + 1];
-	char			 sig[SIGV4_HEX_LEN + 1];
-	size_t			 nsh = 0, i;
 	int			 rc = -1;
 
-	memset(key, 0, sizeof(key));
-	memset(sig, 0, sizeof(sig));
-	buf_init(&names);
-	buf_init(&creq);
-	buf_init(&scope);
-	buf_init(&sts);
 	buf_init(&auth);
-
 	sigv4_sha256_hex(payload, hc->body != NULL ? hc->body : "",
 	    hc->body != NULL ? hc->body_len : 0);
-	sigv4_format_amz_date(amz_date, hc->now);
-	memcpy(date8, amz_date, 8);
-	date8[8] = '\0';
-
-	/* In the sorted order SignedHeaders lists them. */
-	if (hc->content_type != NULL) {
-		wire[nsh] = "Content-Type";
-		sh[nsh].name = "content-type";
-		sh[nsh++].value = hc->content_type;
-	}
-	wire[nsh] = "Host";
-	sh[nsh].name = "host";
-	sh[nsh++].value = hc->host;
-	wire[nsh] = "X-Amz-Content-Sha256";
-	sh[nsh].name = "x-amz-content-sha256";
-	sh[nsh++].value = payload;
-	wire[nsh] = "X-Amz-Date";
-	sh[nsh].name = "x-amz-date";
-	sh[nsh++].value = amz_date;
-	if (hc->cred->session_token[0] != '\0') {
-		wire[nsh] = "X-Amz-Security-Token";
-		sh[nsh].name = "x-amz-security-token";
-		sh[nsh++].value = hc->cred->session_token;
-	}
-	for (i = 0; i < nsh; i++)
-		buf_printf(&names, "%s%s", i > 0 ? ";" : "", sh[i].name);
-
-	memset(&sr, 0, sizeof(sr));
-	sr.method = hc->method;
-	sr.canonical_uri = hc->path;
-	sr.canonical_query = "";
-	sr.headers = sh;
-	sr.n_headers = nsh;
-	sr.signed_headers = buf_str(&names);
-	sr.payload_hash = payload;
-	if (!buf_ok(&names) || sigv4_canonical_request(&creq, &sr) != 0 ||
-	    sigv4_scope(&scope, date8, hc->region, hc->service) != 0 ||
-	    sigv4_string_to_sign(&sts, amz_date, buf_str(&scope),
-	    buf_str(&creq), creq.len) != 0)
+	ct.name = "content-type";
+	ct.value = hc->content_type;
+	memset(&o, 0, sizeof(o));
+	o.method = hc->method;
+	o.host = hc->host;
+	o.canonical_uri = hc->path;
+	o.canonical_query = "";
+	o.headers = &ct;
+	o.n_headers = hc->content_type != NULL ? 1 : 0;
+	o.payload_hash = payload;
+	o.region = hc->region;
+	o.service = hc->service;
+	o.access_key_id = hc->cred->access_key_id;
+	o.secret_access_key = hc->cred->secret_access_key;
+	o.session_token = hc->cred->session_token;
+	o.now = hc->now;
+	if (sigv4_sign_request(&o, NULL, amz_date, &auth) == -1)
 		goto out;
-	sigv4_signing_key(key, hc->cred->secret_access_key, date8, hc->region,
-	    hc->service);
-	sigv4_sign(sig, key, buf_str(&sts), sts.len);
-	buf_printf(&auth, "%s Credential=%s/%s, SignedHeaders=%s, "
-	    "Signature=%s", SIGV4_ALGORITHM, hc->cred->access_key_id,
-	    buf_str(&scope), buf_str(&names), sig);
-	if (!buf_ok(&auth))
-		goto out;
-	/* Every signed header as signed, Host included (curl's own would
-	 * be the same, but what is signed must be what is sent). */
-	for (i = 0; i < nsh; i++)
-		if (add_header(hdrs, wire[i], sh[i].value) == -1)
-			goto out;
-	if (add_header(hdrs, "Authorization", buf_str(&auth)) == -1)
+	/* What is signed is what is sent, Host included (curl's own would
+	 * be the same). */
+	if ((hc->content_type != NULL && add_header(hdrs, "Content-Type",
+	    hc->content_type) == -1) ||
+	    add_header(hdrs, "Host", hc->host) == -1 ||
+	    add_header(hdrs, "X-Amz-Content-Sha256", payload) == -1 ||
+	    add_header(hdrs, "X-Amz-Date", amz_date) == -1 ||
+	    (hc->cred->session_token[0] != '\0' && add_header(hdrs,
+	    "X-Amz-Security-Token", hc->cred->session_token) == -1) ||
+	    add_header(hdrs, "Authorization", buf_str(&auth)) == -1)
 		goto out;
 	rc = 0;
 out:
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(sig, sizeof(sig));
 	buf_wipe(&auth);
-	buf_fini(&names);
-	buf_fini(&creq);
-	buf_fini(&scope);
-	buf_fini(&sts);
 	return rc;
 }
 
@@ -248,12 +256,51 @@ failed(struct http_answer *an, const char *why)
 	snprintf(an->error, sizeof(an->error), "%s", why);
 }
 
+/* Every header of the request into *hdrs.  0, or -1 when out of memory. */
+static int
+headers(const struct http_call *hc, struct curl_slist **hdrs)
+{
+	struct buf	 bearer;
+	size_t		 i;
+	int		 bad = 0;
+
+	buf_init(&bearer);
+	if (hc->cred != NULL)
+		bad = sign(hc, hdrs);
+	else {
+		if (hc->url == NULL)
+			bad = add_header(hdrs, "Host", hc->host);
+		if (!bad && hc->content_type != NULL)
+			bad = add_header(hdrs, "Content-Type",
+			    hc->content_type);
+		if (!bad && hc->bearer != NULL) {
+			buf_printf(&bearer, "Bearer %s", hc->bearer);
+			bad = !buf_ok(&bearer) || add_header(hdrs,
+			    "Authorization", buf_str(&bearer));
+		}
+	}
+	for (i = 0; !bad && hc->headers != NULL && hc->headers[i] != NULL;
+	    i++)
+		bad = append(hdrs, hc->headers[i]);
+	/* Sent as signed: no "Expect: 100-continue" (a long body), no form
+	 * Content-Type of curl's own (an empty PUT or POST). */
+	if (!bad)
+		bad = append(hdrs, "Expect:");
+	if (!bad && hc->content_type == NULL && (hc->body != NULL ||
+	    strcmp(hc->method, "PUT") == 0 || strcmp(hc->method, "POST") == 0))
+		bad = append(hdrs, "Content-Type:");
+	buf_wipe(&bearer);
+	return bad ? -1 : 0;
+}
+
 void
 http_call_perform(const struct http_call *hc, struct http_answer *an)
 {
 	struct reading		 rd;
-	struct curl_slist	*hdrs = NULL, *ct = NULL, *n;
-	struct buf		 url, bearer;
+	struct peer_check	 pc;
+	struct curl_slist	*hdrs = NULL, *ct = NULL;
+	struct buf		 url;
+	const char		*body = hc->body;
 	char			 errbuf[CURL_ERROR_SIZE];
 	CURL			*e = NULL;
 	CURLcode		 cc;
@@ -262,36 +309,24 @@ http_call_perform(const struct http_call *hc, struct http_answer *an)
 
 	http_answer_fini(an);
 	buf_init(&url);
-	buf_init(&bearer);
 	errbuf[0] = '\0';
 	rd.an = an;
 	rd.max = hc->body_max;
-
-	if (hc->cred != NULL)
-		bad = sign(hc, &hdrs);
-	else {
-		bad = add_header(&hdrs, "Host", hc->host);
-		if (!bad && hc->content_type != NULL)
-			bad = add_header(&hdrs, "Content-Type",
-			    hc->content_type);
-		if (!bad && hc->bearer != NULL) {
-			buf_printf(&bearer, "Bearer %s", hc->bearer);
-			bad = !buf_ok(&bearer) || add_header(&hdrs,
-			    "Authorization", buf_str(&bearer));
-		}
-	}
-	if (!bad) {
-		n = curl_slist_append(hdrs, "Expect:");
-		if (n == NULL)
-			bad = 1;
-		else
-			hdrs = n;
-	}
-	if (!bad && hc->connect_to != NULL) {
-		ct = curl_slist_append(NULL, hc->connect_to);
-		bad = ct == NULL;
-	}
-	buf_printf(&url, "%s://%s%s", hc->scheme, hc->host, hc->path);
+	pc.hc = hc;
+	pc.an = an;
+	/* Room for all of it now: a buffer that grew would leave a copy. */
+	if (hc->secret)
+		bad = buf_reserve(&an->body, hc->body_max + 1) == -1;
+	if (body == NULL && (strcmp(hc->method, "PUT") == 0 ||
+	    strcmp(hc->method, "POST") == 0))
+		body = "";
+	bad = bad || headers(hc, &hdrs) == -1;
+	if (!bad && hc->connect_to != NULL)
+		bad = append(&ct, hc->connect_to) == -1;
+	if (hc->url != NULL)
+		buf_puts(&url, hc->url);
+	else
+		buf_printf(&url, "%s://%s%s", hc->scheme, hc->host, hc->path);
 	e = curl_easy_init();
 	if (bad || e == NULL || !buf_ok(&url)) {
 		failed(an, "out of memory");
@@ -324,11 +359,27 @@ http_call_perform(const struct http_call *hc, struct http_answer *an)
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, &rd) != CURLE_OK;
 	if (ct != NULL)
 		bad |= curl_easy_setopt(e, CURLOPT_CONNECT_TO, ct) != CURLE_OK;
-	if (hc->body != NULL) {
+	if (hc->direct)
+		bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
+	if (hc->peer_ok != NULL) {
+		bad |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION,
+		    prereq_cb) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_PREREQDATA, &pc) !=
+		    CURLE_OK;
+	}
+	if (hc->cancel != NULL) {
+		bad |= curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION,
+		    progress_cb) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_XFERINFODATA, hc) !=
+		    CURLE_OK;
+	}
+	if (body != NULL) {
 		bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)hc->body_len) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, hc->body) !=
+		    (curl_off_t)(hc->body != NULL ? hc->body_len : 0)) !=
+		    CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) !=
 		    CURLE_OK;
 		if (strcmp(hc->method, "POST") != 0)
 			bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
@@ -349,19 +400,21 @@ http_call_perform(const struct http_call *hc, struct http_answer *an)
 	if (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &an->status) !=
 	    CURLE_OK)
 		an->status = 0;
-	if (cc == CURLE_WRITE_ERROR && an->too_big) {
-		an->failed = 1;
+	if (cc == CURLE_OK)
+		goto out;
+	an->failed = 1;
+	if (cc == CURLE_WRITE_ERROR && an->too_big)
 		snprintf(an->error, sizeof(an->error), "HTTP %ld, response "
 		    "body over %zu bytes", an->status, hc->body_max);
-	} else if (cc != CURLE_OK) {
-		an->failed = 1;
+	else if (hc->cancel != NULL && atomic_load(hc->cancel)) {
+		an->cancelled = 1;
+		snprintf(an->error, sizeof(an->error), "stopped");
+	} else if (!an->peer_refused)	/* else prereq_cb() said why */
 		snprintf(an->error, sizeof(an->error), "%s: %s",
 		    curl_easy_strerror(cc), errbuf[0] != '\0' ? errbuf : "-");
-	}
 out:
 	curl_easy_cleanup(e);
 	slist_wipe(hdrs);
 	curl_slist_free_all(ct);
-	buf_wipe(&bearer);
 	buf_fini(&url);
 }

@@ -47,6 +47,7 @@
 #include "buf.h"
 #include "cloudfront.h"
 #include "credentials.h"
+#include "oneshot.h"
 #include "sigv4.h"
 
 #define DATA_DIR	"tests/data/cloudfront"
@@ -728,121 +729,6 @@ static char *const env_token[] = {
 	NULL
 };
 
-/* A server that answers one request with a canned response. */
-struct oneshot {
-	int		 fd;		/* listening */
-	unsigned	 port;
-	const char	*answer;	/* the response; NULL: say nothing */
-	size_t		 answer_len;
-	char		 req[256 * 1024];
-	size_t		 req_len;
-	size_t		 head_len;	/* up to and with the blank line */
-	pthread_t	 thread;
-};
-
-static int
-listen_any(unsigned *port, int do_listen)
-{
-	struct sockaddr_in	 sa;
-	socklen_t		 sl = sizeof(sa);
-	int			 fd, one = 1;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = 0;
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	if (do_listen)
-		assert_int_equal(listen(fd, 4), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-static void *
-oneshot_run(void *arg)
-{
-	struct oneshot	*o = arg;
-	const char	*cl, *end;
-	size_t		 want = 0, off = 0;
-	ssize_t		 n;
-	int		 c;
-
-	c = accept(o->fd, NULL, NULL);
-	if (c < 0)
-		return NULL;
-	for (;;) {
-		if (o->req_len >= sizeof(o->req) - 1)
-			break;
-		/* Silent: read until the client gives up and closes. */
-		n = read(c, o->req + o->req_len, sizeof(o->req) - 1 -
-		    o->req_len);
-		if (n <= 0)
-			break;
-		o->req_len += (size_t)n;
-		o->req[o->req_len] = '\0';
-		if (o->head_len == 0) {
-			end = strstr(o->req, "\r\n\r\n");
-			if (end == NULL)
-				continue;
-			o->head_len = (size_t)(end - o->req) + 4;
-			cl = strstr(o->req, "\r\nContent-Length: ");
-			if (cl != NULL && cl < end)
-				want = strtoul(cl + 18, NULL, 10);
-		}
-		if (o->answer != NULL && o->req_len >= o->head_len + want)
-			break;
-	}
-	while (o->answer != NULL && off < o->answer_len) {
-		n = write(c, o->answer + off, o->answer_len - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(c);
-	return NULL;
-}
-
-static void
-oneshot_start(struct oneshot *o, const char *answer, size_t len)
-{
-	memset(o, 0, sizeof(*o));
-	o->fd = listen_any(&o->port, 1);
-	o->answer = answer;
-	o->answer_len = len;
-	assert_int_equal(pthread_create(&o->thread, NULL, oneshot_run, o), 0);
-}
-
-static void
-oneshot_join(struct oneshot *o)
-{
-	pthread_join(o->thread, NULL);
-	close(o->fd);
-}
-
-/* The value of a request header (any case), or NULL; caller frees. */
-static char *
-header(const struct oneshot *o, const char *name)
-{
-	const char	*p, *e, *head_end = o->req + o->head_len;
-	size_t		 n = strlen(name);
-
-	for (p = strstr(o->req, "\r\n"); p != NULL && p + 2 < head_end;
-	    p = strstr(p + 2, "\r\n")) {
-		if (strncasecmp(p + 2, name, n) != 0 || p[2 + n] != ':')
-			continue;
-		p += 2 + n + 1;
-		while (*p == ' ')
-			p++;
-		e = strstr(p, "\r\n");
-		return strndup(p, (size_t)(e - p));
-	}
-	return NULL;
-}
-
 /*
  * Recompute the signature of the captured request with sigv4.c from what
  * was sent, and check the scope, the header list and the payload hash.
@@ -865,37 +751,37 @@ check_signature(const struct oneshot *o, const char *method,
 
 	snprintf(line, sizeof(line), "%s %s HTTP/1.1\r\n", method, path);
 	assert_memory_equal(o->req, line, strlen(line));
-	auth = header(o, "authorization");
+	auth = oneshot_header(o, "authorization");
 	assert_non_null(auth);
 	assert_int_equal(sigv4_parse_authorization(auth, &a), 0);
 	assert_string_equal(a.cred.access_key_id, TEST_AKID);
 	assert_string_equal(a.cred.region, "us-east-1");
 	assert_string_equal(a.cred.service, "cloudfront");
 	assert_string_equal(a.signed_headers, want_signed);
-	date = header(o, "x-amz-date");
+	date = oneshot_header(o, "x-amz-date");
 	assert_non_null(date);
 	assert_memory_equal(date, a.cred.date, 8);
-	hash = header(o, "x-amz-content-sha256");
+	hash = oneshot_header(o, "x-amz-content-sha256");
 	assert_non_null(hash);
 	sigv4_sha256_hex(body_hash, o->req + o->head_len,
 	    o->req_len - o->head_len);
 	assert_string_equal(hash, body_hash);
 	if (token != NULL) {
-		char *t = header(o, "x-amz-security-token");
+		char *t = oneshot_header(o, "x-amz-security-token");
 
 		assert_non_null(t);
 		assert_string_equal(t, token);
 		free(t);
 	} else
-		assert_null(header(o, "x-amz-security-token"));
-	assert_null(header(o, "expect"));
+		assert_null(oneshot_header(o, "x-amz-security-token"));
+	assert_null(oneshot_header(o, "expect"));
 
 	for (p = a.signed_headers; *p != '\0'; p = *q ? q + 1 : q) {
 		q = strchr(p, ';');
 		if (q == NULL)
 			q = p + strlen(p);
 		snprintf(name, sizeof(name), "%.*s", (int)(q - p), p);
-		vals[n] = header(o, name);
+		vals[n] = oneshot_header(o, name);
 		assert_non_null(vals[n]);
 		sh[n].name = strdup(name);
 		sh[n].value = vals[n];
@@ -1041,10 +927,10 @@ test_request_create(void **state)
 	check_signature(&o, "POST",
 	    "/2020-05-31/distribution/E2EXAMPLE1/invalidation",
 	    "content-type;host;x-amz-content-sha256;x-amz-date", NULL);
-	v = header(&o, "content-type");
+	v = oneshot_header(&o, "content-type");
 	assert_string_equal(v, "application/xml");
 	free(v);
-	v = header(&o, "host");
+	v = oneshot_header(&o, "host");
 	snprintf(ep, sizeof(ep), "127.0.0.1:%u", o.port);
 	assert_string_equal(v, ep);
 	free(v);
@@ -1080,7 +966,7 @@ test_request_get_token(void **state)
 	    "/2020-05-31/distribution/E2EXAMPLE1/invalidation/D97UTGAL1L09I",
 	    "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
 	    TEST_TOKEN);
-	assert_null(header(&o, "content-type"));
+	assert_null(oneshot_header(&o, "content-type"));
 	assert_int_equal(o.req_len, o.head_len);
 	cloudfront_fini();
 	credentials_fini();
@@ -1212,7 +1098,7 @@ test_request_errors(void **state)
 	buf_fini(&big);
 
 	/* Connection refused: a bound port nobody listens on. */
-	fd = listen_any(&port, 0);
+	fd = oneshot_listen(&port, 0);
 	endpoint_of(ep, sizeof(ep), port);
 	assert_int_equal(cloudfront_init(ep, 5000), 0);
 	cloudfront_create("E2EXAMPLE1", "r", paths, 1, &r);
