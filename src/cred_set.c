@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "cred.h"
+#include "date.h"
 
 void
 cred_seterr(char *err, size_t errsz, const char *fmt, ...)
@@ -266,44 +267,19 @@ cred_base_url(const char *url, char *out, size_t outsz)
 	return n > skip && out[skip] != '/' ? 0 : -1;
 }
 
+/* The n digits at s into *out; 0 when one is not a digit. */
 static int
 digits(const char *s, int n, int *out)
 {
-	int	 i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 1;
-}
-
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t		 era;
-	unsigned	 yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
+	*out = date_digits(s, n);
+	return *out >= 0;
 }
 
 int
 credentials_parse_time(const char *s, int64_t *out)
 {
-	static const int mdays[12] = {
-		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
 	const char	*p;
-	int		 y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, leap;
+	int		 y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
 
 	if (s == NULL || !digits(s, 4, &y) || s[4] != '-' ||
 	    !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d) ||
@@ -337,11 +313,10 @@ credentials_parse_time(const char *s, int64_t *out)
 		return -1;
 	if (*p != '\0')
 		return -1;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 60)
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+	    d > date_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return -1;
-	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+	*out = date_days_from_civil(y, mo, d) * 86400 +
 	    h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
 	return 0;
 }
