@@ -33,26 +33,14 @@ static uint32_t		 tab32c[8][256];
 static uint64_t		 tab64[8][256];
 static pthread_once_t	 tab_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Table k gives the CRC of one byte followed by k zero bytes.  A
+ * reflected CRC only shifts right and XORs the polynomial in, so with a
+ * 32-bit polynomial no bit above 31 is ever set: this one builder serves
+ * all three algorithms, and the CRC-32 tables are its values narrowed.
+ */
 static void
-init32(uint32_t t[8][256], uint32_t poly)
-{
-	uint32_t	 c;
-	int		 i, k;
-
-	for (i = 0; i < 256; i++) {
-		c = (uint32_t)i;
-		for (k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
-		t[0][i] = c;
-	}
-	for (k = 1; k < 8; k++)
-		for (i = 0; i < 256; i++)
-			t[k][i] = (t[k - 1][i] >> 8) ^
-			    t[0][t[k - 1][i] & 0xff];
-}
-
-static void
-init64(uint64_t t[8][256], uint64_t poly)
+init_tab(uint64_t t[8][256], uint64_t poly)
 {
 	uint64_t	 c;
 	int		 i, k;
@@ -69,12 +57,26 @@ init64(uint64_t t[8][256], uint64_t poly)
 			    t[0][t[k - 1][i] & 0xff];
 }
 
+/* t32 gets the CRC-32 tables of poly; tab64 serves as the scratch space
+ * (init_tables() builds its own tables last). */
+static void
+init32(uint32_t t32[8][256], uint32_t poly)
+{
+	int	 i, k;
+
+	init_tab(tab64, poly);
+	for (k = 0; k < 8; k++)
+		for (i = 0; i < 256; i++)
+			t32[k][i] = (uint32_t)tab64[k][i];
+}
+
+/* Under tab_once; the 32-bit tables stay half the size, for speed. */
 static void
 init_tables(void)
 {
 	init32(tab32, POLY_CRC32);
 	init32(tab32c, POLY_CRC32C);
-	init64(tab64, POLY_CRC64NVME);
+	init_tab(tab64, POLY_CRC64NVME);
 }
 
 static uint32_t
