@@ -11,8 +11,8 @@
  * step through eight 256-entry tables, table k giving the CRC of one byte
  * followed by k zero bytes.  The tables are computed once, on first use,
  * under pthread_once(); after that the module only reads them.  Input
- * bytes are assembled little-endian by hand, so the code neither depends
- * on the host's byte order nor reads unaligned words.
+ * bytes are assembled little-endian by hand (le.h), so the code neither
+ * depends on the host's byte order nor reads unaligned words.
  *
  * Not here: hardware CRC instructions (SSE4.2 crc32, PCLMULQDQ folding).
  */
@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "crc.h"
+#include "le.h"
 
 #define POLY_CRC32	0xedb88320U		/* 0x04c11db7 reflected */
 #define POLY_CRC32C	0x82f63b78U		/* 0x1edc6f41 reflected */
@@ -79,19 +80,6 @@ init_tables(void)
 	init_tab(tab64, POLY_CRC64NVME);
 }
 
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-	    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-le64(const unsigned char *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 /* The running value c is the complemented CRC: init and xorout are all
  * ones for the three algorithms, which is what makes "pass 0 to start,
  * the previous result to continue" work. */
@@ -106,7 +94,7 @@ slice32(const uint32_t t[8][256], uint32_t crc, const void *buf, size_t len)
 		len--;
 	}
 	while (len >= 8) {
-		c ^= le32(p);
+		c ^= le_get32(p);
 		c = t[7][c & 0xff] ^ t[6][(c >> 8) & 0xff] ^
 		    t[5][(c >> 16) & 0xff] ^ t[4][c >> 24] ^
 		    t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
@@ -146,7 +134,7 @@ crc64_nvme(uint64_t crc, const void *buf, size_t len)
 		len--;
 	}
 	while (len >= 8) {
-		c ^= le64(p);
+		c ^= le_get64(p);
 		c = tab64[7][c & 0xff] ^ tab64[6][(c >> 8) & 0xff] ^
 		    tab64[5][(c >> 16) & 0xff] ^ tab64[4][(c >> 24) & 0xff] ^
 		    tab64[3][(c >> 32) & 0xff] ^ tab64[2][(c >> 40) & 0xff] ^

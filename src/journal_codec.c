@@ -38,6 +38,7 @@
 #include "crc.h"
 #include "journal.h"
 #include "journal_int.h"
+#include "le.h"
 
 #define HDR_SIZE	JOURNAL_HDR_SIZE
 #define HDR1_SIZE	JOURNAL_HDR1_SIZE
@@ -60,35 +61,6 @@ struct journal_store {
 /* --- encoding ---------------------------------------------------------- */
 
 static void
-put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t
-get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-	    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_le64(const unsigned char *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-static void
 enc_u8(struct buf *b, unsigned int v)
 {
 	buf_putc(b, (char)(unsigned char)v);
@@ -99,7 +71,7 @@ enc_u32(struct buf *b, uint32_t v)
 {
 	unsigned char	 x[4];
 
-	put_le32(x, v);
+	le_put32(x, v);
 	buf_append(b, x, sizeof(x));
 }
 
@@ -108,7 +80,7 @@ enc_u64(struct buf *b, uint64_t v)
 {
 	unsigned char	 x[8];
 
-	put_le64(x, v);
+	le_put64(x, v);
 	buf_append(b, x, sizeof(x));
 }
 
@@ -164,9 +136,9 @@ static void
 seal_header(unsigned char *h, size_t plen, uint32_t pcrc)
 {
 	memcpy(h, magic, sizeof(magic));
-	put_le32(h + 4, (uint32_t)plen);
-	put_le32(h + 8, pcrc);
-	put_le32(h + 12, crc32c(0, h, 12));
+	le_put32(h + 4, (uint32_t)plen);
+	le_put32(h + 8, pcrc);
+	le_put32(h + 12, crc32c(0, h, 12));
 }
 
 /*
@@ -236,7 +208,7 @@ journal_seal_write(struct buf *b, size_t start, uint32_t crc, uint64_t seq)
 {
 	unsigned char	*p = (unsigned char *)b->data;
 
-	put_le64(p + b->len - 8, seq);
+	le_put64(p + b->len - 8, seq);
 	seal_header(p + start, b->len - start - HDR_SIZE,
 	    crc32c(crc, p + b->len - 8, 8));
 }
@@ -317,7 +289,7 @@ rd_u32(struct reader *r)
 {
 	const unsigned char	*p = rd(r, 4);
 
-	return p != NULL ? get_le32(p) : 0;
+	return p != NULL ? le_get32(p) : 0;
 }
 
 static uint64_t
@@ -325,7 +297,7 @@ rd_u64(struct reader *r)
 {
 	const unsigned char	*p = rd(r, 8);
 
-	return p != NULL ? get_le64(p) : 0;
+	return p != NULL ? le_get64(p) : 0;
 }
 
 static const char *
@@ -508,15 +480,15 @@ journal_header(const unsigned char *h, size_t n, uint32_t *plen,
 	if (n < HDR1_SIZE)
 		return 0;
 	if (memcmp(h, magic, sizeof(magic)) == 0) {
-		if (n < HDR_SIZE || crc32c(0, h, 12) != get_le32(h + 12))
+		if (n < HDR_SIZE || crc32c(0, h, 12) != le_get32(h + 12))
 			return 0;
 		hlen = HDR_SIZE;
 	} else if (memcmp(h, magic1, sizeof(magic1)) == 0)
 		hlen = HDR1_SIZE;
 	else
 		return 0;
-	*plen = get_le32(h + 4);
-	*pcrc = get_le32(h + 8);
+	*plen = le_get32(h + 4);
+	*pcrc = le_get32(h + 8);
 	if (*plen > MAX_PAYLOAD)
 		return 0;
 	return hlen;
