@@ -125,6 +125,8 @@ bytes_free(struct journal_bytes *b)
 	b->cap = 0;
 }
 
+/* --- the commit thread: start, and stop at close ---------------------- */
+
 static void	*commit_main(void *);
 
 /* The commit thread, with every signal blocked: signals are main.c's. */
