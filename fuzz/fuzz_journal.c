@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_journal: libFuzzer target for the journal's readers
- * (src/journal.c): journal_parse_payload() and the replay that
- * journal_open() does of a file left by an earlier run (or by a crash, a
- * bad disk, another version).
+ * (src/journal_codec.c, src/journal_replay.c): journal_parse_payload()
+ * and the replay that journal_open() does of a file left by an earlier
+ * run (or by a crash, a bad disk, another version).
  *
  * The first input byte says what the rest is.  Its two low bits:
  *   0  one record payload, to journal_parse_payload();

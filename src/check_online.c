@@ -5,15 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -433,51 +430,6 @@ check_state_dir(struct run *r)
 
 /* --- addresses --------------------------------------------------------- */
 
-/* Bind and listen on hostport, as the daemon does; the socket in *fd.
- * 0, or an errno (-1 and why in gai for a name that does not resolve). */
-static int
-try_bind(const char *hostport, int *fd, unsigned *port, char *gai,
-    size_t gaisz)
-{
-	struct addrinfo	 hints, *ai = NULL;
-	char		 host[256], port_s[8];
-	int		 one = 1, rc, err = 0;
-
-	*fd = -1;
-	if (util_split_hostport(hostport, host, sizeof(host), port) == -1) {
-		snprintf(gai, gaisz, "not host:port");
-		return -1;
-	}
-	snprintf(port_s, sizeof(port_s), "%u", *port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(host, port_s, &hints, &ai);
-	if (rc != 0) {
-		snprintf(gai, gaisz, "cannot resolve %s: %s", host,
-		    gai_strerror(rc));
-		return -1;
-	}
-	*fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*fd == -1) {
-		err = errno;
-		goto out;
-	}
-	setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ai->ai_family == AF_INET6)
-		setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(*fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    listen(*fd, 1) == -1)
-		err = errno;
-out:
-	if (err != 0 && *fd != -1) {
-		close(*fd);
-		*fd = -1;
-	}
-	freeaddrinfo(ai);
-	return err;
-}
-
 static void
 check_addresses(struct run *r)
 {
@@ -490,9 +442,10 @@ check_addresses(struct run *r)
 
 	addr[0] = r->cfg->server.listen;
 	addr[1] = r->cfg->server.admin_listen;
-	/* Both held at once: two addresses that collide fail the second. */
+	/* Both held at once: two addresses that collide fail the second.
+	 * Bound and listened on as the daemon does. */
 	for (i = 0; i < 2; i++) {
-		err = try_bind(addr[i], &fd[i], &port, gai, sizeof(gai));
+		err = util_bind(addr[i], 1, &fd[i], &port, gai, sizeof(gai));
 		if (err == 0) {
 			line(r, CHECK_OK, "%s %s: bindable", key[i], addr[i]);
 			continue;

@@ -446,11 +446,8 @@ cmd_flush(int argc, char **argv)
 	int		 ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(argc, argv, "c:", longopts, &file)) != -1) {
 		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
 		case 'w':
 			wait_s = 300;
 			if (optarg == NULL)
@@ -474,10 +471,6 @@ cmd_flush(int argc, char **argv)
 			flush_usage(stderr);
 			return EX_USAGE;
 		}
-	}
-	if (optind != argc) {
-		flush_usage(stderr);
-		return EX_USAGE;
 	}
 	if (target_init(&t, "flush", file, admin) == -1) {
 		target_fini(&t);
@@ -516,10 +509,8 @@ cmd_healthcheck(int argc, char **argv)
 	int		 ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		if (ch == 'c')
-			file = optarg;
-		else if (ch == 'a')
+	while ((ch = cmd_getopt(argc, argv, "c:", longopts, &file)) != -1) {
+		if (ch == 'a')
 			admin = optarg;
 		else {
 			fprintf(ch == 'h' ? stdout : stderr,
@@ -531,11 +522,6 @@ cmd_healthcheck(int argc, char **argv)
 			    "2 bad usage.\n");
 			return ch == 'h' ? 0 : 2;
 		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: s3inval healthcheck [-c FILE] "
-		    "[--admin URL]\n");
-		return 2;
 	}
 	if (target_init(&t, "healthcheck", file, admin) == -1) {
 		target_fini(&t);

@@ -64,14 +64,11 @@ cmd_check_config(int argc, char **argv)
 	struct cfg	*cfg = NULL;
 	struct tally	 t = { { 0 } };
 	const char	*file = NULL;
-	int		 ch, n, online = 0, failed;
+	int		 ch, online = 0, failed;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(argc, argv, "c:", longopts, &file)) != -1) {
 		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
 		case 'o':
 			online = 1;
 			break;
@@ -83,16 +80,8 @@ cmd_check_config(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
+	if (cmd_load_cfg(file, &cfg) == -1)
 		return 2;
-	}
-	n = cfg_load(cfg_path(file), environ, stderr, &cfg);
-	if (n > 0) {
-		fprintf(stderr, "s3inval: %d error%s in the configuration\n",
-		    n, n == 1 ? "" : "s");
-		return 2;
-	}
 	perm_check(cfg, warn_stderr, NULL);
 	if (!online) {
 		cfg_print(cfg, stdout);

@@ -46,8 +46,6 @@
 
 #define PLAN_USD_PER_PATH	CF_PRICE_PER_PATH
 
-extern char **environ;
-
 /* This month's paths so far, from the daemon's state. */
 struct usage {
 	int		 known;
@@ -270,11 +268,8 @@ cmd_plan(int argc, char **argv)
 
 	strvec_init(&keys);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(argc, argv, "c:", longopts, &file)) != -1) {
 		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
 		case 'b':
 			name = optarg;
 			break;
@@ -287,7 +282,7 @@ cmd_plan(int argc, char **argv)
 			return ch == 'h' ? 0 : 2;
 		}
 	}
-	if (cfg_load(cfg_path(file), environ, stderr, &cfg) > 0)
+	if (cmd_load_cfg(file, &cfg) == -1)
 		return 2;
 	bk = pick_bucket(cfg, name);
 	if (bk == NULL)

@@ -11,8 +11,8 @@
  * step through eight 256-entry tables, table k giving the CRC of one byte
  * followed by k zero bytes.  The tables are computed once, on first use,
  * under pthread_once(); after that the module only reads them.  Input
- * bytes are assembled little-endian by hand, so the code neither depends
- * on the host's byte order nor reads unaligned words.
+ * bytes are assembled little-endian by hand (le.h), so the code neither
+ * depends on the host's byte order nor reads unaligned words.
  *
  * Not here: hardware CRC instructions (SSE4.2 crc32, PCLMULQDQ folding).
  */
@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "crc.h"
+#include "le.h"
 
 #define POLY_CRC32	0xedb88320U		/* 0x04c11db7 reflected */
 #define POLY_CRC32C	0x82f63b78U		/* 0x1edc6f41 reflected */
@@ -33,26 +34,14 @@ static uint32_t		 tab32c[8][256];
 static uint64_t		 tab64[8][256];
 static pthread_once_t	 tab_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Table k gives the CRC of one byte followed by k zero bytes.  A
+ * reflected CRC only shifts right and XORs the polynomial in, so with a
+ * 32-bit polynomial no bit above 31 is ever set: this one builder serves
+ * all three algorithms, and the CRC-32 tables are its values narrowed.
+ */
 static void
-init32(uint32_t t[8][256], uint32_t poly)
-{
-	uint32_t	 c;
-	int		 i, k;
-
-	for (i = 0; i < 256; i++) {
-		c = (uint32_t)i;
-		for (k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
-		t[0][i] = c;
-	}
-	for (k = 1; k < 8; k++)
-		for (i = 0; i < 256; i++)
-			t[k][i] = (t[k - 1][i] >> 8) ^
-			    t[0][t[k - 1][i] & 0xff];
-}
-
-static void
-init64(uint64_t t[8][256], uint64_t poly)
+init_tab(uint64_t t[8][256], uint64_t poly)
 {
 	uint64_t	 c;
 	int		 i, k;
@@ -69,25 +58,26 @@ init64(uint64_t t[8][256], uint64_t poly)
 			    t[0][t[k - 1][i] & 0xff];
 }
 
+/* t32 gets the CRC-32 tables of poly; tab64 serves as the scratch space
+ * (init_tables() builds its own tables last). */
+static void
+init32(uint32_t t32[8][256], uint32_t poly)
+{
+	int	 i, k;
+
+	init_tab(tab64, poly);
+	for (k = 0; k < 8; k++)
+		for (i = 0; i < 256; i++)
+			t32[k][i] = (uint32_t)tab64[k][i];
+}
+
+/* Under tab_once; the 32-bit tables stay half the size, for speed. */
 static void
 init_tables(void)
 {
 	init32(tab32, POLY_CRC32);
 	init32(tab32c, POLY_CRC32C);
-	init64(tab64, POLY_CRC64NVME);
-}
-
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-	    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-le64(const unsigned char *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+	init_tab(tab64, POLY_CRC64NVME);
 }
 
 /* The running value c is the complemented CRC: init and xorout are all
@@ -104,7 +94,7 @@ slice32(const uint32_t t[8][256], uint32_t crc, const void *buf, size_t len)
 		len--;
 	}
 	while (len >= 8) {
-		c ^= le32(p);
+		c ^= le_get32(p);
 		c = t[7][c & 0xff] ^ t[6][(c >> 8) & 0xff] ^
 		    t[5][(c >> 16) & 0xff] ^ t[4][c >> 24] ^
 		    t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
@@ -144,7 +134,7 @@ crc64_nvme(uint64_t crc, const void *buf, size_t len)
 		len--;
 	}
 	while (len >= 8) {
-		c ^= le64(p);
+		c ^= le_get64(p);
 		c = tab64[7][c & 0xff] ^ tab64[6][(c >> 8) & 0xff] ^
 		    tab64[5][(c >> 16) & 0xff] ^ tab64[4][(c >> 24) & 0xff] ^
 		    tab64[3][(c >> 32) & 0xff] ^ tab64[2][(c >> 40) & 0xff] ^

@@ -38,6 +38,7 @@
 #include "buf.h"
 #include "crc.h"
 #include "etag_index_store.h"
+#include "le.h"
 
 #define E_V2		(E_RAW | E_LISTING)	/* flags of a version 2 file */
 
@@ -75,9 +76,9 @@ wr_uvarint(struct wr *w, uint64_t v)
 static void
 wr_u32(struct wr *w, uint32_t v)
 {
-	unsigned char	 b[4] = { (unsigned char)v, (unsigned char)(v >> 8),
-	    (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
+	unsigned char	 b[4];
 
+	le_put32(b, v);
 	wr_bytes(w, b, 4);
 }
 
@@ -333,8 +334,7 @@ etag_index_load(struct etag_index *ix)
 	}
 	if (rd_bytes(&r, hdr, 16) == -1 || memcmp(hdr, FILE_MAGIC, 8) != 0)
 		goto out;
-	version = hdr[8] | hdr[9] << 8 | hdr[10] << 16 |
-	    (uint32_t)hdr[11] << 24;
+	version = le_get32(hdr + 8);
 	if (version != FILE_VERSION && version != FILE_VERSION_OLD)
 		goto out;
 	/* Version 2 kept no digest: every one is unknown (fail safe). */
@@ -402,8 +402,7 @@ etag_index_load(struct etag_index *ix)
 	if (rd_uvarint(&r, &want) == -1 || want != total)
 		goto out;
 	sum = r.crc;
-	if (fread(crc, 1, 4, r.f) != 4 || (crc[0] | crc[1] << 8 |
-	    crc[2] << 16 | (uint32_t)crc[3] << 24) != sum ||
+	if (fread(crc, 1, 4, r.f) != 4 || le_get32(crc) != sum ||
 	    fgetc(r.f) != EOF)
 		goto out;
 	rc = 0;

@@ -307,7 +307,7 @@ run_daemon(int argc, char **argv)
 	sigset_t		 set;
 	char			 err[PATH_MAX + 512];
 	unsigned		 hups;
-	int			 ch, n, sig, fg = 0, rc = 1, lockfd = -1;
+	int			 ch, sig, fg = 0, rc = 1, lockfd = -1;
 	int			 started = 0;
 
 	/* First of all: no thread, now or later, may take these. */
@@ -323,11 +323,8 @@ run_daemon(int argc, char **argv)
 	memset(&rs, 0, sizeof(rs));
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "c:f")) != -1) {
+	while ((ch = cmd_getopt(argc, argv, "c:f", NULL, &file)) != -1) {
 		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
 		case 'f':
 			fg = 1;
 			break;
@@ -336,16 +333,8 @@ run_daemon(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
+	if (cmd_load_cfg(file, &cfg) == -1)
 		return 2;
-	}
-	n = cfg_load(cfg_path(file), environ, stderr, &cfg);
-	if (n > 0) {
-		fprintf(stderr, "s3inval: %d error%s in the configuration\n",
-		    n, n == 1 ? "" : "s");
-		return 2;
-	}
 	if (log_init(cfg->log.format == CFG_LOG_JSON,
 	    (enum log_level)cfg->log.level, cfg->log.file) == -1) {
 		fprintf(stderr, "s3inval: log.file %s: %s\n", cfg->log.file,

@@ -75,6 +75,22 @@ rewind_to(struct buf *b, size_t len)
 	}
 }
 
+/*
+ * The end of every function here that appends to b: all or nothing.
+ * What it appended since start stays when rc is 0 and b is whole (no
+ * allocation failed on the way); otherwise b goes back to start.
+ * Returns the result, 0 or -1.
+ */
+static int
+settle(struct buf *b, size_t start, int rc)
+{
+	if (rc == 0 && !buf_ok(b))
+		rc = -1;
+	if (rc != 0)
+		rewind_to(b, start);
+	return rc;
+}
+
 /* Byte-wise comparison of two counted strings, shorter first on a tie. */
 static int
 cmp_counted(const char *a, size_t alen, const char *b, size_t blen)
@@ -129,8 +145,7 @@ sigv4_canonical_uri(struct buf *b, const char *raw_path, size_t len)
 		goto out;
 	rc = 0;
 out:
-	if (rc != 0)
-		rewind_to(b, start);
+	rc = settle(b, start, rc);
 	buf_fini(&dec);
 	return rc;
 }
@@ -238,12 +253,9 @@ sigv4_canonical_query(struct buf *b, const char *raw_query, const char *omit)
 		buf_putc(b, '=');
 		buf_append(b, q[i].value, q[i].vlen);
 	}
-	if (!buf_ok(b))
-		goto out;
 	rc = 0;
 out:
-	if (rc != 0)
-		rewind_to(b, start);
+	rc = settle(b, start, rc);
 	free(q);
 	buf_fini(&enc);
 	buf_fini(&tmp);
@@ -356,12 +368,9 @@ sigv4_canonical_request(struct buf *b, const struct sigv4_request *r)
 	buf_puts(b, r->signed_headers);
 	buf_putc(b, '\n');
 	buf_puts(b, r->payload_hash);
-	if (!buf_ok(b))
-		goto out;
 	rc = 0;
 out:
-	if (rc != 0)
-		rewind_to(b, start);
+	rc = settle(b, start, rc);
 	return rc;
 }
 
@@ -378,11 +387,7 @@ sigv4_scope(struct buf *b, const char *date8, const char *region,
 	buf_putc(b, '/');
 	buf_puts(b, service);
 	buf_puts(b, "/" SCOPE_TERM);
-	if (!buf_ok(b)) {
-		rewind_to(b, start);
-		return -1;
-	}
-	return 0;
+	return settle(b, start, 0);
 }
 
 int
@@ -402,11 +407,7 @@ sigv4_string_to_sign(struct buf *b, const char *amz_date, const char *scope,
 	buf_puts(b, scope);
 	buf_putc(b, '\n');
 	buf_puts(b, hash);
-	if (!buf_ok(b)) {
-		rewind_to(b, start);
-		return -1;
-	}
-	return 0;
+	return settle(b, start, 0);
 }
 
 /* HMAC-SHA256 (RFC 2104) on the fetched digest; keys here are never

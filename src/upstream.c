@@ -603,6 +603,19 @@ set_method(CURL *e, const struct upstream_req *rq)
 	return bad ? -1 : 0;
 }
 
+/* The endpoint as the Host header names it: an IPv6 address in brackets,
+ * the port unless it is the scheme's. */
+static void
+put_endpoint(struct buf *host)
+{
+	if (strchr(up.host, ':') != NULL)
+		buf_printf(host, "[%s]", up.host);
+	else
+		buf_puts(host, up.host);
+	if (!up.default_port)
+		buf_printf(host, ":%u", up.port);
+}
+
 /* Sign the request and build curl's header list and URL. */
 static int
 prepare(struct upstream_xfer *x, const struct upstream_req *rq,
@@ -626,12 +639,7 @@ prepare(struct upstream_xfer *x, const struct upstream_req *rq,
 	/* Host and path, exactly as they will be sent and signed. */
 	if (up.virtual_host && rq->bucket != NULL)
 		buf_printf(&host, "%s.", rq->bucket);
-	if (strchr(up.host, ':') != NULL)
-		buf_printf(&host, "[%s]", up.host);
-	else
-		buf_puts(&host, up.host);
-	if (!up.default_port)
-		buf_printf(&host, ":%u", up.port);
+	put_endpoint(&host);
 	buf_putc(&path, '/');
 	if (!up.virtual_host && rq->bucket != NULL) {
 		buf_puts(&path, rq->bucket);
@@ -1003,12 +1011,7 @@ upstream_probe(long timeout_ms, char *why, size_t whysz)
 		snprintf(why, whysz, "no upstream credentials");
 		goto out;
 	}
-	if (strchr(up.host, ':') != NULL)
-		buf_printf(&host, "[%s]", up.host);
-	else
-		buf_puts(&host, up.host);
-	if (!up.default_port)
-		buf_printf(&host, ":%u", up.port);
+	put_endpoint(&host);
 	buf_printf(&url, "%s://%s/", up.scheme, buf_str(&host));
 	memset(&o, 0, sizeof(o));
 	o.method = "GET";

@@ -191,48 +191,68 @@ listen_hint(int err)
 }
 
 int
-util_listen(const char *hostport, int backlog, char *err, size_t errsz)
+util_bind(const char *hostport, int backlog, int *fd, unsigned *port,
+    char *why, size_t whysz)
 {
 	struct addrinfo	 hints, *ai = NULL;
 	char		 host[256], port_s[8];
-	unsigned	 port;
-	int		 fd = -1, one = 1, rc, e = 0;
+	int		 one = 1, rc, err = 0;
 
-	if (util_split_hostport(hostport, host, sizeof(host), &port) == -1) {
-		snprintf(err, errsz, "%s: not host:port", hostport);
+	*fd = -1;
+	if (util_split_hostport(hostport, host, sizeof(host), port) == -1) {
+		snprintf(why, whysz, "not host:port");
 		return -1;
 	}
-	snprintf(port_s, sizeof(port_s), "%u", port);
+	snprintf(port_s, sizeof(port_s), "%u", *port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	rc = getaddrinfo(host, port_s, &hints, &ai);
 	if (rc != 0) {
-		snprintf(err, errsz, "%s: cannot resolve %s: %s", hostport,
-		    host, gai_strerror(rc));
+		snprintf(why, whysz, "cannot resolve %s: %s", host,
+		    gai_strerror(rc));
 		return -1;
 	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd != -1) {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-			    sizeof(one));
+	*fd = socket(ai->ai_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (*fd == -1) {
+		err = errno;
+		goto out;
 	}
-	if (fd == -1 || bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    listen(fd, backlog) == -1) {
-		e = errno;
+	setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(*fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(*fd, backlog) == -1)
+		err = errno;
+out:
+	if (err != 0 && *fd != -1) {
+		close(*fd);
+		*fd = -1;
+	}
+	freeaddrinfo(ai);
+	return err;
+}
+
+int
+util_listen(const char *hostport, int backlog, char *err, size_t errsz)
+{
+	char		 why[300];
+	unsigned	 port;
+	int		 fd, e;
+
+	e = util_bind(hostport, backlog, &fd, &port, why, sizeof(why));
+	if (e == -1) {
+		snprintf(err, errsz, "%s: %s", hostport, why);
+		return -1;
+	}
+	if (e != 0) {
 		snprintf(err, errsz, "cannot listen on %s: %s%s%s", hostport,
 		    strerror(e), *listen_hint(e) != '\0' ? ": " : "",
 		    listen_hint(e));
-		if (fd != -1)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd == -1)
 		errno = e;	/* for callers that tell the causes apart */
+		return -1;
+	}
 	return fd;
 }
 

@@ -47,6 +47,15 @@ int	util_listen(const char *hostport, int backlog, char *err,
 	    size_t errsz);
 
 /*
+ * util_listen()'s socket, with the parts of its failure apart (check-config
+ * --online tells the causes apart by port): 0 with the socket in *fd; an
+ * errno of socket, bind or listen; or -1 with why in why for an address
+ * that is not host:port or does not resolve.  *port is set once parsed.
+ */
+int	util_bind(const char *hostport, int backlog, int *fd, unsigned *port,
+	    char *why, size_t whysz);
+
+/*
  * The UTF-8 sequence at s (NUL-terminated): its length (1-4) with its code
  * point in *cp, or 0 when s does not start a well-formed one (RFC 3629: no
  * over-long form, no surrogate, nothing past U+10FFFF, no cut sequence).
