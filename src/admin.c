@@ -511,24 +511,16 @@ route(struct areq *r, const char *url, const char *method)
 		buf_init(&b);
 		metrics_render(&b);
 		inval_metrics(&b);
-		buf_printf(&b, "# HELP s3inval_admin_refused_total Admin "
-		    "requests and connections refused, by reason.\n"
-		    "# TYPE s3inval_admin_refused_total counter\n");
+		metrics_head(&b, M_ADMIN_REFUSED);
 		for (i = 0; i < RF__COUNT; i++)
-			buf_printf(&b, "s3inval_admin_refused_total{reason="
-			    "\"%s\"} %llu\n", refusal_names[i],
-			    (unsigned long long)atomic_load(&a->refused[i]));
-		buf_printf(&b, "# HELP s3inval_admin_timed_out_total Admin "
-		    "connections closed idle, or slow to send a head or read "
-		    "an answer.\n"
-		    "# TYPE s3inval_admin_timed_out_total counter\n"
-		    "s3inval_admin_timed_out_total %llu\n",
-		    (unsigned long long)atomic_load(&a->timed_out));
+			metrics_put(&b, M_ADMIN_REFUSED, &refusal_names[i],
+			    atomic_load(&a->refused[i]));
+		metrics_head(&b, M_ADMIN_TIMED_OUT);
+		metrics_put(&b, M_ADMIN_TIMED_OUT, NULL,
+		    atomic_load(&a->timed_out));
+		metrics_head(&b, M_ADMIN_CONNECTIONS);
 		pthread_mutex_lock(&a->lock);
-		buf_printf(&b, "# HELP s3inval_admin_connections Admin "
-		    "connections open.\n"
-		    "# TYPE s3inval_admin_connections gauge\n"
-		    "s3inval_admin_connections %u\n", a->conns);
+		metrics_put(&b, M_ADMIN_CONNECTIONS, NULL, a->conns);
 		pthread_mutex_unlock(&a->lock);
 		ret = buf_ok(&b) ? reply_hdr(r->c, a, 200,
 		    "text/plain; version=0.0.4; charset=utf-8", &b, NULL,

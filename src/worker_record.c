@@ -40,7 +40,7 @@ inval_note_skipped(const struct cfg_bucket *bk, size_t n)
 		if (d == NULL)
 			continue;
 		d->skipped_pending += n;
-		d->keys_skipped += n;
+		d->count[DM_KEYS_UNCHANGED] += n;
 		d->last_skip_ms = util_mono_ms();
 	}
 	pthread_cond_signal(&worker.wake);

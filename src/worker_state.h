@@ -27,6 +27,7 @@
 #include "inval_map.h"
 #include "inval_worker.h"
 #include "journal.h"
+#include "metrics.h"
 #include "worker_policy.h"
 
 #define RECENT_MAX		20
@@ -62,20 +63,18 @@ struct dist {
 	struct batch	*batches;		/* unsent and in progress */
 	size_t		 inflight_files, inflight_wild;
 	uint64_t	 month_paths;
-	uint64_t	 batches_sent, batches_retried, batches_failed;
-	uint64_t	 paths_rejected;
+	/* Totals for /metrics and /status, named by metrics_table.h's
+	 * DIST_METRIC rows: count[DM_BATCHES_SENT]... */
+	uint64_t	 count[DM__COUNT];
 	uint64_t	 keys_pending;		/* keys behind pending paths */
 	uint64_t	 skipped_pending;	/* unchanged writes since */
 	int64_t		 last_skip_ms;
-	uint64_t	 keys_skipped;		/* totals */
-	uint64_t	 evictions;		/* needless, when known */
 	char		 last_error[256];	/* cleared by a success */
 	char		 last_rejected[256];	/* kept: a permanent error */
 	/* Refused: NoSuchDistribution or AccessDenied (issue 13 item 5). */
 	int64_t		 refused_ms;		/* since (mono); 0: not */
 	uint64_t	 refused_gen;		/* flush_gen the attempt saw */
 	char		 refused_why[200];
-	uint64_t	 paths_given_up;
 };
 
 struct write_rec {			/* kept for compaction */

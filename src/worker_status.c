@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "journal.h"
+#include "metrics.h"
 #include "util.h"
 #include "worker_policy.h"
 #include "worker_state.h"
@@ -41,106 +42,56 @@ count_open(uint64_t *pending, uint64_t *open)
 	}
 }
 
-/* The per-distribution series of /metrics: one table, one loop. */
-static const struct {
-	const char	*name;
-	const char	*type;
-	size_t		 off;
-	const char	*help;
-} dist_metrics[] = {
-	{ "batches_sent_total", "counter", offsetof(struct dist, batches_sent),
-	    "Invalidation batches CloudFront accepted." },
-	{ "batches_retried_total", "counter",
-	    offsetof(struct dist, batches_retried),
-	    "Retries after throttling or errors." },
-	{ "batches_failed_total", "counter",
-	    offsetof(struct dist, batches_failed),
-	    "Batches refused (kept pending unless a path was invalid)." },
-	{ "paths_rejected_total", "counter",
-	    offsetof(struct dist, paths_rejected),
-	    "Paths CloudFront refused as invalid." },
-	{ "keys_unchanged_total", "counter",
-	    offsetof(struct dist, keys_skipped),
-	    "Writes that stored the same ETag again: not invalidated." },
-	{ "needless_evictions_total", "counter",
-	    offsetof(struct dist, evictions),
-	    "Unchanged objects the plans' wildcards evicted (as far as "
-	    "known)." },
-	{ "paths_month", "gauge", offsetof(struct dist, month_paths),
-	    "Paths submitted this calendar month (UTC)." },
-	{ "paths_given_up_total", "counter",
-	    offsetof(struct dist, paths_given_up),
-	    "Paths dropped after the distribution refused them "
-	    "(NoSuchDistribution, AccessDenied) for give_up_after." },
-};
+/* The worker's series of /metrics (metrics_table.h).  mtx held. */
+static void
+put(struct buf *b, enum metric m, uint64_t v)
+{
+	metrics_head(b, m);
+	metrics_put(b, m, NULL, v);
+}
 
 void
 inval_metrics(struct buf *b)
 {
 	struct journal_stats	 st;
+	const char		*id;
 	size_t			 i, k;
 	uint64_t		 pending = 0, open = 0;
+	enum metric		 m;
 
 	memset(&st, 0, sizeof(st));
 	if (worker.started)
 		journal_get_stats(worker.j, &st);
 	pthread_mutex_lock(&worker.mtx);
 	count_open(&pending, &open);
-	buf_printf(b, "# HELP s3inval_writes_recorded_total Writes journaled "
-	    "for invalidation.\n# TYPE s3inval_writes_recorded_total counter\n"
-	    "s3inval_writes_recorded_total %" PRIu64 "\n",
-	    worker.writes_recorded);
-	buf_printf(b, "# HELP s3inval_keys_recorded_total Keys journaled.\n"
-	    "# TYPE s3inval_keys_recorded_total counter\n"
-	    "s3inval_keys_recorded_total %" PRIu64 "\n", worker.keys_recorded);
-	buf_printf(b, "# HELP s3inval_paths_pending Paths waiting for their "
-	    "quiet period.\n# TYPE s3inval_paths_pending gauge\n"
-	    "s3inval_paths_pending %" PRIu64 "\n", pending);
-	buf_printf(b, "# HELP s3inval_batches_open Batches not yet "
-	    "Completed.\n# TYPE s3inval_batches_open gauge\n"
-	    "s3inval_batches_open %" PRIu64 "\n", open);
-	for (k = 0; k < sizeof(dist_metrics) / sizeof(dist_metrics[0]); k++) {
-		buf_printf(b, "# HELP s3inval_%s %s\n# TYPE s3inval_%s %s\n",
-		    dist_metrics[k].name, dist_metrics[k].help,
-		    dist_metrics[k].name, dist_metrics[k].type);
-		for (i = 0; i < worker.n_dists; i++)
-			buf_printf(b, "s3inval_%s{distribution=\"%s\"} %" PRIu64
-			    "\n", dist_metrics[k].name, worker.dists[i].id,
-			    *(const uint64_t *)(const void *)((const char *)
-			    &worker.dists[i] + dist_metrics[k].off));
+	put(b, M_WRITES_RECORDED, worker.writes_recorded);
+	put(b, M_KEYS_RECORDED, worker.keys_recorded);
+	put(b, M_PATHS_PENDING, pending);
+	put(b, M_BATCHES_OPEN, open);
+	for (k = 0; k < DM__COUNT; k++) {
+		m = metrics_of_dist((enum dist_metric)k);
+		metrics_head(b, m);
+		for (i = 0; i < worker.n_dists; i++) {
+			id = worker.dists[i].id;
+			metrics_put(b, m, &id, worker.dists[i].count[k]);
+		}
 	}
-	buf_printf(b, "# HELP s3inval_index_bytes Memory of the ETag index.\n"
-	    "# TYPE s3inval_index_bytes gauge\ns3inval_index_bytes %zu\n",
-	    worker.index != NULL ? etag_index_bytes(worker.index) : (size_t)0);
-	buf_printf(b, "# HELP s3inval_cost_usd_month Estimated invalidation "
-	    "cost this month: %u paths free, then $0.005 a path.\n"
-	    "# TYPE s3inval_cost_usd_month gauge\n"
-	    "s3inval_cost_usd_month %.3f\n",
-	    worker.cfg != NULL ? worker.cfg->cloudfront.monthly_free_paths :
-	    1000,
+	metrics_head(b, M_MONTH_PATHS);
+	for (i = 0; i < worker.n_dists; i++) {
+		id = worker.dists[i].id;
+		metrics_put(b, M_MONTH_PATHS, &id, worker.dists[i].month_paths);
+	}
+	metrics_head(b, M_MONTH_COST);
+	metrics_put_f(b, M_MONTH_COST, NULL,
 	    worker_month_cost(&worker.policy, worker_month_total()));
-	buf_printf(b, "# HELP s3inval_journal_bytes Journal size.\n"
-	    "# TYPE s3inval_journal_bytes gauge\ns3inval_journal_bytes %"
-	    PRIu64 "\n", st.size);
-	buf_printf(b, "# HELP s3inval_journal_syncs_total fdatasync calls "
-	    "(group commit shares them).\n"
-	    "# TYPE s3inval_journal_syncs_total counter\n"
-	    "s3inval_journal_syncs_total %" PRIu64 "\n", st.syncs);
-	buf_printf(b, "# HELP s3inval_journal_errors_total Journal writes "
-	    "that failed.\n# TYPE s3inval_journal_errors_total counter\n"
-	    "s3inval_journal_errors_total %" PRIu64 "\n",
-	    worker.journal_errors);
-	buf_printf(b, "# HELP s3inval_journal_damaged_bytes_total Journal "
-	    "bytes found damaged at start (unreadable, missing, or written "
-	    "after a clean stop).\n"
-	    "# TYPE s3inval_journal_damaged_bytes_total counter\n"
-	    "s3inval_journal_damaged_bytes_total %" PRIu64 "\n",
+	put(b, M_INDEX_BYTES, worker.index != NULL ?
+	    etag_index_bytes(worker.index) : 0);
+	put(b, M_JOURNAL_BYTES, st.size);
+	put(b, M_JOURNAL_SYNCS, st.syncs);
+	put(b, M_JOURNAL_ERRORS, worker.journal_errors);
+	put(b, M_JOURNAL_DAMAGED_BYTES,
 	    worker.jopen.bytes_damaged + worker.jopen.bytes_garbage);
-	buf_printf(b, "# HELP s3inval_journal_torn_bytes_total Journal bytes "
-	    "of an unacknowledged write a crash cut short, dropped at start.\n"
-	    "# TYPE s3inval_journal_torn_bytes_total counter\n"
-	    "s3inval_journal_torn_bytes_total %" PRIu64 "\n",
-	    worker.jopen.bytes_torn);
+	put(b, M_JOURNAL_TORN_BYTES, worker.jopen.bytes_torn);
 	pthread_mutex_unlock(&worker.mtx);
 }
 
@@ -237,8 +188,10 @@ inval_status_json(struct buf *b)
 		    ",\"keys_unchanged\":%" PRIu64 ",\"needless_evictions\":%"
 		    PRIu64 ",\"last_rejected\":", d->pending.n, unsent, inflight,
 		    d->inflight_files, d->inflight_wild, d->month_paths,
-		    d->batches_sent, d->batches_retried, d->batches_failed,
-		    d->paths_rejected, d->keys_skipped, d->evictions);
+		    d->count[DM_BATCHES_SENT], d->count[DM_BATCHES_RETRIED],
+		    d->count[DM_BATCHES_FAILED], d->count[DM_PATHS_REJECTED],
+		    d->count[DM_KEYS_UNCHANGED],
+		    d->count[DM_NEEDLESS_EVICTIONS]);
 		json_str(b, d->last_rejected);
 		/* A success clears a transient error; a rejected path stays
 		 * the last error until another error replaces it. */
@@ -252,7 +205,7 @@ inval_status_json(struct buf *b)
 		    d->refused_ms != 0 ? (now - d->refused_ms) / 1000 : 0,
 		    d->refused_ms != 0 ? (d->refused_ms + worker.cfg->
 		    cloudfront.give_up_after_ms - now + 999) / 1000 : 0,
-		    d->paths_given_up);
+		    d->count[DM_PATHS_GIVEN_UP]);
 		json_str(b, d->refused_why);
 		buf_putc(b, '}');
 	}
