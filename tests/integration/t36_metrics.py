@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""
+t36_metrics: /metrics as Prometheus reads it (issue 11 item 5, issue 10
+item 5).  boto3 writes and reads through the daemon (auth.mode = sigv4)
+to moto behind the SigV4 verifier; the writes are invalidated at moto's
+CloudFront.  Then:
+
+- `promtool check metrics` (Debian's prometheus package) finds no problem
+  in the scrape; under CI=true a missing promtool is a failure;
+- the scrape is src/metrics_table.h: every row's series is there with its
+  HELP and TYPE, and nothing else is;
+- the counters moved with the traffic (requests by operation, body bytes,
+  the upstream's latency histogram, writes journaled, batches sent).
+"""
+
+import os
+import sys
+
+try:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import re
+    import shutil
+    import subprocess
+    import s3itest
+except Exception as e:  # a broken library must still speak TAP
+    print("Bail out! cannot import s3itest: %r" % (e,))
+    sys.exit(1)
+
+NAME = "t36_metrics"
+BUCKET = "metrics-blog"
+KEYS = ["index.html", "a/index.html", "a/b.css", "img/c d.png"]
+BODY = b"<p>hello</p>\n" * 40
+
+SAMPLE_RX = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL_RX = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+ROW_RX = re.compile(r'^(?:DIST_)?METRIC\(\s*\w+,\s*(\w+),\s*"([^"]+)"',
+                    re.M)
+
+
+def table():
+    """{name: type} from src/metrics_table.h, the one list of series."""
+    path = os.path.join(s3itest.TOP_SRCDIR, "src", "metrics_table.h")
+    with open(path, encoding="utf-8") as f:
+        return {name: typ.lower() for typ, name in ROW_RX.findall(f.read())}
+
+
+def scrape(admin):
+    st, _, body = s3itest.http_request(admin + "/metrics")
+    if st != 200:
+        raise AssertionError("GET /metrics: %d %r" % (st, body[:300]))
+    return body.decode("utf-8")
+
+
+def parse(text):
+    """(samples {(name, frozenset(labels)): float}, help {name: text},
+    type {name: type})."""
+    samples, helps, types = {}, {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name, _, h = line[7:].partition(" ")
+            helps[name] = h
+        elif line.startswith("# TYPE "):
+            name, _, typ = line[7:].partition(" ")
+            types[name] = typ
+        elif line and not line.startswith("#"):
+            m = SAMPLE_RX.match(line)
+            if m is None:
+                raise AssertionError("not a sample line: %r" % line)
+            labels = frozenset(LABEL_RX.findall(m.group(3) or ""))
+            samples[(m.group(1), labels)] = float(m.group(4))
+    return samples, helps, types
+
+
+def value(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def family(sample_name, types):
+    """The series a sample belongs to (a histogram's _bucket, _sum and
+    _count belong to it)."""
+    if sample_name in types:
+        return sample_name
+    for suffix in ("_bucket", "_sum", "_count"):
+        base = sample_name[:-len(suffix)]
+        if sample_name.endswith(suffix) and types.get(base) == "histogram":
+            return base
+    return None
+
+
+def promtool_check(t, text):
+    exe = shutil.which("promtool")
+    if exe is None:
+        t.missing_tool("promtool check metrics finds no problem",
+                       "promtool not found (Debian: apt-get install "
+                       "prometheus; scripts/deps.sh installs it)")
+        return
+    r = subprocess.run([exe, "check", "metrics"], input=text,
+                       capture_output=True, text=True, timeout=60)
+    t.ok(r.returncode == 0 and r.stdout.strip() == "" and
+         r.stderr.strip() == "", "promtool check metrics finds no problem",
+         "rc %d\nstdout: %s\nstderr: %s" % (r.returncode, r.stdout,
+                                            r.stderr))
+
+
+def check_table(text):
+    rows = table()
+    samples, helps, types = parse(text)
+    bad = []
+    for name, typ in sorted(rows.items()):
+        if name not in helps or types.get(name) != typ:
+            bad.append("%s: HELP %r TYPE %r, table says %s" % (
+                name, helps.get(name), types.get(name), typ))
+        if text.count("# TYPE %s " % name) != 1:
+            bad.append("%s: TYPE written %d times" % (
+                name, text.count("# TYPE %s " % name)))
+    for name in sorted(set(types) - set(rows)):
+        bad.append("%s: rendered, not in metrics_table.h" % name)
+    for sname, _ in samples:
+        if family(sname, types) not in rows:
+            bad.append("sample %s: no row in metrics_table.h" % sname)
+    return not bad and len(rows) > 30, "\n".join(bad) or \
+        "%d rows" % len(rows)
+
+
+def run(t, ws):
+    moto, moto_url = s3itest.start_moto(ws.logdir)
+    verifier = s3itest.start_verifier(ws.logdir, moto_url)
+    cf, dist = s3itest.moto_distribution(moto_url, "t36")
+    conf = s3itest.write_config(
+        ws.logdir, verifier.url,
+        sections={"bucket " + BUCKET: {"distributions": dist}},
+        cloudfront__endpoint=moto_url, cloudfront__quiet_period="200ms",
+        cloudfront__poll_interval="200ms",
+        cloudfront__max_requests_per_second="50")
+    d = s3itest.start_s3inval(conf, None, ws.logdir)
+    admin = d.admin_url
+    s3itest.moto_client(moto_url).create_bucket(Bucket=BUCKET)
+    before = parse(scrape(admin))[0]
+
+    s3 = s3itest.s3_client(d.url)
+    for k in KEYS:
+        s3.put_object(Bucket=BUCKET, Key=k, Body=BODY)
+    got = [s3.get_object(Bucket=BUCKET, Key=k)["Body"].read() for k in KEYS]
+    s3.list_objects_v2(Bucket=BUCKET)
+    st, flushed = s3itest.admin_flush(admin, wait=60)
+    t.ok(st == 200 and flushed and flushed.get("done") and
+         got == [BODY] * len(KEYS), "the writes went through and were "
+         "invalidated", "flush %s %r" % (st, flushed))
+
+    text = scrape(admin)
+    with open(ws.path("metrics.txt"), "w", encoding="utf-8") as f:
+        f.write(text)
+    promtool_check(t, text)
+    t.case("every series is a row of metrics_table.h, and every row is "
+           "rendered with its HELP and TYPE", check_table, text)
+
+    after = parse(text)[0]
+
+    def moved(name, want, **labels):
+        delta = value(after, name, **labels) - value(before, name, **labels)
+        return delta, want(delta)
+
+    n = len(KEYS)
+    checks = [
+        ("s3inval_requests_total", lambda x: x == n,
+         {"op": "PutObject", "status": "2xx"}),
+        ("s3inval_requests_total", lambda x: x == n,
+         {"op": "GetObject", "status": "2xx"}),
+        ("s3inval_request_bytes_total", lambda x: x >= n * len(BODY), {}),
+        ("s3inval_response_bytes_total", lambda x: x >= n * len(BODY), {}),
+        ("s3inval_upstream_duration_seconds_count",
+         lambda x: x >= 2 * n + 1, {}),
+        ("s3inval_upstream_connections_total", lambda x: x >= 1, {}),
+        ("s3inval_writes_recorded_total", lambda x: x == n, {}),
+        ("s3inval_keys_recorded_total", lambda x: x == n, {}),
+        ("s3inval_batches_sent_total", lambda x: x >= 1,
+         {"distribution": dist}),
+        ("s3inval_month_paths", lambda x: x >= n, {"distribution": dist}),
+    ]
+    bad = []
+    for name, want, labels in checks:
+        delta, ok = moved(name, want, **labels)
+        if not ok:
+            bad.append("%s%r moved by %g" % (name, labels, delta))
+    t.ok(not bad, "the counters moved with the traffic", "\n".join(bad))
+    t.ok(value(after, "s3inval_paths_pending") == 0 and
+         value(after, "s3inval_client_connections") >= 0,
+         "gauges: nothing pending after the flush, connections not below "
+         "zero")
+    t.case("the verifier rejected nothing", lambda: (
+        verifier.stats()["rejected"] == 0, str(verifier.stats())))
+
+
+if __name__ == "__main__":
+    sys.exit(s3itest.main(NAME, run))
