@@ -515,12 +515,10 @@ route(struct areq *r, const char *url, const char *method)
 		for (i = 0; i < RF__COUNT; i++)
 			metrics_put(&b, M_ADMIN_REFUSED, &refusal_names[i],
 			    atomic_load(&a->refused[i]));
-		metrics_head(&b, M_ADMIN_TIMED_OUT);
-		metrics_put(&b, M_ADMIN_TIMED_OUT, NULL,
+		metrics_single(&b, M_ADMIN_TIMED_OUT,
 		    atomic_load(&a->timed_out));
-		metrics_head(&b, M_ADMIN_CONNECTIONS);
 		pthread_mutex_lock(&a->lock);
-		metrics_put(&b, M_ADMIN_CONNECTIONS, NULL, a->conns);
+		metrics_single(&b, M_ADMIN_CONNECTIONS, a->conns);
 		pthread_mutex_unlock(&a->lock);
 		ret = buf_ok(&b) ? reply_hdr(r->c, a, 200,
 		    "text/plain; version=0.0.4; charset=utf-8", &b, NULL,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "proc_self.h"
 #include "upstream.h"
 
 enum metric_type { COUNTER, GAUGE, HISTOGRAM };
@@ -184,6 +185,20 @@ metrics_put_f(struct buf *b, enum metric m, const char *const *vals,
 	buf_printf(b, " %.15g\n", v);
 }
 
+void
+metrics_single(struct buf *b, enum metric m, uint64_t v)
+{
+	metrics_head(b, m);
+	metrics_put(b, m, NULL, v);
+}
+
+void
+metrics_single_f(struct buf *b, enum metric m, double v)
+{
+	metrics_head(b, m);
+	metrics_put_f(b, m, NULL, v);
+}
+
 static void
 render_latency(struct buf *b)
 {
@@ -204,6 +219,23 @@ render_latency(struct buf *b)
 	buf_printf(b, "%s_sum %.3f\n%s_count %" PRIu64 "\n", name,
 	    (double)atomic_load(&lat_sum_ms) / 1000.0, name,
 	    (uint64_t)atomic_load(&lat_count));
+}
+
+/* The process_* series, when /proc can be read (else none, as the
+ * Prometheus client libraries do off Linux). */
+static void
+render_process(struct buf *b)
+{
+	struct proc_self	 ps;
+
+	if (proc_self_read(&ps) == -1)
+		return;
+	metrics_single_f(b, M_PROCESS_CPU, ps.cpu_seconds);
+	metrics_single(b, M_PROCESS_RESIDENT_MEMORY, ps.resident_bytes);
+	metrics_single(b, M_PROCESS_VIRTUAL_MEMORY, ps.virtual_bytes);
+	metrics_single(b, M_PROCESS_OPEN_FDS, ps.open_fds);
+	metrics_single(b, M_PROCESS_MAX_FDS, ps.max_fds);
+	metrics_single_f(b, M_PROCESS_START_TIME, ps.start_time);
 }
 
 void
@@ -235,7 +267,7 @@ metrics_render(struct buf *b)
 		    (int64_t)atomic_load(&value[held[i]]));
 	}
 	render_latency(b);
-	metrics_head(b, M_UPSTREAM_CONNECTIONS);
-	metrics_put(b, M_UPSTREAM_CONNECTIONS, NULL,
+	metrics_single(b, M_UPSTREAM_CONNECTIONS,
 	    upstream_connections_opened());
+	render_process(b);
 }

@@ -52,7 +52,10 @@ void	metrics_put(struct buf *, enum metric, const char *const *labels,
 	    uint64_t);
 void	metrics_put_f(struct buf *, enum metric, const char *const *labels,
 	    double);
-/* The series name of a per-distribution figure. */
+/* Both, for a series without labels. */
+void	metrics_single(struct buf *, enum metric, uint64_t);
+void	metrics_single_f(struct buf *, enum metric, double);
+/* The series of a per-distribution figure. */
 enum metric metrics_of_dist(enum dist_metric);
 /* The front's series, the upstream's, the worker's (inval_metrics). */
 void	metrics_render(struct buf *);

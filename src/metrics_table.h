@@ -19,7 +19,7 @@
  * dashboards: list it in the README's "Metrics" section.
  *
  * Who holds the value, by group below: metrics.c (metrics_add), the
- * upstream, the worker, the admin listener.
+ * upstream, the worker, the admin listener, the process (proc_self.c).
  */
 #ifndef DIST_METRIC
 #define DIST_METRIC(id, type, name, help) \
@@ -116,6 +116,20 @@ METRIC(ADMIN_TIMED_OUT, COUNTER, "s3inval_admin_timed_out_total", "",
     "answer.")
 METRIC(ADMIN_CONNECTIONS, GAUGE, "s3inval_admin_connections", "",
     "Admin connections open.")
+
+/* The process, as the Prometheus client libraries name it (proc_self.c). */
+METRIC(PROCESS_CPU, COUNTER, "process_cpu_seconds_total", "",
+    "Total user and system CPU time spent in seconds.")
+METRIC(PROCESS_RESIDENT_MEMORY, GAUGE, "process_resident_memory_bytes", "",
+    "Resident memory size in bytes.")
+METRIC(PROCESS_VIRTUAL_MEMORY, GAUGE, "process_virtual_memory_bytes", "",
+    "Virtual memory size in bytes.")
+METRIC(PROCESS_OPEN_FDS, GAUGE, "process_open_fds", "",
+    "Number of open file descriptors.")
+METRIC(PROCESS_MAX_FDS, GAUGE, "process_max_fds", "",
+    "Maximum number of open file descriptors.")
+METRIC(PROCESS_START_TIME, GAUGE, "process_start_time_seconds", "",
+    "Start time of the process since unix epoch in seconds.")
 
 #ifdef S3I_DIST_METRIC_DEFAULT
 #undef DIST_METRIC

@@ -42,14 +42,7 @@ count_open(uint64_t *pending, uint64_t *open)
 	}
 }
 
-/* The worker's series of /metrics (metrics_table.h).  mtx held. */
-static void
-put(struct buf *b, enum metric m, uint64_t v)
-{
-	metrics_head(b, m);
-	metrics_put(b, m, NULL, v);
-}
-
+/* The worker's series of /metrics (metrics_table.h). */
 void
 inval_metrics(struct buf *b)
 {
@@ -64,10 +57,10 @@ inval_metrics(struct buf *b)
 		journal_get_stats(worker.j, &st);
 	pthread_mutex_lock(&worker.mtx);
 	count_open(&pending, &open);
-	put(b, M_WRITES_RECORDED, worker.writes_recorded);
-	put(b, M_KEYS_RECORDED, worker.keys_recorded);
-	put(b, M_PATHS_PENDING, pending);
-	put(b, M_BATCHES_OPEN, open);
+	metrics_single(b, M_WRITES_RECORDED, worker.writes_recorded);
+	metrics_single(b, M_KEYS_RECORDED, worker.keys_recorded);
+	metrics_single(b, M_PATHS_PENDING, pending);
+	metrics_single(b, M_BATCHES_OPEN, open);
 	for (k = 0; k < DM__COUNT; k++) {
 		m = metrics_of_dist((enum dist_metric)k);
 		metrics_head(b, m);
@@ -81,17 +74,16 @@ inval_metrics(struct buf *b)
 		id = worker.dists[i].id;
 		metrics_put(b, M_MONTH_PATHS, &id, worker.dists[i].month_paths);
 	}
-	metrics_head(b, M_MONTH_COST);
-	metrics_put_f(b, M_MONTH_COST, NULL,
+	metrics_single_f(b, M_MONTH_COST,
 	    worker_month_cost(&worker.policy, worker_month_total()));
-	put(b, M_INDEX_BYTES, worker.index != NULL ?
+	metrics_single(b, M_INDEX_BYTES, worker.index != NULL ?
 	    etag_index_bytes(worker.index) : 0);
-	put(b, M_JOURNAL_BYTES, st.size);
-	put(b, M_JOURNAL_SYNCS, st.syncs);
-	put(b, M_JOURNAL_ERRORS, worker.journal_errors);
-	put(b, M_JOURNAL_DAMAGED_BYTES,
+	metrics_single(b, M_JOURNAL_BYTES, st.size);
+	metrics_single(b, M_JOURNAL_SYNCS, st.syncs);
+	metrics_single(b, M_JOURNAL_ERRORS, worker.journal_errors);
+	metrics_single(b, M_JOURNAL_DAMAGED_BYTES,
 	    worker.jopen.bytes_damaged + worker.jopen.bytes_garbage);
-	put(b, M_JOURNAL_TORN_BYTES, worker.jopen.bytes_torn);
+	metrics_single(b, M_JOURNAL_TORN_BYTES, worker.jopen.bytes_torn);
 	pthread_mutex_unlock(&worker.mtx);
 }
 

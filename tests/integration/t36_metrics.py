@@ -11,7 +11,10 @@ CloudFront.  Then:
 - the scrape is src/metrics_table.h: every row's series is there with its
   HELP and TYPE, and nothing else is;
 - the counters moved with the traffic (requests by operation, body bytes,
-  the upstream's latency histogram, writes journaled, batches sent).
+  the upstream's latency histogram, writes journaled, batches sent);
+- the process_* series, as the Prometheus client libraries give them, are
+  this daemon's: its start time between launching it and the scrape, its
+  resident memory and descriptors as /proc/PID says.
 """
 
 import os
@@ -22,6 +25,7 @@ try:
     import re
     import shutil
     import subprocess
+    import time
     import s3itest
 except Exception as e:  # a broken library must still speak TAP
     print("Bail out! cannot import s3itest: %r" % (e,))
@@ -123,6 +127,34 @@ def check_table(text):
         "%d rows" % len(rows)
 
 
+def proc_status(pid, field):
+    """A "Field: N kB" line of /proc/PID/status, in bytes."""
+    with open("/proc/%d/status" % pid, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no %s in /proc/%d/status" % (field, pid))
+
+
+def check_process(d, samples, launched):
+    now = time.time()
+    pid = d.proc.pid
+    fds = len(os.listdir("/proc/%d/fd" % pid))
+    rss = proc_status(pid, "VmRSS")
+    v = {k[0]: x for k, x in samples.items() if k[0].startswith("process_")}
+    diag = "launched %.1f, scraped by %.1f, /proc: %d fds, VmRSS %d\n%r" % (
+        launched, now, fds, rss, v)
+    ok = (launched - 2 <= v.get("process_start_time_seconds", 0) <= now and
+          0 < v.get("process_resident_memory_bytes", 0) and
+          rss / 4 < v["process_resident_memory_bytes"] < rss * 4 and
+          v.get("process_virtual_memory_bytes", 0) >=
+          v["process_resident_memory_bytes"] and
+          0 < v.get("process_open_fds", 0) <= v.get("process_max_fds", 0) and
+          abs(v["process_open_fds"] - fds) <= 8 and
+          v.get("process_cpu_seconds_total", -1) >= 0)
+    return ok, diag
+
+
 def run(t, ws):
     moto, moto_url = s3itest.start_moto(ws.logdir)
     verifier = s3itest.start_verifier(ws.logdir, moto_url)
@@ -133,6 +165,7 @@ def run(t, ws):
         cloudfront__endpoint=moto_url, cloudfront__quiet_period="200ms",
         cloudfront__poll_interval="200ms",
         cloudfront__max_requests_per_second="50")
+    launched = time.time()
     d = s3itest.start_s3inval(conf, None, ws.logdir)
     admin = d.admin_url
     s3itest.moto_client(moto_url).create_bucket(Bucket=BUCKET)
@@ -188,6 +221,8 @@ def run(t, ws):
          value(after, "s3inval_client_connections") >= 0,
          "gauges: nothing pending after the flush, connections not below "
          "zero")
+    t.case("process_* are the daemon's own figures", check_process, d,
+           after, launched)
     t.case("the verifier rejected nothing", lambda: (
         verifier.stats()["rejected"] == 0, str(verifier.stats())))
 
