@@ -31,6 +31,7 @@
 #include "worker_policy.h"
 
 #define RECENT_MAX		20
+#define RECENT_PATHS		100	/* listed per recent batch */
 
 enum batch_state {
 	B_UNSENT = 0,
@@ -112,6 +113,7 @@ struct recent {
 	enum batch_state state;
 	int64_t		 created, completed;
 	char		 note[96];
+	struct strvec	 paths;		/* its first RECENT_PATHS */
 };
 
 struct worker {
@@ -191,6 +193,8 @@ void		 worker_batch_ref(struct batch *, const char *dist);
 /* Note a batch's news in the ring /status shows.  mtx held. */
 void		 worker_recent_note(const struct batch *, const char *dist,
 		    const char *note);
+/* Forget them (the worker stopped). */
+void		 worker_recent_clear(void);
 
 /* Wait on cv with worker.mtx held: at most ms (-1: until signalled). */
 void		 worker_cond_wait_ms(pthread_cond_t *cv, int64_t ms);

@@ -14,7 +14,10 @@ CloudFront.  Then:
   the upstream's latency histogram, writes journaled, batches sent);
 - the process_* series, as the Prometheus client libraries give them, are
   this daemon's: its start time between launching it and the scrape, its
-  resident memory and descriptors as /proc/PID says.
+  resident memory and descriptors as /proc/PID says;
+- /status is JSON a strict parser reads, keeps its keys, and lists the
+  paths of the batches that went out: all of a small one, the first 100
+  of one of 120 paths with its count (issue 11 item 5).
 """
 
 import os
@@ -24,6 +27,7 @@ try:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import re
     import shutil
+    import json
     import subprocess
     import time
     import s3itest
@@ -33,7 +37,10 @@ except Exception as e:  # a broken library must still speak TAP
 
 NAME = "t36_metrics"
 BUCKET = "metrics-blog"
-KEYS = ["index.html", "a/index.html", "a/b.css", "img/c d.png"]
+KEYS = ["index.html", "a/index.html", "a/b.css", "img/c d.png",
+        "caf\u00e9.html"]
+MANY = ["many/%03d.html" % i for i in range(120)]
+LISTED = 100            # paths /status lists per batch (RECENT_PATHS)
 BODY = b"<p>hello</p>\n" * 40
 
 SAMPLE_RX = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
@@ -155,16 +162,85 @@ def check_process(d, samples, launched):
     return ok, diag
 
 
+def status(admin):
+    """GET /status, parsed strictly (UTF-8, no NaN, no duplicate keys)."""
+    st, _, body = s3itest.http_request(admin + "/status")
+    if st != 200:
+        raise AssertionError("GET /status: %d %r" % (st, body[:300]))
+
+    def no_dups(pairs):
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise AssertionError("duplicate keys %r" % keys)
+        return dict(pairs)
+
+    def no_constant(c):
+        raise AssertionError("not JSON: %s" % c)
+    return json.loads(body.decode("utf-8", errors="strict"),
+                      object_pairs_hook=no_dups, parse_constant=no_constant)
+
+
+STATUS_KEYS = {"paths_pending", "batches_open", "writes_recorded",
+               "journal_errors", "month", "journal", "distributions",
+               "recent_batches"}
+DIST_KEYS = {"id", "paths_pending", "batches_waiting", "batches_in_progress",
+             "file_paths_in_progress", "wildcards_in_progress", "paths_month",
+             "batches_sent", "batches_retried", "batches_failed",
+             "paths_rejected", "keys_unchanged", "needless_evictions",
+             "last_rejected", "last_error", "refused_for_s", "gives_up_in_s",
+             "paths_given_up", "refused"}
+BATCH_KEYS = {"batch", "distribution", "paths", "wildcards",
+              "invalidation_id", "state", "created", "completed", "note",
+              "first_paths"}
+
+
+def check_status(doc, dist, want):
+    """The keys are all there; the batches whose paths are in want list
+    them: min(count, LISTED) each, want in all (more than LISTED paths
+    went out in one batch: the quiet period is longer than the gaps
+    between the writes, and flush sends them at once)."""
+    inv = doc["invalidation"]
+    bad = []
+    for name, keys, got in [
+            ("top", {"version", "uptime_s", "invalidation"}, doc),
+            ("invalidation", STATUS_KEYS, inv),
+            ("distribution", DIST_KEYS, inv["distributions"][0])] + [
+            ("batch", BATCH_KEYS, b) for b in inv["recent_batches"]]:
+        if keys - set(got):
+            bad.append("%s lacks %s" % (name, sorted(keys - set(got))))
+    mine = [b for b in inv["recent_batches"]
+            if set(b["first_paths"]) & want]
+    seen = set()
+    for b in mine:
+        seen |= set(b["first_paths"])
+        if b["distribution"] != dist or \
+                len(b["first_paths"]) != min(b["paths"], LISTED) or \
+                b["state"] != "completed" or not b["invalidation_id"]:
+            bad.append("batch %r" % {k: v for k, v in b.items()
+                                     if k != "first_paths"})
+    total = sum(b["paths"] for b in mine)
+    if len(want) > LISTED and not any(b["paths"] > LISTED for b in mine):
+        bad.append("no batch of more than %d paths: not cut" % LISTED)
+    if seen - want or total != len(want) or \
+            (len(want) <= LISTED and seen != want):
+        bad.append("listed %d of %d paths (%d counted); not asked: %r" % (
+            len(seen), len(want), total, sorted(seen - want)[:5]))
+    return not bad, "\n".join(bad) + "\n" + json.dumps(
+        inv["recent_batches"], indent=1)[:3000]
+
+
 def run(t, ws):
     moto, moto_url = s3itest.start_moto(ws.logdir)
     verifier = s3itest.start_verifier(ws.logdir, moto_url)
     cf, dist = s3itest.moto_distribution(moto_url, "t36")
     conf = s3itest.write_config(
         ws.logdir, verifier.url,
-        sections={"bucket " + BUCKET: {"distributions": dist}},
-        cloudfront__endpoint=moto_url, cloudfront__quiet_period="200ms",
+        sections={"bucket " + BUCKET: {"distributions": dist,
+                                        "index": "off"}},
+        cloudfront__endpoint=moto_url, cloudfront__quiet_period="2s",
         cloudfront__poll_interval="200ms",
-        cloudfront__max_requests_per_second="50")
+        cloudfront__max_requests_per_second="50",
+        cloudfront__wildcard_threshold="1000")
     launched = time.time()
     d = s3itest.start_s3inval(conf, None, ws.logdir)
     admin = d.admin_url
@@ -223,6 +299,19 @@ def run(t, ws):
          "zero")
     t.case("process_* are the daemon's own figures", check_process, d,
            after, launched)
+    small = s3itest.keys_paths(KEYS)
+    t.case("/status parses and lists the paths of the batch that went out",
+           lambda: check_status(status(admin), dist, small))
+
+    for k in MANY:
+        s3.put_object(Bucket=BUCKET, Key=k, Body=b"m")
+    st, flushed = s3itest.admin_flush(admin, wait=60)
+    many = s3itest.keys_paths(MANY)
+    t.ok(st == 200 and flushed and flushed.get("done") and
+         many <= s3itest.moto_invalidated_paths(cf, dist),
+         "120 more writes were invalidated", "flush %s %r" % (st, flushed))
+    t.case("/status lists the first %d paths of a batch of 120, and its "
+           "count" % LISTED, lambda: check_status(status(admin), dist, many))
     t.case("the verifier rejected nothing", lambda: (
         verifier.stats()["rejected"] == 0, str(verifier.stats())))
 
