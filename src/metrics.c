@@ -46,7 +46,9 @@ static const double bucket_le[] = {
 };
 #define N_BUCKETS (sizeof(bucket_le) / sizeof(bucket_le[0]))
 
-/* The series without labels this module holds (metrics_add). */
+/* The series without labels counted through metrics_add(): the front's,
+ * written by metrics_render (held[]), and the worker's, written by
+ * inval_metrics. */
 static atomic_int_fast64_t value[M__COUNT];
 static atomic_uint_fast64_t requests[S3_OP__COUNT][N_CLASS];
 static atomic_uint_fast64_t lat_bucket[N_BUCKETS + 1];

@@ -35,7 +35,8 @@ enum dist_metric {
 void	metrics_request(enum s3_op, unsigned status, uint64_t bytes_in,
 	    uint64_t bytes_out, int64_t upstream_ms);
 /* n more (or fewer, for a gauge) of a series without labels that this
- * module holds: the front's counters and its connections gauge. */
+ * module holds: the front's counters and connections, the worker's writes
+ * and keys recorded and journal errors.  Any thread. */
 void	metrics_add(enum metric, int64_t n);
 uint64_t metrics_get(enum metric);
 /* The front's connections: opened (+1) and closed (-1); refused at

@@ -164,13 +164,13 @@ on_durable(void *arg, uint64_t seq, int err)
 		strvec_init(&rc->keys);
 		*worker.inbox_tail = it;
 		worker.inbox_tail = &it->next;
-		worker.writes_recorded++;
-		worker.keys_recorded += it->keys.n;
+		metrics_add(M_WRITES_RECORDED, 1);
+		metrics_add(M_KEYS_RECORDED, (int64_t)it->keys.n);
 		pthread_cond_signal(&worker.wake);
 	} else if (err == 0)
 		worker.reappends++;
 	else
-		worker.journal_errors++;
+		metrics_add(M_JOURNAL_ERRORS, 1);
 	if (--worker.unposted == 0 && worker.compacting)
 		pthread_cond_signal(&worker.posted);
 	pthread_mutex_unlock(&worker.mtx);

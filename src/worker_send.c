@@ -164,7 +164,7 @@ send_batch(size_t di, struct batch *b)
 	if (!journaled && worker_journal_batch(b, dist) == -1) {
 		pthread_mutex_lock(&worker.mtx);
 		b->next_ms = -1;
-		worker.journal_errors++;
+		metrics_add(M_JOURNAL_ERRORS, 1);
 		/* Try again later; nothing is sent unrecorded. */
 		b->attempts++;
 		worker.dists[di].last_ms = util_mono_ms();

@@ -148,9 +148,6 @@ struct worker {
 	struct recent		 recent[RECENT_MAX];
 	size_t			 n_recent;
 	int			 month;		/* yyyymm of month_paths */
-	uint64_t		 journal_errors;
-	uint64_t		 writes_recorded;
-	uint64_t		 keys_recorded;
 	uint64_t		 reappends;
 	int			 dirty;		/* compact and prune soon */
 	int64_t			 probe_ms;	/* inval_ready()'s last */

@@ -58,8 +58,8 @@ inval_metrics(struct buf *b)
 		journal_get_stats(worker.j, &st);
 	pthread_mutex_lock(&worker.mtx);
 	count_open(&pending, &open);
-	metrics_single(b, M_WRITES_RECORDED, worker.writes_recorded);
-	metrics_single(b, M_KEYS_RECORDED, worker.keys_recorded);
+	metrics_single(b, M_WRITES_RECORDED, metrics_get(M_WRITES_RECORDED));
+	metrics_single(b, M_KEYS_RECORDED, metrics_get(M_KEYS_RECORDED));
 	metrics_single(b, M_PATHS_PENDING, pending);
 	metrics_single(b, M_BATCHES_OPEN, open);
 	for (k = 0; k < DM__COUNT; k++) {
@@ -81,7 +81,7 @@ inval_metrics(struct buf *b)
 	    etag_index_bytes(worker.index) : 0);
 	metrics_single(b, M_JOURNAL_BYTES, st.size);
 	metrics_single(b, M_JOURNAL_SYNCS, st.syncs);
-	metrics_single(b, M_JOURNAL_ERRORS, worker.journal_errors);
+	metrics_single(b, M_JOURNAL_ERRORS, metrics_get(M_JOURNAL_ERRORS));
 	metrics_single(b, M_JOURNAL_DAMAGED_BYTES,
 	    worker.jopen.bytes_damaged + worker.jopen.bytes_garbage);
 	metrics_single(b, M_JOURNAL_TORN_BYTES, worker.jopen.bytes_torn);
@@ -235,8 +235,8 @@ inval_status_json(void)
 	    "s:{s:I,s:b,s:I,s:I,s:b,s:b,s:o},s:o,s:o}",
 	    "paths_pending", (json_int_t)pending,
 	    "batches_open", (json_int_t)open,
-	    "writes_recorded", (json_int_t)worker.writes_recorded,
-	    "journal_errors", (json_int_t)worker.journal_errors,
+	    "writes_recorded", (json_int_t)metrics_get(M_WRITES_RECORDED),
+	    "journal_errors", (json_int_t)metrics_get(M_JOURNAL_ERRORS),
 	    "month",
 	    "paths", (json_int_t)total,
 	    "free_paths", (json_int_t)(worker.cfg != NULL ?
