@@ -30,6 +30,19 @@ apt_missing() {
 
 apt_missing "$PKGS"
 
+# promtool, for tests/integration/t36_metrics.py (`promtool check metrics`
+# on /metrics): Debian ships it in the prometheus package.  The server comes
+# with it; where systemd runs, apt starts it on :9090, the admin listener's
+# default port, so a fresh install here stops and disables it again.
+if ! command -v promtool >/dev/null 2>&1; then
+	apt_missing "prometheus" --no-install-recommends
+	if [ -d /run/systemd/system ]; then
+		SUDO=""
+		[ "$(id -u)" -eq 0 ] || SUDO=sudo
+		$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || :
+	fi
+fi
+
 # The container lane (scripts/test.sh, tests/integration/t26_container.py):
 # rootful podman on runc, and debootstrap for the image's base, since no
 # image registry is reachable.  Without recommends: buildah, fuse-overlayfs,

@@ -26,6 +26,7 @@
 #include "admin_auth.h"
 #include "buf.h"
 #include "inval_worker.h"
+#include "jstr.h"
 #include "log.h"
 #include "metrics.h"
 #include "upstream.h"
@@ -331,7 +332,8 @@ do_flush(long wait_s, int strict, struct buf *b)
 	struct inval_flush_result res;
 
 	inval_flush(wait_s * 1000, &res);
-	inval_flush_json(b, &res);
+	if (inval_flush_json(b, &res) == -1)
+		return 500;
 	log_event(LOG_INFO, "flush", (struct log_field[]){
 	    LOG_NUM("wait_s", wait_s), LOG_STR("done", res.done ? "yes" : "no"),
 	    LOG_NUM("paths_pending", res.pending_paths),
@@ -497,6 +499,7 @@ route(struct areq *r, const char *url, const char *method)
 	struct admin	*a = r->a;
 	struct buf	 b;
 	const char	*ws, *st;
+	json_t		*st_json;
 	char		*end;
 	size_t		 i;
 	enum MHD_Result	 ret;
@@ -511,24 +514,14 @@ route(struct areq *r, const char *url, const char *method)
 		buf_init(&b);
 		metrics_render(&b);
 		inval_metrics(&b);
-		buf_printf(&b, "# HELP s3inval_admin_refused_total Admin "
-		    "requests and connections refused, by reason.\n"
-		    "# TYPE s3inval_admin_refused_total counter\n");
+		metrics_head(&b, M_ADMIN_REFUSED);
 		for (i = 0; i < RF__COUNT; i++)
-			buf_printf(&b, "s3inval_admin_refused_total{reason="
-			    "\"%s\"} %llu\n", refusal_names[i],
-			    (unsigned long long)atomic_load(&a->refused[i]));
-		buf_printf(&b, "# HELP s3inval_admin_timed_out_total Admin "
-		    "connections closed idle, or slow to send a head or read "
-		    "an answer.\n"
-		    "# TYPE s3inval_admin_timed_out_total counter\n"
-		    "s3inval_admin_timed_out_total %llu\n",
-		    (unsigned long long)atomic_load(&a->timed_out));
+			metrics_put(&b, M_ADMIN_REFUSED, &refusal_names[i],
+			    atomic_load(&a->refused[i]));
+		metrics_single(&b, M_ADMIN_TIMED_OUT,
+		    atomic_load(&a->timed_out));
 		pthread_mutex_lock(&a->lock);
-		buf_printf(&b, "# HELP s3inval_admin_connections Admin "
-		    "connections open.\n"
-		    "# TYPE s3inval_admin_connections gauge\n"
-		    "s3inval_admin_connections %u\n", a->conns);
+		metrics_single(&b, M_ADMIN_CONNECTIONS, a->conns);
 		pthread_mutex_unlock(&a->lock);
 		ret = buf_ok(&b) ? reply_hdr(r->c, a, 200,
 		    "text/plain; version=0.0.4; charset=utf-8", &b, NULL,
@@ -538,13 +531,13 @@ route(struct areq *r, const char *url, const char *method)
 	}
 	if (strcmp(url, "/status") == 0 && get) {
 		buf_init(&b);
-		buf_printf(&b, "{\"version\":\"%s\",\"uptime_s\":%lld,"
-		    "\"invalidation\":", PACKAGE_VERSION,
-		    (long long)(util_now() - a->started));
-		inval_status_json(&b);
-		buf_puts(&b, "}\n");
-		ret = buf_ok(&b) ? reply_hdr(r->c, a, 200, "application/json",
-		    &b, NULL, NULL) : MHD_NO;
+		st_json = json_pack("{s:s,s:I,s:o}", "version", PACKAGE_VERSION,
+		    "uptime_s", (json_int_t)(util_now() - a->started),
+		    "invalidation", inval_status_json());
+		ret = jstr_dump(&b, st_json) == 0 && buf_putc(&b, '\n') == 0 ?
+		    reply_hdr(r->c, a, 200, "application/json", &b, NULL,
+		    NULL) : MHD_NO;
+		json_decref(st_json);
 		buf_fini(&b);
 		return ret;
 	}

@@ -2,9 +2,7 @@
 /* inval_queue: see inval_queue.h. */
 #include "config.h"
 
-#include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -76,7 +74,7 @@ note_unclassified(const struct iq_write *w, int whole)
 	size_t	 i;
 	int	 fresh = 1;
 
-	metrics_unclassified_write();
+	metrics_add(M_UNCLASSIFIED_WRITES, 1);
 	s3_req_describe(w->s3, name, sizeof(name));
 	pthread_mutex_lock(&seen_mu);
 	for (i = 0; i < n_seen && fresh; i++)
@@ -102,7 +100,7 @@ note_unclassified(const struct iq_write *w, int whole)
 static void
 note_fallback(const struct iq_write *w, const char *instead)
 {
-	metrics_write_fallback();
+	metrics_add(M_WRITE_FALLBACKS, 1);
 	log_event(LOG_WARN, "write_fallback", (struct log_field[]){
 	    LOG_STR("op", s3_op_name(w->s3->op)),
 	    LOG_STR("bucket", w->s3->bucket),
@@ -309,7 +307,6 @@ write_meta(const struct iq_write *w, struct etag_index *idx,
 }
 
 /* Writes of bytes the index knew, invalidated for their headers. */
-static atomic_uint_fast64_t headers_changed, headers_unknown;
 
 /*
  * The same bytes and the same served headers again (a fresh CI build
@@ -334,31 +331,15 @@ unchanged(const struct iq_write *w, struct etag_index *idx,
 	if (s3_meta_equal(&old, meta))
 		return 1;
 	if (old.known && meta->known) {
-		atomic_fetch_add(&headers_changed, 1);
+		metrics_add(M_WRITES_HEADERS_CHANGED, 1);
 		return 0;
 	}
-	atomic_fetch_add(&headers_unknown, 1);
+	metrics_add(M_WRITES_HEADERS_UNKNOWN, 1);
 	log_event(LOG_INFO, "headers_unknown", (struct log_field[]){
 	    LOG_STR("bucket", w->s3->bucket), LOG_STR("key", keys->v[0]),
 	    LOG_STR("op", s3_op_name(w->s3->op)),
 	    LOG_STR("unknown", old.known ? "new" : "old") }, 4);
 	return 0;
-}
-
-void
-inval_queue_metrics(struct buf *b)
-{
-	buf_printf(b, "# HELP s3inval_writes_headers_changed_total Writes of "
-	    "the bytes a key had, with other served headers: invalidated.\n"
-	    "# TYPE s3inval_writes_headers_changed_total counter\n"
-	    "s3inval_writes_headers_changed_total %" PRIu64 "\n"
-	    "# HELP s3inval_writes_headers_unknown_total Writes of the bytes "
-	    "a key had, whose served headers could not be compared: "
-	    "invalidated.\n"
-	    "# TYPE s3inval_writes_headers_unknown_total counter\n"
-	    "s3inval_writes_headers_unknown_total %" PRIu64 "\n",
-	    (uint64_t)atomic_load(&headers_changed),
-	    (uint64_t)atomic_load(&headers_unknown));
 }
 
 int

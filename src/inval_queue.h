@@ -152,9 +152,4 @@ struct iq_read *inval_queue_read_begin(const struct iq_read_head *h);
 void	inval_queue_read_feed(struct iq_read *, const char *, size_t);
 void	inval_queue_read_end(struct iq_read *);
 
-/* Its counters, as Prometheus text: writes of the bytes a key had that
- * were invalidated because their served headers changed, or could not be
- * compared. */
-void	inval_queue_metrics(struct buf *);
-
 #endif

@@ -266,4 +266,5 @@ inval_stop(void)
 	free(worker.dists);
 	worker.dists = NULL;
 	worker.n_dists = 0;
+	worker_recent_clear();
 }

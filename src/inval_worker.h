@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "cfg.h"
 #include "etag_index.h"
@@ -110,11 +112,11 @@ void	inval_flush_final(int64_t wait_ms, struct inval_flush_result *);
  */
 void	inval_quiesce(void);
 
-/* res as the admin listener's JSON answer (one line):
+/* res as the admin listener's JSON answer (one line; -1: out of memory):
  * {"done":..,"paths_pending":..,"batches_open":..,"waited_ms":..,
  *  "stopping":..,"failed":[{"distribution":..,"paths":..,"reason":..,
  *  "gives_up_in_s":..}]} */
-void	inval_flush_json(struct buf *, const struct inval_flush_result *);
+int	inval_flush_json(struct buf *, const struct inval_flush_result *);
 
 /* The ETag index (issue: content-aware skip), or NULL before start. */
 struct etag_index *inval_index(void);
@@ -136,6 +138,7 @@ void	inval_note_skipped(const struct cfg_bucket *, size_t n);
 int	inval_ready(void);
 
 void	inval_metrics(struct buf *);	/* Prometheus text */
-void	inval_status_json(struct buf *);	/* a JSON object */
+/* /status's "invalidation" object; NULL when out of memory. */
+json_t	*inval_status_json(void);
 
 #endif

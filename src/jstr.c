@@ -46,3 +46,18 @@ jstr_new(const char *s)
 	buf_fini(&b);
 	return j;
 }
+
+static int
+append(const char *s, size_t n, void *arg)
+{
+	return buf_append(arg, s, n);
+}
+
+int
+jstr_dump(struct buf *b, const json_t *v)
+{
+	if (v == NULL || json_dump_callback(v, append, b, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) == -1)
+		return -1;
+	return buf_ok(b) ? 0 : -1;
+}

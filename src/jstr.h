@@ -2,7 +2,7 @@
 /*
  * jstr: text from outside (object keys, messages that quote them) made
  * into JSON strings, the one rule for every JSON s3inval writes through
- * jansson (the JSON log, plan --json).
+ * jansson (the JSON log, plan --json, /status and /flush).
  *
  * jansson writes JSON that parsers accept (control characters as \u00XX,
  * quotes and backslashes escaped) but refuses invalid UTF-8 outright:
@@ -27,5 +27,9 @@ int	jstr_utf8(struct buf *, const char *s);
 
 /* A new JSON string of s (NULL: ""), as above; NULL when out of memory. */
 json_t	*jstr_new(const char *s);
+
+/* Append v as compact JSON, keys in the order they were set.  NULL v (a
+ * json_pack() that failed) and a full buffer are -1. */
+int	jstr_dump(struct buf *, const json_t *v);
 
 #endif

@@ -495,9 +495,7 @@ worker_journal_mark(enum journal_type type, uint64_t id, const char *inval_id)
 		 * with the same CallerReference. */
 		log_error("journal: cannot record batch %" PRIu64 ": %s", id,
 		    strerror(errno));
-		pthread_mutex_lock(&worker.mtx);
-		worker.journal_errors++;
-		pthread_mutex_unlock(&worker.mtx);
+		metrics_add(M_JOURNAL_ERRORS, 1);
 	}
 }
 

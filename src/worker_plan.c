@@ -299,7 +299,8 @@ plan_dist(size_t di, struct strvec *paths, uint64_t from, uint64_t upto,
 	}
 	pthread_mutex_lock(&worker.mtx);
 	note_budget(out.budget, in.month_paths);
-	worker.dists[di].evictions += out.plan.n_evicted;
+	worker.dists[di].count[DM_NEEDLESS_EVICTIONS] +=
+	    out.plan.n_evicted;
 	pthread_mutex_unlock(&worker.mtx);
 	/* What this batch costs, visibly (issue: "Visible cost"). */
 	log_event(LOG_INFO, "plan", (struct log_field[]){

@@ -40,7 +40,7 @@ inval_note_skipped(const struct cfg_bucket *bk, size_t n)
 		if (d == NULL)
 			continue;
 		d->skipped_pending += n;
-		d->keys_skipped += n;
+		d->count[DM_KEYS_UNCHANGED] += n;
 		d->last_skip_ms = util_mono_ms();
 	}
 	pthread_cond_signal(&worker.wake);
@@ -164,13 +164,13 @@ on_durable(void *arg, uint64_t seq, int err)
 		strvec_init(&rc->keys);
 		*worker.inbox_tail = it;
 		worker.inbox_tail = &it->next;
-		worker.writes_recorded++;
-		worker.keys_recorded += it->keys.n;
+		metrics_add(M_WRITES_RECORDED, 1);
+		metrics_add(M_KEYS_RECORDED, (int64_t)it->keys.n);
 		pthread_cond_signal(&worker.wake);
 	} else if (err == 0)
 		worker.reappends++;
 	else
-		worker.journal_errors++;
+		metrics_add(M_JOURNAL_ERRORS, 1);
 	if (--worker.unposted == 0 && worker.compacting)
 		pthread_cond_signal(&worker.posted);
 	pthread_mutex_unlock(&worker.mtx);

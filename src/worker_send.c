@@ -164,7 +164,7 @@ send_batch(size_t di, struct batch *b)
 	if (!journaled && worker_journal_batch(b, dist) == -1) {
 		pthread_mutex_lock(&worker.mtx);
 		b->next_ms = -1;
-		worker.journal_errors++;
+		metrics_add(M_JOURNAL_ERRORS, 1);
 		/* Try again later; nothing is sent unrecorded. */
 		b->attempts++;
 		worker.dists[di].last_ms = util_mono_ms();
@@ -185,7 +185,7 @@ send_batch(size_t di, struct batch *b)
 		b->inval_id = strdup(res.invalidation_id);
 		d->inflight_files += b->n_files;
 		d->inflight_wild += b->n_wild;
-		d->batches_sent++;
+		d->count[DM_BATCHES_SENT]++;
 		if (worker.month != worker_this_month()) {
 			size_t	 i;
 
@@ -231,7 +231,7 @@ send_batch(size_t di, struct batch *b)
 		break;
 	case CF_RETRY:
 		b->attempts++;
-		d->batches_retried++;
+		d->count[DM_BATCHES_RETRIED]++;
 		snprintf(d->last_error, sizeof(d->last_error), "%ld %s %.160s",
 		    res.http_status, res.code, res.message);
 		b->next_ms = util_mono_ms() + backoff_ms(b->attempts);
@@ -264,8 +264,8 @@ send_batch(size_t di, struct batch *b)
 			worker_batch_free(b);
 			break;
 		}
-		d->paths_rejected += b->paths.n;
-		d->batches_failed++;
+		d->count[DM_PATHS_REJECTED] += b->paths.n;
+		d->count[DM_BATCHES_FAILED]++;
 		snprintf(d->last_rejected, sizeof(d->last_rejected),
 		    "rejected path %.80s: %.120s",
 		    b->paths.n ? b->paths.v[0] : "",
@@ -284,7 +284,7 @@ send_batch(size_t di, struct batch *b)
 		break;
 	case CF_FATAL:
 		b->attempts++;
-		d->batches_failed++;
+		d->count[DM_BATCHES_FAILED]++;
 		snprintf(d->last_error, sizeof(d->last_error), "%ld %s %.160s",
 		    res.http_status, res.code, res.message);
 		b->next_ms = util_mono_ms() +
@@ -380,7 +380,7 @@ give_up(size_t di)
 	d->first_ms = d->last_ms = 0;
 	d->refused_ms = 0;
 	d->refused_why[0] = '\0';
-	d->paths_given_up += paths;
+	d->count[DM_PATHS_GIVEN_UP] += paths;
 	worker.dirty = 1;
 	pthread_mutex_unlock(&worker.mtx);
 

@@ -155,6 +155,16 @@ fallback:
 }
 
 void
+worker_recent_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < worker.n_recent; i++)
+		strvec_fini(&worker.recent[i].paths);
+	worker.n_recent = 0;
+}
+
+void
 worker_recent_note(const struct batch *b, const char *dist, const char *note)
 {
 	struct recent	*r = NULL;
@@ -165,15 +175,21 @@ worker_recent_note(const struct batch *b, const char *dist, const char *note)
 			r = &worker.recent[i];
 	if (r == NULL) {
 		if (worker.n_recent == RECENT_MAX) {
+			strvec_fini(&worker.recent[0].paths);
 			memmove(&worker.recent[0], &worker.recent[1],
 			    (RECENT_MAX - 1) * sizeof(worker.recent[0]));
 			worker.n_recent--;
 		}
 		r = &worker.recent[worker.n_recent++];
 		memset(r, 0, sizeof(*r));
+		strvec_init(&r->paths);
 		r->id = b->id;
 		r->created = b->created;
 	}
+	/* /status lists them; out of memory, it lists fewer. */
+	for (i = r->paths.n; i < b->paths.n && i < RECENT_PATHS; i++)
+		if (strvec_push(&r->paths, b->paths.v[i]) == -1)
+			break;
 	snprintf(r->dist, sizeof(r->dist), "%s", dist);
 	r->n_paths = b->paths.n;
 	r->n_wild = b->n_wild;

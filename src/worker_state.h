@@ -27,9 +27,11 @@
 #include "inval_map.h"
 #include "inval_worker.h"
 #include "journal.h"
+#include "metrics.h"
 #include "worker_policy.h"
 
 #define RECENT_MAX		20
+#define RECENT_PATHS		100	/* listed per recent batch */
 
 enum batch_state {
 	B_UNSENT = 0,
@@ -62,20 +64,18 @@ struct dist {
 	struct batch	*batches;		/* unsent and in progress */
 	size_t		 inflight_files, inflight_wild;
 	uint64_t	 month_paths;
-	uint64_t	 batches_sent, batches_retried, batches_failed;
-	uint64_t	 paths_rejected;
+	/* Totals for /metrics and /status, named by metrics_table.h's
+	 * DIST_METRIC rows: count[DM_BATCHES_SENT]... */
+	uint64_t	 count[DM__COUNT];
 	uint64_t	 keys_pending;		/* keys behind pending paths */
 	uint64_t	 skipped_pending;	/* unchanged writes since */
 	int64_t		 last_skip_ms;
-	uint64_t	 keys_skipped;		/* totals */
-	uint64_t	 evictions;		/* needless, when known */
 	char		 last_error[256];	/* cleared by a success */
 	char		 last_rejected[256];	/* kept: a permanent error */
 	/* Refused: NoSuchDistribution or AccessDenied (issue 13 item 5). */
 	int64_t		 refused_ms;		/* since (mono); 0: not */
 	uint64_t	 refused_gen;		/* flush_gen the attempt saw */
 	char		 refused_why[200];
-	uint64_t	 paths_given_up;
 };
 
 struct write_rec {			/* kept for compaction */
@@ -113,6 +113,7 @@ struct recent {
 	enum batch_state state;
 	int64_t		 created, completed;
 	char		 note[96];
+	struct strvec	 paths;		/* its first RECENT_PATHS */
 };
 
 struct worker {
@@ -147,9 +148,6 @@ struct worker {
 	struct recent		 recent[RECENT_MAX];
 	size_t			 n_recent;
 	int			 month;		/* yyyymm of month_paths */
-	uint64_t		 journal_errors;
-	uint64_t		 writes_recorded;
-	uint64_t		 keys_recorded;
 	uint64_t		 reappends;
 	int			 dirty;		/* compact and prune soon */
 	int64_t			 probe_ms;	/* inval_ready()'s last */
@@ -192,6 +190,8 @@ void		 worker_batch_ref(struct batch *, const char *dist);
 /* Note a batch's news in the ring /status shows.  mtx held. */
 void		 worker_recent_note(const struct batch *, const char *dist,
 		    const char *note);
+/* Forget them (the worker stopped). */
+void		 worker_recent_clear(void);
 
 /* Wait on cv with worker.mtx held: at most ms (-1: until signalled). */
 void		 worker_cond_wait_ms(pthread_cond_t *cv, int64_t ms);

@@ -17,6 +17,8 @@
 
 #include "buf.h"
 #include "journal.h"
+#include "jstr.h"
+#include "metrics.h"
 #include "util.h"
 #include "worker_policy.h"
 #include "worker_state.h"
@@ -41,158 +43,182 @@ count_open(uint64_t *pending, uint64_t *open)
 	}
 }
 
-/* The per-distribution series of /metrics: one table, one loop. */
-static const struct {
-	const char	*name;
-	const char	*type;
-	size_t		 off;
-	const char	*help;
-} dist_metrics[] = {
-	{ "batches_sent_total", "counter", offsetof(struct dist, batches_sent),
-	    "Invalidation batches CloudFront accepted." },
-	{ "batches_retried_total", "counter",
-	    offsetof(struct dist, batches_retried),
-	    "Retries after throttling or errors." },
-	{ "batches_failed_total", "counter",
-	    offsetof(struct dist, batches_failed),
-	    "Batches refused (kept pending unless a path was invalid)." },
-	{ "paths_rejected_total", "counter",
-	    offsetof(struct dist, paths_rejected),
-	    "Paths CloudFront refused as invalid." },
-	{ "keys_unchanged_total", "counter",
-	    offsetof(struct dist, keys_skipped),
-	    "Writes that stored the same ETag again: not invalidated." },
-	{ "needless_evictions_total", "counter",
-	    offsetof(struct dist, evictions),
-	    "Unchanged objects the plans' wildcards evicted (as far as "
-	    "known)." },
-	{ "paths_month", "gauge", offsetof(struct dist, month_paths),
-	    "Paths submitted this calendar month (UTC)." },
-	{ "paths_given_up_total", "counter",
-	    offsetof(struct dist, paths_given_up),
-	    "Paths dropped after the distribution refused them "
-	    "(NoSuchDistribution, AccessDenied) for give_up_after." },
-};
-
+/* The worker's series of /metrics (metrics_table.h). */
 void
 inval_metrics(struct buf *b)
 {
 	struct journal_stats	 st;
+	const char		*id;
 	size_t			 i, k;
 	uint64_t		 pending = 0, open = 0;
+	enum metric		 m;
 
 	memset(&st, 0, sizeof(st));
 	if (worker.started)
 		journal_get_stats(worker.j, &st);
 	pthread_mutex_lock(&worker.mtx);
 	count_open(&pending, &open);
-	buf_printf(b, "# HELP s3inval_writes_recorded_total Writes journaled "
-	    "for invalidation.\n# TYPE s3inval_writes_recorded_total counter\n"
-	    "s3inval_writes_recorded_total %" PRIu64 "\n",
-	    worker.writes_recorded);
-	buf_printf(b, "# HELP s3inval_keys_recorded_total Keys journaled.\n"
-	    "# TYPE s3inval_keys_recorded_total counter\n"
-	    "s3inval_keys_recorded_total %" PRIu64 "\n", worker.keys_recorded);
-	buf_printf(b, "# HELP s3inval_paths_pending Paths waiting for their "
-	    "quiet period.\n# TYPE s3inval_paths_pending gauge\n"
-	    "s3inval_paths_pending %" PRIu64 "\n", pending);
-	buf_printf(b, "# HELP s3inval_batches_open Batches not yet "
-	    "Completed.\n# TYPE s3inval_batches_open gauge\n"
-	    "s3inval_batches_open %" PRIu64 "\n", open);
-	for (k = 0; k < sizeof(dist_metrics) / sizeof(dist_metrics[0]); k++) {
-		buf_printf(b, "# HELP s3inval_%s %s\n# TYPE s3inval_%s %s\n",
-		    dist_metrics[k].name, dist_metrics[k].help,
-		    dist_metrics[k].name, dist_metrics[k].type);
-		for (i = 0; i < worker.n_dists; i++)
-			buf_printf(b, "s3inval_%s{distribution=\"%s\"} %" PRIu64
-			    "\n", dist_metrics[k].name, worker.dists[i].id,
-			    *(const uint64_t *)(const void *)((const char *)
-			    &worker.dists[i] + dist_metrics[k].off));
+	metrics_single(b, M_WRITES_RECORDED, metrics_get(M_WRITES_RECORDED));
+	metrics_single(b, M_KEYS_RECORDED, metrics_get(M_KEYS_RECORDED));
+	metrics_single(b, M_PATHS_PENDING, pending);
+	metrics_single(b, M_BATCHES_OPEN, open);
+	for (k = 0; k < DM__COUNT; k++) {
+		m = metrics_of_dist((enum dist_metric)k);
+		metrics_head(b, m);
+		for (i = 0; i < worker.n_dists; i++) {
+			id = worker.dists[i].id;
+			metrics_put(b, m, &id, worker.dists[i].count[k]);
+		}
 	}
-	buf_printf(b, "# HELP s3inval_index_bytes Memory of the ETag index.\n"
-	    "# TYPE s3inval_index_bytes gauge\ns3inval_index_bytes %zu\n",
-	    worker.index != NULL ? etag_index_bytes(worker.index) : (size_t)0);
-	buf_printf(b, "# HELP s3inval_cost_usd_month Estimated invalidation "
-	    "cost this month: %u paths free, then $0.005 a path.\n"
-	    "# TYPE s3inval_cost_usd_month gauge\n"
-	    "s3inval_cost_usd_month %.3f\n",
-	    worker.cfg != NULL ? worker.cfg->cloudfront.monthly_free_paths :
-	    1000,
+	metrics_head(b, M_MONTH_PATHS);
+	for (i = 0; i < worker.n_dists; i++) {
+		id = worker.dists[i].id;
+		metrics_put(b, M_MONTH_PATHS, &id, worker.dists[i].month_paths);
+	}
+	metrics_single_f(b, M_MONTH_COST,
 	    worker_month_cost(&worker.policy, worker_month_total()));
-	buf_printf(b, "# HELP s3inval_journal_bytes Journal size.\n"
-	    "# TYPE s3inval_journal_bytes gauge\ns3inval_journal_bytes %"
-	    PRIu64 "\n", st.size);
-	buf_printf(b, "# HELP s3inval_journal_syncs_total fdatasync calls "
-	    "(group commit shares them).\n"
-	    "# TYPE s3inval_journal_syncs_total counter\n"
-	    "s3inval_journal_syncs_total %" PRIu64 "\n", st.syncs);
-	buf_printf(b, "# HELP s3inval_journal_errors_total Journal writes "
-	    "that failed.\n# TYPE s3inval_journal_errors_total counter\n"
-	    "s3inval_journal_errors_total %" PRIu64 "\n",
-	    worker.journal_errors);
-	buf_printf(b, "# HELP s3inval_journal_damaged_bytes_total Journal "
-	    "bytes found damaged at start (unreadable, missing, or written "
-	    "after a clean stop).\n"
-	    "# TYPE s3inval_journal_damaged_bytes_total counter\n"
-	    "s3inval_journal_damaged_bytes_total %" PRIu64 "\n",
+	metrics_single(b, M_INDEX_BYTES, worker.index != NULL ?
+	    etag_index_bytes(worker.index) : 0);
+	metrics_single(b, M_JOURNAL_BYTES, st.size);
+	metrics_single(b, M_JOURNAL_SYNCS, st.syncs);
+	metrics_single(b, M_JOURNAL_ERRORS, metrics_get(M_JOURNAL_ERRORS));
+	metrics_single(b, M_JOURNAL_DAMAGED_BYTES,
 	    worker.jopen.bytes_damaged + worker.jopen.bytes_garbage);
-	buf_printf(b, "# HELP s3inval_journal_torn_bytes_total Journal bytes "
-	    "of an unacknowledged write a crash cut short, dropped at start.\n"
-	    "# TYPE s3inval_journal_torn_bytes_total counter\n"
-	    "s3inval_journal_torn_bytes_total %" PRIu64 "\n",
-	    worker.jopen.bytes_torn);
+	metrics_single(b, M_JOURNAL_TORN_BYTES, worker.jopen.bytes_torn);
 	pthread_mutex_unlock(&worker.mtx);
 }
 
-static void
-json_str(struct buf *b, const char *s)
-{
-	const unsigned char *p;
+/* The JSON of a flush's answer and of /status, through jansson: strings
+ * from outside (ids, reasons, paths) by jstr_new(), which escapes invalid
+ * UTF-8.  json_pack() fails (NULL) when out of memory, and so do the
+ * objects that would hold what it returned. */
 
-	buf_putc(b, '"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			buf_printf(b, "\\u%04x", *p);
-		else
-			buf_putc(b, (char)*p);
+/* a with v appended (taken); NULL, both dropped, when either is NULL or
+ * out of memory. */
+static json_t *
+push(json_t *a, json_t *v)
+{
+	if (a == NULL) {
+		json_decref(v);
+		return NULL;
 	}
-	buf_putc(b, '"');
+	/* json_array_append_new() takes v even when it fails. */
+	if (json_array_append_new(a, v) == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
 }
 
-void
+int
 inval_flush_json(struct buf *b, const struct inval_flush_result *res)
 {
 	const struct inval_flush_failed *f;
+	json_t	*failed = json_array(), *o;
 	size_t	 i;
+	int	 rc;
 
-	buf_printf(b, "{\"done\":%s,\"paths_pending\":%" PRIu64
-	    ",\"batches_open\":%" PRIu64 ",\"waited_ms\":%" PRId64
-	    ",\"stopping\":%s,\"failed\":[", res->done ? "true" : "false",
-	    res->pending_paths, res->batches_open, res->waited_ms,
-	    res->stopping ? "true" : "false");
-	for (i = 0; i < res->n_failed; i++) {
+	for (i = 0; i < res->n_failed && failed != NULL; i++) {
 		f = &res->failed[i];
-		buf_printf(b, "%s{\"distribution\":", i > 0 ? "," : "");
-		json_str(b, f->distribution);
-		buf_printf(b, ",\"paths\":%" PRIu64 ",\"reason\":", f->paths);
-		json_str(b, f->reason);
-		buf_printf(b, ",\"gives_up_in_s\":%" PRId64 "}",
-		    (f->give_up_in_ms + 999) / 1000);
+		failed = push(failed, json_pack("{s:o,s:I,s:o,s:I}",
+		    "distribution", jstr_new(f->distribution),
+		    "paths", (json_int_t)f->paths,
+		    "reason", jstr_new(f->reason),
+		    "gives_up_in_s", (json_int_t)((f->give_up_in_ms + 999) /
+		    1000)));
 	}
-	buf_puts(b, "]}\n");
+	o = json_pack("{s:b,s:I,s:I,s:I,s:b,s:o}", "done", res->done,
+	    "paths_pending", (json_int_t)res->pending_paths,
+	    "batches_open", (json_int_t)res->batches_open,
+	    "waited_ms", (json_int_t)res->waited_ms,
+	    "stopping", res->stopping, "failed", failed);
+	rc = jstr_dump(b, o) == 0 && buf_putc(b, '\n') == 0 ? 0 : -1;
+	json_decref(o);
+	return rc;
 }
 
-void
-inval_status_json(struct buf *b)
+/* A JSON array of the strings of v; NULL when out of memory. */
+static json_t *
+json_strvec(const struct strvec *v)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < v->n && a != NULL; i++)
+		a = push(a, jstr_new(v->v[i]));
+	return a;
+}
+
+/* One of /status's "distributions".  mtx held. */
+static json_t *
+json_dist(const struct dist *d, int64_t now)
+{
+	const struct batch	*bt;
+	size_t			 unsent = 0, inflight = 0;
+
+	for (bt = d->batches; bt != NULL; bt = bt->next) {
+		if (bt->state == B_INFLIGHT)
+			inflight++;
+		else
+			unsent++;
+	}
+	/* A success clears a transient error; a rejected path stays the last
+	 * error until another error replaces it.  Refusing
+	 * (NoSuchDistribution, AccessDenied): since when, why, and when its
+	 * paths are dropped. */
+	return json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:I,s:o,s:o,s:I,s:I,s:I,s:o}",
+	    "id", jstr_new(d->id),
+	    "paths_pending", (json_int_t)d->pending.n,
+	    "batches_waiting", (json_int_t)unsent,
+	    "batches_in_progress", (json_int_t)inflight,
+	    "file_paths_in_progress", (json_int_t)d->inflight_files,
+	    "wildcards_in_progress", (json_int_t)d->inflight_wild,
+	    "paths_month", (json_int_t)d->month_paths,
+	    "batches_sent", (json_int_t)d->count[DM_BATCHES_SENT],
+	    "batches_retried", (json_int_t)d->count[DM_BATCHES_RETRIED],
+	    "batches_failed", (json_int_t)d->count[DM_BATCHES_FAILED],
+	    "paths_rejected", (json_int_t)d->count[DM_PATHS_REJECTED],
+	    "keys_unchanged", (json_int_t)d->count[DM_KEYS_UNCHANGED],
+	    "needless_evictions", (json_int_t)d->count[DM_NEEDLESS_EVICTIONS],
+	    "last_rejected", jstr_new(d->last_rejected),
+	    "last_error", jstr_new(d->last_error[0] != '\0' ? d->last_error :
+	    d->last_rejected),
+	    "refused_for_s", (json_int_t)(d->refused_ms != 0 ?
+	    (now - d->refused_ms) / 1000 : 0),
+	    "gives_up_in_s", (json_int_t)(d->refused_ms != 0 ? (d->refused_ms +
+	    worker.cfg->cloudfront.give_up_after_ms - now + 999) / 1000 : 0),
+	    "paths_given_up", (json_int_t)d->count[DM_PATHS_GIVEN_UP],
+	    "refused", jstr_new(d->refused_why));
+}
+
+/* One of /status's "recent_batches": paths is how many it has, first_paths
+ * the first RECENT_PATHS of them.  mtx held. */
+static json_t *
+json_recent(const struct recent *r)
+{
+	return json_pack("{s:I,s:o,s:I,s:I,s:o,s:s,s:I,s:I,s:o,s:o}",
+	    "batch", (json_int_t)r->id,
+	    "distribution", jstr_new(r->dist),
+	    "paths", (json_int_t)r->n_paths,
+	    "wildcards", (json_int_t)r->n_wild,
+	    "invalidation_id", jstr_new(r->inval_id),
+	    "state", batch_state_names[r->state],
+	    "created", (json_int_t)r->created,
+	    "completed", (json_int_t)r->completed,
+	    "note", jstr_new(r->note),
+	    "first_paths", json_strvec(&r->paths));
+}
+
+json_t *
+inval_status_json(void)
 {
 	struct journal_stats st;
-	struct batch	*bt;
-	struct dist	*d;
-	size_t		 i, unsent, inflight;
+	json_t		*dists = json_array(), *recent = json_array();
+	size_t		 i;
 	uint64_t	 pending = 0, open = 0, total;
 	int64_t		 now = util_mono_ms();
+	json_t		*o;
 
 	memset(&st, 0, sizeof(st));
 	if (worker.started)
@@ -200,78 +226,35 @@ inval_status_json(struct buf *b)
 	pthread_mutex_lock(&worker.mtx);
 	count_open(&pending, &open);
 	total = worker_month_total();
-	buf_printf(b, "{\"paths_pending\":%" PRIu64 ",\"batches_open\":%"
-	    PRIu64 ",\"writes_recorded\":%" PRIu64 ",\"journal_errors\":%"
-	    PRIu64 ",\"month\":{\"paths\":%" PRIu64 ",\"free_paths\":%u,"
-	    "\"estimated_cost_usd\":%.3f,\"budget\":\"%s\"},",
-	    pending, open, worker.writes_recorded, worker.journal_errors, total,
-	    worker.cfg != NULL ? worker.cfg->cloudfront.monthly_free_paths :
-	    1000,
-	    worker_month_cost(&worker.policy, total),
-	    worker.budget_mode != NULL ? worker.budget_mode : "normal");
-	buf_printf(b, "\"journal\":{\"bytes\":%" PRIu64 ",\"writable\":%s,"
-	    "\"damaged_bytes\":%" PRIu64 ",\"torn_bytes\":%" PRIu64
-	    ",\"lost\":%s,\"recovering\":%s,\"damage\":", st.size,
-	    st.failing ? "false" : "true",
-	    worker.jopen.bytes_damaged + worker.jopen.bytes_garbage,
-	    worker.jopen.bytes_torn,
-	    worker.jopen.lost ? "true" : "false", st.lost ? "true" : "false");
-	json_str(b, worker.jopen.damage);
-	buf_puts(b, "},\"distributions\":[");
-	for (i = 0; i < worker.n_dists; i++) {
-		d = &worker.dists[i];
-		unsent = inflight = 0;
-		for (bt = d->batches; bt != NULL; bt = bt->next) {
-			if (bt->state == B_INFLIGHT)
-				inflight++;
-			else
-				unsent++;
-		}
-		buf_printf(b, "%s{\"id\":", i ? "," : "");
-		json_str(b, d->id);
-		buf_printf(b, ",\"paths_pending\":%zu,\"batches_waiting\":%zu,"
-		    "\"batches_in_progress\":%zu,\"file_paths_in_progress\":%zu,"
-		    "\"wildcards_in_progress\":%zu,\"paths_month\":%" PRIu64
-		    ",\"batches_sent\":%" PRIu64 ",\"batches_retried\":%" PRIu64
-		    ",\"batches_failed\":%" PRIu64 ",\"paths_rejected\":%" PRIu64
-		    ",\"keys_unchanged\":%" PRIu64 ",\"needless_evictions\":%"
-		    PRIu64 ",\"last_rejected\":", d->pending.n, unsent, inflight,
-		    d->inflight_files, d->inflight_wild, d->month_paths,
-		    d->batches_sent, d->batches_retried, d->batches_failed,
-		    d->paths_rejected, d->keys_skipped, d->evictions);
-		json_str(b, d->last_rejected);
-		/* A success clears a transient error; a rejected path stays
-		 * the last error until another error replaces it. */
-		buf_puts(b, ",\"last_error\":");
-		json_str(b, d->last_error[0] != '\0' ? d->last_error :
-		    d->last_rejected);
-		/* Refusing (NoSuchDistribution, AccessDenied): since when,
-		 * why, and when its paths are dropped. */
-		buf_printf(b, ",\"refused_for_s\":%" PRId64 ",\"gives_up_in_s\":"
-		    "%" PRId64 ",\"paths_given_up\":%" PRIu64 ",\"refused\":",
-		    d->refused_ms != 0 ? (now - d->refused_ms) / 1000 : 0,
-		    d->refused_ms != 0 ? (d->refused_ms + worker.cfg->
-		    cloudfront.give_up_after_ms - now + 999) / 1000 : 0,
-		    d->paths_given_up);
-		json_str(b, d->refused_why);
-		buf_putc(b, '}');
-	}
-	buf_puts(b, "],\"recent_batches\":[");
-	for (i = 0; i < worker.n_recent; i++) {
-		struct recent *r = &worker.recent[worker.n_recent - 1 - i];
-
-		buf_printf(b, "%s{\"batch\":%" PRIu64 ",\"distribution\":",
-		    i ? "," : "", r->id);
-		json_str(b, r->dist);
-		buf_printf(b, ",\"paths\":%zu,\"wildcards\":%zu,"
-		    "\"invalidation_id\":", r->n_paths, r->n_wild);
-		json_str(b, r->inval_id);
-		buf_printf(b, ",\"state\":\"%s\",\"created\":%lld,"
-		    "\"completed\":%lld,\"note\":", batch_state_names[r->state],
-		    (long long)r->created, (long long)r->completed);
-		json_str(b, r->note);
-		buf_putc(b, '}');
-	}
-	buf_puts(b, "]}");
+	for (i = 0; i < worker.n_dists && dists != NULL; i++)
+		dists = push(dists, json_dist(&worker.dists[i], now));
+	for (i = 0; i < worker.n_recent && recent != NULL; i++)
+		recent = push(recent,
+		    json_recent(&worker.recent[worker.n_recent - 1 - i]));
+	o = json_pack("{s:I,s:I,s:I,s:I,s:{s:I,s:I,s:f,s:s},"
+	    "s:{s:I,s:b,s:I,s:I,s:b,s:b,s:o},s:o,s:o}",
+	    "paths_pending", (json_int_t)pending,
+	    "batches_open", (json_int_t)open,
+	    "writes_recorded", (json_int_t)metrics_get(M_WRITES_RECORDED),
+	    "journal_errors", (json_int_t)metrics_get(M_JOURNAL_ERRORS),
+	    "month",
+	    "paths", (json_int_t)total,
+	    "free_paths", (json_int_t)(worker.cfg != NULL ?
+	    worker.cfg->cloudfront.monthly_free_paths : 1000),
+	    "estimated_cost_usd", worker_month_cost(&worker.policy, total),
+	    "budget", worker.budget_mode != NULL ? worker.budget_mode :
+	    "normal",
+	    "journal",
+	    "bytes", (json_int_t)st.size,
+	    "writable", !st.failing,
+	    "damaged_bytes", (json_int_t)(worker.jopen.bytes_damaged +
+	    worker.jopen.bytes_garbage),
+	    "torn_bytes", (json_int_t)worker.jopen.bytes_torn,
+	    "lost", worker.jopen.lost != 0,
+	    "recovering", st.lost != 0,
+	    "damage", jstr_new(worker.jopen.damage),
+	    "distributions", dists,
+	    "recent_batches", recent);
 	pthread_mutex_unlock(&worker.mtx);
+	return o;
 }

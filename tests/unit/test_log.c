@@ -127,6 +127,27 @@ test_jstr(void **state)
 	json_decref(j);
 }
 
+/* jstr_dump(): appended, compact, keys in the order they were set (not
+ * sorted), invalid UTF-8 escaped by jstr_new; a failed json_pack is -1. */
+static void
+test_jstr_dump(void **state)
+{
+	struct buf	 b;
+	json_t		*o;
+
+	(void)state;
+	buf_init(&b);
+	buf_puts(&b, "x=");
+	o = json_pack("{s:I,s:o,s:[f,b]}", "z", (json_int_t)7, "a",
+	    jstr_new("k\xff\n"), "m", 0.015, 1);
+	assert_int_equal(jstr_dump(&b, o), 0);
+	assert_string_equal(buf_str(&b),
+	    "x={\"z\":7,\"a\":\"k\\\\xff\\n\",\"m\":[0.015,true]}");
+	json_decref(o);
+	assert_int_equal(jstr_dump(&b, json_pack("{s:o}", "a", NULL)), -1);
+	buf_fini(&b);
+}
+
 /* --- the log file ------------------------------------------------------ */
 
 static const char *const keys[] = {
@@ -307,6 +328,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_next),
 		cmocka_unit_test(test_jstr),
+		cmocka_unit_test(test_jstr_dump),
 		cmocka_unit_test(test_json_lines),
 		cmocka_unit_test(test_text_lines),
 	};
