@@ -113,7 +113,8 @@ SECTIONS = [
     ("bucket", r"[bucket \fIname\fR]",
      "One section per bucket served, \\fIname\\fR as clients call it;\n"
      ".B [bucket *]\nserves any bucket under its own name.  Requests for "
-     "other buckets are refused with NoSuchBucket."),
+     "other buckets are refused with AccessDenied, whose message names the "
+     "section to add."),
 ]
 
 TAIL = r'''.SH EXAMPLE
@@ -161,14 +162,20 @@ def main():
             else:
                 out.append('.BR %s " = %s"\n' % (
                     key, esc(default) if default else "(empty)"))
-            text = desc[0].upper() + desc[1:]
+            # As written: capitalising would change values that start a
+            # description ("sigv4: ...", "a/index.html ...").
+            text = desc
             bound = cfg_keys.upper_bound((kind, s, key, typ, default,
                                           choices, desc))
             if bound:
                 text += "; at most %s" % bound
             elif choices:
                 text += " (one of: %s)" % choices.replace("|", ", ")
-            out.append(esc(text).rstrip(".") + ".\n")
+            line = esc(text).rstrip(".") + ".\n"
+            # A line that starts with . or ' is a request to roff.
+            if line[0] in ".'":
+                line = "\\&" + line
+            out.append(line)
     out.append(TAIL)
     sys.stdout.write("".join(out))
 

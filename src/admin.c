@@ -111,21 +111,6 @@ struct areq {
 	struct buf		 body;
 };
 
-int
-admin_is_loopback(const char *host)
-{
-	struct in_addr	 a4;
-	struct in6_addr	 a6;
-
-	if (strcasecmp(host, "localhost") == 0)
-		return 1;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return 0;
-}
-
 /* ---- the watchdog's view ------------------------------------------- */
 
 static struct watch *
@@ -770,7 +755,7 @@ admin_start(const struct cfg *cfg)
 		log_error("server.admin_listen: bad address");
 		return NULL;
 	}
-	if (!admin_is_loopback(host) && !cfg->server.admin_allow_remote) {
+	if (!util_is_loopback(host) && !cfg->server.admin_allow_remote) {
 		log_error("server.admin_listen %s is not a loopback address: "
 		    "set server.admin_allow_remote = yes to bind it anyway "
 		    "(and server.admin_token, so that only you may use it)",
@@ -787,7 +772,7 @@ admin_start(const struct cfg *cfg)
 	pthread_cond_init(&a->idle, NULL);
 	if (load_token(a) == -1)
 		goto fail;
-	if (!a->has_token && !admin_is_loopback(host))
+	if (!a->has_token && !util_is_loopback(host))
 		log_warn("the admin listener on %s has no server.admin_token: "
 		    "whoever reaches it may read /status and POST /flush",
 		    cfg->server.admin_listen);

@@ -39,7 +39,4 @@ struct admin *admin_start(const struct cfg *);
 /* Stop accepting, end the waits of /flush, close every connection. */
 void	admin_stop(struct admin *);
 
-/* 1 when host is a loopback address or "localhost". */
-int	admin_is_loopback(const char *host);
-
 #endif

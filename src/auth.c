@@ -198,6 +198,14 @@ rights(const struct cfg *cfg, const struct auth_input *in,
 	if (need == S3_RIGHT_REFUSED)
 		snprintf(r->message_buf, sizeof(r->message_buf), "Access "
 		    "Denied: %s is never allowed through s3inval", what);
+	else if (*in->bucket != '\0' && cfg_bucket_find(cfg, in->bucket) ==
+	    NULL)
+		/* A grant alone would not do: say the whole of it. */
+		snprintf(r->message_buf, sizeof(r->message_buf), "Access "
+		    "Denied: the bucket %s is not served by this proxy: its "
+		    "configuration needs a [bucket %s] section (or [bucket *]) "
+		    "and this key a grant (buckets = %s:%s)", in->bucket,
+		    in->bucket, in->bucket, s3_right_name(need));
 	else
 		snprintf(r->message_buf, sizeof(r->message_buf), "Access "
 		    "Denied: %s%s needs the %s right on bucket %s (buckets = "

@@ -50,7 +50,7 @@ struct auth_result {
 	char		 amz_date[17];
 	char		 scope[256];
 	const char	*message;		/* detail for the error */
-	char		 message_buf[320];	/* what message may point to */
+	char		 message_buf[512];	/* what message may point to */
 	/* For SignatureDoesNotMatch, as S3 reports them; heap, may be NULL. */
 	char		*string_to_sign;
 	char		*canonical_request;

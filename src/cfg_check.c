@@ -17,6 +17,7 @@
 #include "cfg_loader.h"
 #include "cfg_table.h"
 #include "cfg_value.h"
+#include "util.h"
 
 static void
 check_buckets(struct loader *ld)
@@ -94,6 +95,34 @@ check_clients(struct loader *ld)
 	}
 }
 
+/* What admin_start() and the front would refuse at start: the admin
+ * listener off loopback without admin_allow_remote, or on the front's
+ * own address. */
+static void
+check_admin_listen(struct loader *ld)
+{
+	const struct cfg	*c = ld->c;
+	const struct origin	*o = ld->o;
+	char			 host[256], fhost[256];
+	unsigned		 port, fport;
+
+	if (util_split_hostport(c->server.admin_listen, host, sizeof(host),
+	    &port) == -1)
+		return;		/* its own check says why */
+	if (!util_is_loopback(host) && !c->server.admin_allow_remote)
+		cfg_report(ld, &o[K_server_admin_listen], "admin_listen %s is "
+		    "not a loopback address: set admin_allow_remote = yes to "
+		    "bind it anyway (and admin_token, so that only you may "
+		    "use it)", c->server.admin_listen);
+	if (util_split_hostport(c->server.listen, fhost, sizeof(fhost),
+	    &fport) == 0 && port != 0 && port == fport &&
+	    (strcmp(host, fhost) == 0 || util_is_wildcard(host) ||
+	    util_is_wildcard(fhost)))
+		cfg_report(ld, &o[K_server_admin_listen], "admin_listen %s and "
+		    "listen %s are the same port: give the admin listener "
+		    "its own", c->server.admin_listen, c->server.listen);
+}
+
 void
 cfg_check_all(struct loader *ld)
 {
@@ -140,6 +169,7 @@ cfg_check_all(struct loader *ld)
 	if (c->cloudfront.wildcard_threshold < 2)
 		cfg_report(ld, &o[K_cloudfront_wildcard_threshold],
 		    "wildcard_threshold must be at least 2");
+	check_admin_listen(ld);
 	if (c->auth.mode == CFG_AUTH_SIGV4 && c->n_clients == 0)
 		cfg_report(ld, &o[K_auth_mode],
 		    "auth.mode = sigv4 but no [client] section");

@@ -144,7 +144,9 @@ cfg_env_load(struct loader *ld, char *const *envp)
 		}
 		k = env_key(e, n);
 		if (k == -1) {
-			cfg_report(ld, &at, "unknown variable");
+			cfg_report(ld, &at, "unknown variable (S3INVAL_* names "
+			    "are configuration keys: give other variables "
+			    "another prefix)");
 			continue;
 		}
 		switch (cfg_keys[k].scope) {

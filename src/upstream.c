@@ -616,6 +616,26 @@ put_endpoint(struct buf *host)
 		buf_printf(host, ":%u", up.port);
 }
 
+/* A request to the upstream as S3 signs it, with the proxy's keys. */
+static void
+outgoing(struct sigv4_outgoing *o, const struct credentials *c,
+    const char *method, const char *host, const char *uri, const char *query,
+    const char *payload_hash)
+{
+	memset(o, 0, sizeof(*o));
+	o->method = method;
+	o->host = host;
+	o->canonical_uri = uri;
+	o->canonical_query = query;
+	o->payload_hash = payload_hash;
+	o->region = up.region;
+	o->service = "s3";
+	o->access_key_id = c->access_key_id;
+	o->secret_access_key = c->secret_access_key;
+	o->session_token = c->session_token;
+	o->now = util_now();
+}
+
 /* Sign the request and build curl's header list and URL. */
 static int
 prepare(struct upstream_xfer *x, const struct upstream_req *rq,
@@ -660,20 +680,10 @@ prepare(struct upstream_xfer *x, const struct upstream_req *rq,
 	for (i = 0; i < rq->n_headers; i++)
 		if (strcasecmp(rq->headers[i].name, "user-agent") != 0)
 			sh[n++] = rq->headers[i];
-	memset(&o, 0, sizeof(o));
-	o.method = rq->method;
-	o.host = buf_str(&host);
-	o.canonical_uri = buf_str(&path);
-	o.canonical_query = rq->query;
+	outgoing(&o, &c, rq->method, buf_str(&host), buf_str(&path),
+	    rq->query, rq->payload_hash);
 	o.headers = sh;
 	o.n_headers = n;
-	o.payload_hash = rq->payload_hash;
-	o.region = up.region;
-	o.service = "s3";
-	o.access_key_id = c.access_key_id;
-	o.secret_access_key = c.secret_access_key;
-	o.session_token = c.session_token;
-	o.now = util_now();
 	if (sigv4_sign_request(&o, &cl->keys, amz_date, &auth) == -1)
 		goto out;
 
@@ -1013,18 +1023,7 @@ upstream_probe(long timeout_ms, char *why, size_t whysz)
 	}
 	put_endpoint(&host);
 	buf_printf(&url, "%s://%s/", up.scheme, buf_str(&host));
-	memset(&o, 0, sizeof(o));
-	o.method = "GET";
-	o.host = buf_str(&host);
-	o.canonical_uri = "/";
-	o.canonical_query = "";
-	o.payload_hash = SIGV4_EMPTY_SHA256;
-	o.region = up.region;
-	o.service = "s3";
-	o.access_key_id = c.access_key_id;
-	o.secret_access_key = c.secret_access_key;
-	o.session_token = c.session_token;
-	o.now = util_now();
+	outgoing(&o, &c, "GET", buf_str(&host), "/", "", SIGV4_EMPTY_SHA256);
 	e = curl_easy_init();
 	if (e == NULL || !buf_ok(&host) || !buf_ok(&url) ||
 	    sigv4_sign_request(&o, NULL, amz_date, &auth) == -1) {

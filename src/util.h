@@ -22,6 +22,10 @@ void	util_request_id(char out[17]);
  * Split "host:port", "[v6]:port" into host (without brackets) and port.
  * Returns 0, or -1 when malformed.
  */
+/* A loopback host: localhost, 127/8 or ::1. */
+int	util_is_loopback(const char *host);
+/* The any-address: 0.0.0.0, :: or empty. */
+int	util_is_wildcard(const char *host);
 int	util_split_hostport(const char *, char *host, size_t hostsz,
 	    unsigned *port);
 

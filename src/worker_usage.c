@@ -19,12 +19,16 @@
 #include <time.h>
 
 #include "buf.h"
+#include "date.h"
 #include "log.h"
 #include "state_file.h"
 #include "worker_state.h"
 #include "worker_usage.h"
 
 #define USAGE_FILE		"usage"
+#define USAGE_ID_MAX		128
+/* A month's paths: far past what any account submits. */
+#define USAGE_PATHS_MAX		UINT64_C(1000000000000)
 #define USAGE_MAX		(1024 * 1024)	/* read at most */
 
 int
@@ -61,6 +65,38 @@ worker_usage_save(void)
 }
 
 /*
+ * One line as worker_usage_save() writes it: "yyyymm id paths", single
+ * spaces, decimal digits only, paths at most USAGE_PATHS_MAX.  Anything
+ * else is damage (-1): a count read from a torn or edited file is never
+ * taken for a smaller or a wrapped one.
+ */
+static int
+usage_line(const char *line, int *month, char *id, uint64_t *n)
+{
+	const char	*p = line, *sp;
+	size_t		 len;
+
+	*month = date_digits(p, 6);
+	if (*month < 0 || p[6] != ' ')
+		return -1;
+	p += 7;
+	sp = strchr(p, ' ');
+	if (sp == NULL || sp == p || (len = (size_t)(sp - p)) > USAGE_ID_MAX)
+		return -1;
+	memcpy(id, p, len);
+	id[len] = '\0';
+	p = sp + 1;
+	if (*p == '\0')
+		return -1;
+	for (*n = 0; *p >= '0' && *p <= '9'; p++) {
+		*n = *n * 10 + (uint64_t)(*p - '0');
+		if (*n > USAGE_PATHS_MAX)
+			return -1;
+	}
+	return *p == '\0' ? 0 : -1;
+}
+
+/*
  * Read state_dir/usage and call fn for each line of month (yyyymm).
  * Returns 0, or -1 with errno set when the file cannot be read (ENOENT:
  * there is none).
@@ -69,8 +105,8 @@ static int
 usage_each(const char *state_dir, int month,
     void (*fn)(void *, const char *id, uint64_t n), void *arg)
 {
-	char		*text, *line, *save = NULL, id[129];
-	unsigned long long n;
+	char		*text, *line, *save = NULL, id[USAGE_ID_MAX + 1];
+	uint64_t	 n;
 	int		 m, err;
 
 	text = malloc(USAGE_MAX);
@@ -83,10 +119,15 @@ usage_each(const char *state_dir, int month,
 		return -1;
 	}
 	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		if (sscanf(line, "%d %128s %llu", &m, id, &n) == 3 &&
-		    m == month)
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (usage_line(line, &m, id, &n) == -1) {
+			free(text);
+			errno = EINVAL;
+			return -1;
+		}
+		if (m == month)
 			fn(arg, id, (uint64_t)n);
+	}
 	free(text);
 	return 0;
 }
@@ -106,8 +147,12 @@ void
 worker_usage_load(void)
 {
 	state_file_clean(worker.cfg->server.state_dir, USAGE_FILE);
-	(void)usage_each(worker.cfg->server.state_dir, worker.month,
-	    load_one, NULL);
+	if (usage_each(worker.cfg->server.state_dir, worker.month,
+	    load_one, NULL) == -1 && errno != ENOENT)
+		log_event(LOG_WARN, "usage_unreadable", (struct log_field[]){
+		    LOG_STR("file", USAGE_FILE),
+		    LOG_STR("reason", errno == EINVAL ? "a damaged line: this "
+		    "month's paths count from 0 again" : strerror(errno)) }, 2);
 }
 
 static void
@@ -126,7 +171,8 @@ worker_usage_read(const char *state_dir, uint64_t *month_paths, char *why,
 	    month_paths) == 0)
 		return 0;
 	snprintf(why, whysz, "%s/%s: %s", state_dir, USAGE_FILE,
-	    strerror(errno));
+	    errno == EINVAL ? "a damaged line (not \"yyyymm distribution "
+	    "paths\")" : strerror(errno));
 	*month_paths = 0;
 	return -1;
 }

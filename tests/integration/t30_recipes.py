@@ -20,8 +20,8 @@ behind the SigV4 verifier (for S3) and moto's CloudFront:
   `curl` is curl.
 
 What stands for the world outside (and only this), in every string of the
-recipe: the secrets and CI/CD variables (S3INVAL_CLIENT_SECRET, the
-UPSTREAM_AWS_* keys = the verifier's, S3INVAL_ADMIN_TOKEN), the upstream
+recipe: the secrets and CI/CD variables (DEPLOY_CLIENT_SECRET, the
+UPSTREAM_AWS_* keys = the verifier's, DEPLOY_ADMIN_TOKEN), the upstream
 endpoint (the verifier), the distribution id (moto's), the ports (free
 ones: localhost:8080, s3inval:8080 -> 127.0.0.1:P; 0.0.0.0:9090 ->
 127.0.0.1:A, and the name s3inval:A through curl --connect-to, so the
@@ -92,10 +92,10 @@ class World:
         self.port = s3itest.free_port()
         self.admin = s3itest.free_port()
         self.secrets = {
-            "S3INVAL_CLIENT_SECRET": secrets.token_urlsafe(30)[:40],
+            "DEPLOY_CLIENT_SECRET": secrets.token_urlsafe(30)[:40],
             "UPSTREAM_AWS_ACCESS_KEY_ID": s3itest.UPSTREAM_AK,
             "UPSTREAM_AWS_SECRET_ACCESS_KEY": s3itest.UPSTREAM_SK,
-            "S3INVAL_ADMIN_TOKEN": secrets.token_urlsafe(24),
+            "DEPLOY_ADMIN_TOKEN": secrets.token_urlsafe(24),
         }
         self.image_conf = ws.path("image-s3inval.conf")
         with open(self.image_conf, "w", encoding="utf-8") as f:
@@ -232,7 +232,10 @@ def github(t, world, doc, cf, dist):
 def gitlab(t, world, doc, cf, dist):
     pre, dep = doc["preflight"], doc["deploy"]
     # The pre-flight job runs in s3inval's image, with no daemon.
-    penv = world.service_env("gl-pre", world.gitlab_vars(pre["variables"]))
+    # A job's environment holds the project's CI/CD variables too.
+    penv = world.service_env("gl-pre", dict(world.secrets,
+                                            **world.gitlab_vars(
+                                                pre["variables"])))
     rc, out = world.shell("\n".join(world.sub(x) for x in pre["script"]),
                           penv, "gl-preflight.log")
     t.ok(rc == 0 and re.search(r"^OK +listen .*: bindable", out, re.M) and

@@ -25,6 +25,10 @@
 #include <cmocka.h>
 
 #include "cfg.h"
+
+/* cfg_env.c's answer to an S3INVAL_ name that is no key. */
+#define UNKNOWN_VAR	": unknown variable (S3INVAL_* names are " \
+	"configuration keys: give other variables another prefix)\n"
 #include "cfg_value.h"
 
 /* The key table, as the example file must document it. */
@@ -719,11 +723,11 @@ static const struct bad bad_files[] = {
 	  "env S3INVAL_SERVER_STATE_DIR: bad state_dir: the value contains "
 	  "a control character\n" },
 	{ NULL, env_unknown,
-	  "env S3INVAL_FOO: unknown variable\n"
-	  "env S3INVAL_SERVER_NOPE: unknown variable\n"
-	  "env S3INVAL_SERVER: unknown variable\n"
-	  "env S3INVAL_BUCKET_BUCKETS: unknown variable\n"
-	  "env S3INVAL_CLIENT_NAME: unknown variable\n" },
+	  "env S3INVAL_FOO" UNKNOWN_VAR
+	  "env S3INVAL_SERVER_NOPE" UNKNOWN_VAR
+	  "env S3INVAL_SERVER" UNKNOWN_VAR
+	  "env S3INVAL_BUCKET_BUCKETS" UNKNOWN_VAR
+	  "env S3INVAL_CLIENT_NAME" UNKNOWN_VAR },
 	{ "[bucket blog]\n", env_bucket_dup,
 	  "env S3INVAL_BUCKET_NAME: [bucket blog] is defined twice (first at "
 	  "line 1)\n" },
