@@ -37,6 +37,8 @@
 #define HEAD_MAX	(64 * 1024)	/* response head bytes we keep */
 #define CURL_BUF	(64 * 1024)
 #define IDLE_EASY_MAX	32	/* easy handles kept for reuse, per client */
+#define IDLE_CONNS_MIN	128	/* idle upstream connections kept, per loop */
+#define IDLE_CONNS_MAX	4096
 #define WATCHDOG_MS	250
 
 /* Immutable after upstream_init(). */
@@ -48,6 +50,7 @@ static struct {
 	char		 region[65];
 	int		 virtual_host;
 	int64_t		 connect_timeout_ms;
+	long		 max_idle;	/* idle connections kept, per loop */
 	int64_t		 timeout_ms;
 } up;
 
@@ -124,6 +127,14 @@ upstream_init(const struct cfg *cfg)
 	snprintf(up.region, sizeof(up.region), "%s", cfg->upstream.region);
 	up.virtual_host = cfg->upstream.addressing == CFG_ADDR_VIRTUAL;
 	up.connect_timeout_ms = cfg->upstream.connect_timeout_ms;
+	/* As many idle connections as a loop may have requests at once:
+	 * fewer, and a busy proxy closes what it opens a moment later (a
+	 * soak of 1,000 clients opened one connection a request). */
+	up.max_idle = (long)cfg->server.max_connections;
+	if (up.max_idle < IDLE_CONNS_MIN)
+		up.max_idle = IDLE_CONNS_MIN;
+	if (up.max_idle > IDLE_CONNS_MAX)
+		up.max_idle = IDLE_CONNS_MAX;
 	up.timeout_ms = cfg->upstream.timeout_ms;
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
@@ -228,7 +239,7 @@ upstream_client_new(struct evloop *loop)
 	curl_multi_setopt(cl->multi, CURLMOPT_TIMERDATA, cl);
 	/* Idle connections kept for reuse (moto closes every one; S3
 	 * keeps them). */
-	curl_multi_setopt(cl->multi, CURLMOPT_MAXCONNECTS, 128L);
+	curl_multi_setopt(cl->multi, CURLMOPT_MAXCONNECTS, up.max_idle);
 	return cl;
 }
 
