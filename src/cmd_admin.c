@@ -351,10 +351,12 @@ print_failed(json_t *item)
 		why = json_string_value(json_object_get(item, whys[i]));
 	dump = json_dumps(item, JSON_COMPACT | JSON_SORT_KEYS |
 	    JSON_ENSURE_ASCII);
-	if (id != NULL)
-		fprintf(stderr, "s3inval flush: distribution %s failing: %s "
-		    "%s\n", id, why != NULL ? why : "", dump != NULL ? dump :
-		    "");
+	if (id != NULL && why != NULL)
+		fprintf(stderr, "s3inval flush: distribution %s failing: %s\n",
+		    id, why);
+	else if (id != NULL)
+		fprintf(stderr, "s3inval flush: distribution %s failing: %s\n",
+		    id, dump != NULL ? dump : "?");
 	else
 		fprintf(stderr, "s3inval flush: distribution failing: %s\n",
 		    dump != NULL ? dump : "?");
@@ -393,10 +395,16 @@ judge_flush(const struct target *t, const struct answer *an, long wait_s)
 		    "is not Completed stays in its journal for the next "
 		    "start\n");
 	if (wait_s > 0 && !json_is_true(done)) {
-		fprintf(stderr, "s3inval flush: not all Completed within %ld "
-		    "s: %" JSON_INTEGER_FORMAT " path(s) pending, %"
+		/* The daemon ends the wait early when a distribution fails:
+		 * say which happened. */
+		if (rc == EX_NOT_DONE)
+			fprintf(stderr, "s3inval flush: not all Completed: ");
+		else
+			fprintf(stderr, "s3inval flush: not all Completed "
+			    "within %ld s: ", wait_s);
+		fprintf(stderr, "%" JSON_INTEGER_FORMAT " path(s) pending, %"
 		    JSON_INTEGER_FORMAT " batch(es) open (unsent or in "
-		    "progress); the daemon keeps working on them\n", wait_s,
+		    "progress); the daemon keeps working on them\n",
 		    json_integer_value(json_object_get(doc, "paths_pending")),
 		    json_integer_value(json_object_get(doc, "batches_open")));
 		rc = EX_NOT_DONE;

@@ -85,9 +85,14 @@ print_text(const struct cfg *cfg, const struct dist_plan *dp, size_t nd,
 
 	for (i = 0; i < nd; i++) {
 		n = dp[i].res.paths.n;
-		printf("# distribution %s: %zu keys, %zu paths -> %zu to "
-		    "submit (%zu exact, %zu wildcard)", dp[i].id != NULL ?
-		    dp[i].id : "(none configured)", n_keys, dp[i].n_paths,
+		if (dp[i].id != NULL)
+			printf("# distribution %s: ", dp[i].id);
+		else
+			printf("# no distribution configured, nothing would be "
+			    "sent; as if there were one: ");
+		printf("%zu key%s, %zu path%s -> %zu to submit (%zu exact, "
+		    "%zu wildcard)", n_keys, n_keys == 1 ? "" : "s",
+		    dp[i].n_paths, dp[i].n_paths == 1 ? "" : "s",
 		    dp[i].res.paths.n, dp[i].res.n_exact,
 		    dp[i].res.n_wildcards);
 		if (dp[i].n_known > 0)

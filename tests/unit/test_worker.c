@@ -772,11 +772,34 @@ test_usage_read(void **state)
 	snprintf(line, sizeof(line), "%s/usage", pe->dir);
 	fp = fopen(line, "w");
 	assert_non_null(fp);
-	fprintf(fp, "%d E1 7\n%d E2 5\n%d E1 1000\nnonsense\n", month, month,
+	fprintf(fp, "%d E1 7\n%d E2 5\n%d E1 1000\n", month, month,
 	    month == 202001 ? 202002 : 202001);
 	assert_int_equal(fclose(fp), 0);
 	assert_int_equal(worker_usage_read(pe->dir, &n, why, sizeof(why)), 0);
 	assert_int_equal(n, 12);
+	/* A damaged line makes the month unknown, never a wrong count. */
+	/* After "yyyymm " of this month, but for the first. */
+	static const char *const damaged[] = {
+		"nonsense", "E1 99999999999999999999", "E1 -5", "E1 43x9",
+		"E1 ", " E1 7", "E1 7 8",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		fp = fopen(line, "w");
+		assert_non_null(fp);
+		fprintf(fp, "%d E2 5\n", month);
+		if (i == 0)
+			fprintf(fp, "%s\n", damaged[i]);
+		else
+			fprintf(fp, "%d %s\n", month, damaged[i]);
+		assert_int_equal(fclose(fp), 0);
+		n = 99;
+		if (worker_usage_read(pe->dir, &n, why, sizeof(why)) != -1 ||
+		    n != 0 || strstr(why, "damaged") == NULL)
+			fail_msg("line \"%s\": n %llu, why %s", damaged[i],
+			    (unsigned long long)n, why);
+	}
 }
 
 int
