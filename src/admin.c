@@ -544,6 +544,11 @@ route(struct areq *r, const char *url, const char *method)
 		}
 		return start_job(r, JOB_FLUSH);
 	}
+	/* A known path with another method: 405, as /flush answers. */
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+	    strcmp(url, "/metrics") == 0 || strcmp(url, "/status") == 0)
+		return text_hdr(r, 405, "GET or HEAD only\n", "Allow",
+		    "GET, HEAD");
 	return text(r, 404, "endpoints: /healthz /readyz /metrics /status "
 	    "POST /flush[?wait=SECONDS][&strict=1]\n");
 }

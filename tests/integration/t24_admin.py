@@ -260,6 +260,19 @@ def run(t, ws):
     t.case("a request with a body (Content-Length or chunked) gets 413",
            body_refused)
 
+    def methods():
+        got = {}
+        for m, path in (("POST", "/healthz"), ("PUT", "/metrics"),
+                        ("DELETE", "/status"), ("POST", "/readyz"),
+                        ("GET", "/flush")):
+            st, h, _ = request(aport, m, path, hp)
+            got[m + " " + path] = (st, h.get("allow"))
+        st, _, _ = request(aport, "GET", "/nosuch", hp)
+        ok = all(st == 405 and allow for st, allow in got.values())
+        return ok and st == 404, (got, st)
+    t.case("a known endpoint with another method: 405 with Allow; an "
+           "unknown path: 404", methods)
+
     # --- idle and slow clients ---------------------------------------------
     idle = [socket.create_connection(("127.0.0.1", aport), 5)
             for _ in range(64)]
