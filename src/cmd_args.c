@@ -9,12 +9,28 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "cmd.h"
 
 extern char	**environ;
+
+/* 1 when arg is a long option whose value is optional ("--wait"): its
+ * value must follow '=', and "--wait 5" leaves 5 as an operand. */
+static int
+optional_value(const struct option *longopts, const char *arg)
+{
+	size_t	 i;
+
+	if (longopts == NULL || strncmp(arg, "--", 2) != 0)
+		return 0;
+	for (i = 0; longopts[i].name != NULL; i++)
+		if (strcmp(arg + 2, longopts[i].name) == 0)
+			return longopts[i].has_arg == optional_argument;
+	return 0;
+}
 
 int
 cmd_getopt(int argc, char **argv, const char *optstring,
@@ -30,9 +46,14 @@ cmd_getopt(int argc, char **argv, const char *optstring,
 			break;
 		*file = optarg;
 	}
-	/* No subcommand takes operands: one is bad usage. */
-	if (ch == -1 && optind != argc)
+	/* No subcommand takes operands: one is bad usage, said. */
+	if (ch == -1 && optind != argc) {
+		fprintf(stderr, "s3inval: unexpected argument '%s'%s\n",
+		    argv[optind], optind > 1 && optional_value(longopts,
+		    argv[optind - 1]) ? " (this option's value goes after "
+		    "'=': --option=VALUE)" : "");
 		return '?';
+	}
 	return ch;
 }
 

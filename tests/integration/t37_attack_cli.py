@@ -146,7 +146,21 @@ def gitlab_preflight_env(t, ws):
          "with what to do", "rc %d\n%s" % (rc, err[-800:]))
 
 
+def usage_says_why(t, ws):
+    """Bad usage names what was wrong, not only the usage line."""
+    got = {}
+    for argv, want in ((["flush", "--wait", "5"], "'='"),
+                       (["plan", "keys.txt"], "'keys.txt'"),
+                       (["healthcheck", "extra"], "'extra'")):
+        rc, out, err = s3itest.run_s3inval(argv)
+        got[" ".join(argv)] = (rc, err.splitlines()[:1])
+        t.ok(rc == 2 and "unexpected argument" in err and want in err and
+             "usage:" in err, "s3inval %s: exit 2, says what is unexpected"
+             % " ".join(argv), "rc %d\n%s" % (rc, err[-500:]))
+
+
 def run(t, ws):
+    usage_says_why(t, ws)
     check_config_agrees(t, ws)
     plan_usage(t, ws)
     gitlab_preflight_env(t, ws)
