@@ -616,24 +616,11 @@ def plan_lines(log_path, offset):
 
 def run_case(s3itest, args, case, workdir):
     """Replay the year for one case; returns the per-deploy records."""
-    import boto3
     logdir = os.path.join(workdir, case)
     os.makedirs(logdir)
     root = os.path.join(logdir, "public")
     moto, moto_url = s3itest.start_moto(logdir)
-    cf = boto3.client("cloudfront", endpoint_url=moto_url,
-                      aws_access_key_id="m", aws_secret_access_key="m",
-                      region_name="us-east-1")
-    dist = cf.create_distribution(DistributionConfig={
-        "CallerReference": "year-" + case, "Origins": {
-            "Quantity": 1, "Items": [{
-                "Id": "o", "DomainName": BUCKET + ".s3.amazonaws.com",
-                "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all",
-            "MinTTL": 0, "ForwardedValues": {
-                "QueryString": False, "Cookies": {"Forward": "none"}}},
-        "Comment": "", "Enabled": True})["Distribution"]["Id"]
+    cf, dist = s3itest.moto_distribution(moto_url, BUCKET)
     s3 = s3itest.moto_client(moto_url)
     s3.create_bucket(Bucket=BUCKET)
 
