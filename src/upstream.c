@@ -40,6 +40,7 @@
 #define IDLE_CONNS_MIN	128	/* idle upstream connections kept, per loop */
 #define IDLE_CONNS_MAX	4096
 #define WATCHDOG_MS	250
+#define SEND_HOLD_MS	100	/* body bytes held for a batch, at most */
 
 /* Immutable after upstream_init(). */
 static struct {
@@ -93,6 +94,7 @@ struct upstream_xfer {
 	int			 body_eof;
 	int			 wants_body;
 	int			 send_paused;
+	int64_t			 held_since;	/* body bytes held while paused */
 	int			 send_full;	/* caller told to wait */
 	uint64_t		 sent;
 
@@ -154,6 +156,7 @@ upstream_connections_opened(void)
 /* --- the client's sockets and timer -------------------------------------- */
 
 static void check_done(struct upstream_client *);
+static void unpause(struct upstream_xfer *);
 
 static void
 sock_event(struct evwatch *w, uint32_t events)
@@ -296,6 +299,11 @@ watchdog(struct upstream_client *cl, int64_t now)
 	struct upstream_xfer	*x;
 
 	for (x = cl->xfers; x != NULL; x = x->next) {
+		/* A slow client's bytes go on within a tick, batch or not:
+		 * an upstream times out a request that sends nothing. */
+		if (x->send_paused && x->held_since != 0 &&
+		    now - x->held_since >= SEND_HOLD_MS)
+			unpause(x);
 		if (x->done || !x->added || x->send_paused || x->recv_paused ||
 		    now - x->last_progress <= up.timeout_ms)
 			continue;
@@ -804,8 +812,10 @@ unpause(struct upstream_xfer *x)
 		return;
 	if (!x->send_paused && !x->recv_paused)
 		return;
-	if (x->send_paused && (x->s_wr > x->s_rd || x->body_eof))
+	if (x->send_paused && (x->s_wr > x->s_rd || x->body_eof)) {
 		x->send_paused = 0;
+		x->held_since = 0;
+	}
 	if (x->recv_paused && x->r_cap - (x->r_wr - x->r_rd) >= CURL_BUF)
 		x->recv_paused = 0;
 	if (x->send_paused)
@@ -838,6 +848,8 @@ upstream_write(struct upstream_xfer *x, const char *p, size_t len)
 	 * wakes it whatever is left (upstream_write_end). */
 	if (x->send_paused && x->s_wr - x->s_rd >= XFER_SEND_BATCH)
 		unpause(x);
+	else if (x->send_paused && x->held_since == 0)
+		x->held_since = util_mono_ms();
 	if (x->s_wr - x->s_rd > XFER_SEND_HIGH) {
 		x->send_full = 1;
 		return 1;
